@@ -1,0 +1,1 @@
+"""Where and how blocks run: device profiles, the local host, runtimes (export + benchmark)."""

@@ -1,0 +1,31 @@
+"""Runtime registry. Runtimes are imported on first use (torch/onnxruntime are heavy)."""
+
+from __future__ import annotations
+
+import importlib
+
+from devices.runtimes.base import Runtime, Session
+
+__all__ = ["Runtime", "Session", "RUNTIMES", "register_runtime", "get_runtime"]
+
+# name -> "module:Class"
+RUNTIMES: dict[str, str] = {}
+
+
+def register_runtime(name: str, target: str) -> None:
+    """Register a runtime class by dotted path; a duplicate name is an error."""
+    if name in RUNTIMES:
+        raise ValueError(f"runtime {name!r} is already registered")
+    RUNTIMES[name] = target
+
+
+register_runtime("onnxruntime", "devices.runtimes.onnxrt:OnnxRuntime")
+register_runtime("torchscript", "devices.runtimes.torchscript:TorchScript")
+
+
+def get_runtime(name: str, threads: int = 1, opt_level: str | None = None) -> Runtime:
+    """An instance of the named runtime; unknown names list the known ones."""
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r}; known: {', '.join(RUNTIMES)}")
+    module, cls = RUNTIMES[name].split(":")
+    return getattr(importlib.import_module(module), cls)(threads=threads, opt_level=opt_level)

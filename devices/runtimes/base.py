@@ -1,0 +1,55 @@
+"""The runtime interface: export a module for an input shape; open the artifact to run it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+
+class Session(ABC):
+    """A loaded artifact bound to one input; ``run()`` is one timed inference."""
+
+    @abstractmethod
+    def run(self) -> None:
+        """Run one inference on the bound input."""
+
+    def output(self) -> Any:
+        """Run once and return the output as a numpy array (for checks, not timing)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the session's resources."""
+
+
+class Runtime(ABC):
+    """One way of deploying a module: its exporter, its artifact, its benchmark."""
+
+    name: str = ""
+    suffix: str = ""
+
+    def __init__(self, threads: int = 1, opt_level: str | None = None) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.threads = threads
+        self.opt_level = opt_level or self.default_opt_level()
+
+    def default_opt_level(self) -> str:
+        """The optimization level used when none is asked for."""
+        return "default"
+
+    @abstractmethod
+    def export(self, module: Any, input_shape: tuple[int, ...], path: Path) -> None:
+        """Write ``module`` (eval mode) traced at ``input_shape`` to ``path``."""
+
+    @abstractmethod
+    def open(self, path: Path, input_shape: tuple[int, ...]) -> Session:
+        """Load an exported artifact with a bound random input of ``input_shape``."""
+
+    @abstractmethod
+    def export_id(self) -> str:
+        """What determines the exported bytes besides the module (exporter, version, opset)."""
+
+    @abstractmethod
+    def provenance(self) -> dict[str, Any]:
+        """LUT provenance fields: runtime, runtime_version, opt_level, threads, exporter, opset."""

@@ -1,0 +1,65 @@
+"""TorchScript: torch.jit.trace + freeze, run with torch's intra-op thread pool."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from devices.runtimes.base import Runtime, Session
+
+
+class TorchScriptSession(Session):
+    """A frozen TorchScript module with its input bound."""
+
+    def __init__(self, path: Path, input_shape: tuple[int, ...]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.module = torch.jit.load(str(path), map_location="cpu")
+        gen = torch.Generator().manual_seed(0)
+        self.x = torch.randn(*input_shape, generator=gen)
+        self.run()
+
+    def run(self) -> None:
+        with torch.inference_mode():
+            self.module(self.x)
+
+    def output(self):
+        with torch.inference_mode():
+            return self.module(self.x).numpy().copy()
+
+
+class TorchScript(Runtime):
+    """PyTorch's TorchScript interpreter (deprecated upstream; kept as the torch-native baseline)."""
+
+    name = "torchscript"
+    suffix = ".pt"
+
+    def default_opt_level(self) -> str:
+        return "freeze"
+
+    def __init__(self, threads: int = 1, opt_level: str | None = None) -> None:
+        super().__init__(threads, opt_level)
+        if self.opt_level != "freeze":
+            raise ValueError(f"unknown TorchScript optimization level {self.opt_level!r}; known: freeze")
+
+    def export(self, module: Any, input_shape: tuple[int, ...], path: Path) -> None:
+        x = torch.randn(*input_shape)
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(module.eval(), (x,))
+            frozen = torch.jit.freeze(traced)
+            torch.jit.save(frozen, str(path))
+
+    def open(self, path: Path, input_shape: tuple[int, ...]) -> TorchScriptSession:
+        torch.set_num_threads(self.threads)
+        return TorchScriptSession(Path(path), input_shape)
+
+    def export_id(self) -> str:
+        return f"torchscript/trace-freeze/torch-{torch.__version__}"
+
+    def provenance(self) -> dict[str, Any]:
+        return {"runtime": self.name, "runtime_version": torch.__version__, "opt_level": self.opt_level,
+                "threads": self.threads, "exporter": f"torch.jit.trace/{torch.__version__}", "opset": 0}

@@ -1,0 +1,80 @@
+"""The LUT's stored format: columns, their types, keys and provenance.
+
+A LUT is a CSV file that plain ``pandas.read_csv`` loads: one row per key
+(op name + slot), its latency statistics, and the provenance of where and how
+it was measured carried on every row (rows of different provenance can then
+be merged without losing where each came from). docs/lut-format.md explains
+every column.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+SCHEMA_VERSION = 1
+
+
+class Key(NamedTuple):
+    """Identity of one LUT row: op name and the slot it sits in."""
+
+    block: str
+    cin: int
+    cout: int
+    stride: int
+    h: int
+    w: int
+
+    def __str__(self) -> str:
+        return f"{self.block}@{self.cin}>{self.cout}/s{self.stride}@{self.h}x{self.w}"
+
+
+KEY_COLUMNS: tuple[str, ...] = Key._fields
+
+# Latency statistics in milliseconds over the timed runs of one key.
+STAT_COLUMNS: tuple[str, ...] = (
+    "median_ms",  # the LUT's value
+    "p10_ms",
+    "p90_ms",
+    "std_ms",
+    "n",  # timed runs
+    "ci_rel",  # half-width of the median's 95% CI over the median
+    "stable",  # 1 when the CI met the tolerance and p90/p10 is small, else 0
+)
+LATENCY_COLUMNS: tuple[str, ...] = ("median_ms", "p10_ms", "p90_ms")
+
+# Where and how the row was measured.
+PROVENANCE_COLUMNS: tuple[str, ...] = (
+    "device",  # device profile name (cpu, pixel, ...)
+    "device_model",  # CPU model or phone model
+    "cores",
+    "governor",
+    "os",
+    "affinity",  # CPU ids the benchmark was pinned to, e.g. "1" or "0-3"
+    "runtime",  # onnxruntime, torchscript, ...
+    "runtime_version",
+    "opt_level",  # graph optimization level (runtime-specific spelling)
+    "threads",
+    "exporter",  # e.g. torch.onnx-torchscript/2.13.0
+    "opset",  # 0 where not applicable
+    "toolkit",  # lutnas version
+    "measured_at",  # UTC, ISO 8601, seconds
+)
+# Provenance fields that must agree for rows to be comparable.
+ENVIRONMENT_COLUMNS: tuple[str, ...] = (
+    "device_model",
+    "runtime",
+    "runtime_version",
+    "opt_level",
+    "threads",
+)
+
+COLUMNS: tuple[str, ...] = ("schema",) + KEY_COLUMNS + STAT_COLUMNS + PROVENANCE_COLUMNS
+
+INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "n", "stable", "cores", "threads", "opset")
+FLOAT_COLUMNS: tuple[str, ...] = ("median_ms", "p10_ms", "p90_ms", "std_ms", "ci_rel")
+STR_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in INT_COLUMNS + FLOAT_COLUMNS)
+FLOAT_FORMAT = "{:.6f}"
+
+
+class LUTError(ValueError):
+    """A LUT file that cannot be used; the message names the file, line and column."""

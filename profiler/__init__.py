@@ -1,0 +1,1 @@
+"""Orchestration: space -> unique keys -> export -> device benchmark -> LUT rows."""

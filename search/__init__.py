@@ -1,0 +1,1 @@
+"""Search spaces, candidate blocks and (later) the DNAS engine."""

@@ -1,0 +1,89 @@
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from devices.cache import ArtifactCache, content_hash
+from devices.runtimes import RUNTIMES, get_runtime
+from devices.runtimes.onnxrt import OPSET
+from lut.schema import Key
+from search.blocks import build_module, input_shape
+
+KEYS = [
+    Key("k3_e1", 16, 16, 1, 8, 8), Key("k3_e1_g2", 16, 24, 2, 8, 8), Key("k5_e6", 16, 16, 1, 8, 8),
+    Key("k5_e3", 24, 32, 2, 9, 9), Key("skip", 16, 16, 1, 8, 8), Key("skip", 16, 24, 2, 8, 8),
+    Key("stem_k3", 3, 16, 2, 32, 32), Key("head_c64", 32, 10, 1, 4, 4), Key("overhead", 3, 3, 1, 32, 32),
+]
+
+
+def torch_output(module, session):
+    with torch.no_grad():
+        return module(torch.from_numpy(np.asarray(session.x))).numpy()
+
+
+@pytest.mark.parametrize("key", KEYS, ids=str)
+def test_onnx_export_is_self_contained_checked_and_equal_to_torch(key, tmp_path):
+    rt = get_runtime("onnxruntime")
+    torch.manual_seed(0)
+    module = build_module(key)
+    path = tmp_path / "m.onnx"
+    rt.export(module, input_shape(key), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no external .data file
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    assert model.opset_import[0].version == OPSET
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    s = rt.open(path, input_shape(key))
+    np.testing.assert_allclose(s.output(), torch_output(module, s), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("key", KEYS, ids=str)
+def test_torchscript_export_equal_to_torch(key, tmp_path):
+    rt = get_runtime("torchscript")
+    module = build_module(key)
+    path = tmp_path / "m.pt"
+    rt.export(module, input_shape(key), path)
+    s = rt.open(path, input_shape(key))
+    with torch.no_grad():
+        expected = module(s.x).numpy()
+    np.testing.assert_allclose(s.output(), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_provenance_records_level_threads_and_exporter():
+    p = get_runtime("onnxruntime", threads=2, opt_level="basic").provenance()
+    assert p["runtime"] == "onnxruntime" and p["opt_level"] == "basic" and p["threads"] == 2
+    assert p["opset"] == OPSET and p["exporter"].startswith("torch.onnx-torchscript/")
+    assert get_runtime("onnxruntime").provenance()["opt_level"] == "all"
+    assert get_runtime("torchscript").provenance()["opt_level"] == "freeze"
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="unknown runtime 'tflite'; known: onnxruntime, torchscript"):
+        get_runtime("tflite")
+    with pytest.raises(ValueError, match="unknown ONNX Runtime optimization level 'max'; known: disable"):
+        get_runtime("onnxruntime", opt_level="max")
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        get_runtime("onnxruntime", threads=0)
+    assert set(RUNTIMES) >= {"onnxruntime", "torchscript"}
+
+
+def test_cache_exports_once_per_content(tmp_path):
+    rt = get_runtime("onnxruntime")
+    cache = ArtifactCache(tmp_path)
+    key = KEYS[0]
+    p1 = cache.get(lambda: build_module(key), input_shape(key), rt)
+    mtime = p1.stat().st_mtime_ns
+    p2 = cache.get(lambda: build_module(key), input_shape(key), rt)
+    assert p1 == p2 and p2.stat().st_mtime_ns == mtime
+    assert (cache.hits, cache.misses) == (1, 1)
+    other = cache.get(lambda: build_module(KEYS[1]), input_shape(KEYS[1]), rt)
+    assert other != p1 and cache.misses == 2
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_content_hash_depends_on_structure_shape_and_exporter():
+    a = content_hash(build_module(KEYS[0]), (1, 16, 8, 8), get_runtime("onnxruntime"))
+    assert a == content_hash(build_module(KEYS[0]), (1, 16, 8, 8), get_runtime("onnxruntime"))
+    assert a != content_hash(build_module(KEYS[0]), (1, 16, 9, 9), get_runtime("onnxruntime"))
+    assert a != content_hash(build_module(KEYS[2]), (1, 16, 8, 8), get_runtime("onnxruntime"))
+    assert a != content_hash(build_module(KEYS[0]), (1, 16, 8, 8), get_runtime("torchscript"))

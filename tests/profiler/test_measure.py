@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from profiler.measure import Entry, Settings, measure, warm_up
+
+
+class FakeTime:
+    """A clock that only advances when a fake inference runs."""
+
+    def __init__(self):
+        self.t = 0.0
+        self.log = []
+
+    def __call__(self):
+        return self.t
+
+    def runner(self, name, cost, noise=0.0, seed=0, slow_first=0):
+        rng = np.random.default_rng(seed)
+        calls = {"n": 0}
+
+        def run():
+            calls["n"] += 1
+            extra = 5 * cost if calls["n"] <= slow_first else 0.0
+            self.t += cost * (1 + noise * abs(rng.standard_normal())) + extra
+            self.log.append(name)
+        return run
+
+
+def test_tight_entries_stop_on_the_ci_and_noisy_ones_on_the_budget():
+    clock = FakeTime()
+    quiet = Entry("quiet", clock.runner("quiet", 1e-3))
+    noisy = Entry("noisy", clock.runner("noisy", 1e-3, noise=3.0, seed=1))
+    done = []
+    settings = Settings(tolerance=0.02, budget_s=0.5, min_runs=30, retry_unstable=False)
+    report = measure([quiet, noisy], settings, on_done=lambda e: done.append(e.id), clock=clock)
+    assert quiet.summary.stable and quiet.summary.median_ms == pytest.approx(1.0)
+    assert quiet.summary.n < 100  # stopped once the CI met the tolerance
+    assert not noisy.summary.stable
+    assert sum(noisy.samples) >= 0.5  # ran until its budget
+    assert done == ["quiet", "noisy"]
+    assert report.timed_s > 0.5 and report.rounds > 1
+
+
+def test_rounds_interleave_entries():
+    clock = FakeTime()
+    a = Entry("a", clock.runner("a", 1e-3, noise=0.5, seed=2))
+    b = Entry("b", clock.runner("b", 2e-3, noise=0.5, seed=3))
+    measure([a, b], Settings(tolerance=0.001, budget_s=0.3, retry_unstable=False), clock=clock)
+    # after warm-up both keep alternating: many switches between a and b, not one block each
+    timed = clock.log[clock.log.index("b", clock.log.index("b")) :]
+    switches = sum(x != y for x, y in zip(timed, timed[1:]))
+    assert switches > 10
+
+
+def test_window_bounds_how_many_entries_run_at_once():
+    clock = FakeTime()
+    entries = [Entry(i, clock.runner(i, 1e-3, noise=0.3, seed=i)) for i in range(4)]
+    finished = []
+    measure(entries, Settings(tolerance=1e-6, budget_s=0.05, window=2, retry_unstable=False),
+            on_done=lambda e: finished.append(e.id), clock=clock)
+    first_of_3 = clock.log.index(2)
+    assert 0 in finished[:2] and 1 in finished[:2]
+    assert set(clock.log[:first_of_3]) == {0, 1}
+
+
+def test_warm_up_waits_until_timings_settle():
+    clock = FakeTime()
+    e = Entry("cold", clock.runner("cold", 1e-3, slow_first=8))
+    warm_up(e, Settings(warmup_min_s=0.05), clock=clock)
+    assert e.per_run == pytest.approx(1e-3)
+    assert len(clock.log) > 8
+
+
+def test_unstable_entries_are_measured_again_and_keep_the_better_result():
+    clock = FakeTime()
+    noisy = Entry("noisy", clock.runner("noisy", 1e-3, noise=3.0, seed=4))
+    calls = []
+    measure([noisy], Settings(tolerance=0.001, budget_s=0.2), on_done=lambda e: calls.append(e.summary), clock=clock)
+    assert len(calls) == 1  # reported once, after the retry
+    assert len(noisy.samples) > 0
+    assert sum(1 for x in clock.log if x == "noisy") > 2 * noisy.summary.n * 0.5
+
+
+def test_canary_reports_drift():
+    clock = FakeTime()
+    speed = {"f": 1.0}
+
+    def canary():
+        clock.t += 1e-3 * speed["f"]
+        speed["f"] *= 1.01
+
+    a = Entry("a", clock.runner("a", 1e-3))
+    report = measure([a], Settings(tolerance=1e-9, budget_s=0.2, retry_unstable=False), canary=canary, clock=clock)
+    assert report.rounds == len(report.canary_ms)
+    assert report.drift > 0.05

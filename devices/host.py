@@ -19,7 +19,7 @@ def cpu_model() -> str:
     text = _read("/proc/cpuinfo") or ""
     for field in ("model name", "Hardware", "Model", "cpu model"):
         for line in text.splitlines():
-            if line.split(":")[0].strip() == field and ":" in line:
+            if line.split(":")[0].strip() == field and ":" in line and line.split(":", 1)[1].strip():
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown"
 

@@ -1,11 +1,14 @@
 """The measurement loop: warm up, then timed runs in rounds interleaved across entries.
 
-Each round visits every unfinished entry once (in a shuffled order) and times a
-short batch of its runs, so slow drift (thermal, other load) hits all entries
-alike. An entry stops when the 95% CI of its median is within the tolerance
-or its time budget is spent; entries that end unstable are measured once more
-and keep the tighter of the two results. A canary entry timed every round
-shows drift over the whole run.
+Each round visits every active entry once (in a shuffled order) and times a
+short batch of its runs, so slow drift hits all entries alike. A shared host
+has episodes (other tenants, frequency drops) that slow everything for a
+while: a batch whose median is more than ``gate`` above the entry's quiet
+level (the 20th percentile of its batch medians) is set aside, so each entry
+reports the host's quiet state, which repeats from run to run. An entry stops
+when the 95% CI of its median is within the tolerance or its budget is spent;
+entries that end unstable are measured once more and keep the tighter result.
+A reference block (the canary) timed every round reports drift.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
-from profiler.stats import Summary, ci_rel, settled, summarize
+from profiler.stats import Summary, ci_rel, quiet_mask, settled, summarize
 
 Clock = Callable[[], float]
 
@@ -28,16 +31,18 @@ class Settings:
     """How hard to measure. Times in seconds."""
 
     tolerance: float = 0.02  # stop when the median's 95% CI half-width is within this share
-    budget_s: float = 2.0  # timed seconds per entry before it stops regardless
+    budget_s: float = 2.0  # clean timed seconds per entry before it stops regardless
     min_runs: int = 30
+    min_batches: int = 8  # rounds an entry spans at least, so its runs sample the host at several times
     max_runs: int = 20000
-    batch_s: float = 0.015  # timed seconds per entry per round
+    batch_s: float = 0.01  # timed seconds per entry per round
     spread_limit: float = 1.5  # p90/p10 above this marks an entry unstable
     warmup_tolerance: float = 0.05
     warmup_min_s: float = 0.05
     warmup_max_s: float = 1.0
     retry_unstable: bool = True
-    window: int = 32  # entries interleaved at a time; finished ones are replaced from the queue
+    window: int = 0  # entries interleaved at a time (0: all); finished ones are replaced from the queue
+    gate: float = 0.10  # batches slower than the entry's quiet level by more than this are set aside (0: off)
     seed: int = 0
 
 
@@ -47,24 +52,35 @@ class Entry:
 
     id: Hashable
     run: Callable[[], Any]
-    samples: list[float] = field(default_factory=list)
+    batches: list[list[float]] = field(default_factory=list)  # timed runs (seconds), batch by batch
     per_run: float = 0.0  # estimated seconds per run, from the warm-up
     summary: Summary | None = None
+    samples: list[float] = field(default_factory=list)  # the quiet batches' runs, as last evaluated
+    set_aside: int = 0  # batches left out as timed in a disturbed episode
+
+    @property
+    def timed_s(self) -> float:
+        """Seconds of timed runs so far."""
+        return sum(sum(b) for b in self.batches)
 
 
 @dataclass
 class Report:
-    """What a measurement pass saw: timed seconds, rounds and canary medians per round."""
+    """What a measurement run saw: timed seconds, rounds, batches (and how many set aside), canary per round."""
 
     timed_s: float = 0.0
     rounds: int = 0
+    batches: int = 0
+    set_aside: int = 0
     canary_ms: list[float] = field(default_factory=list)
 
     @property
     def drift(self) -> float:
-        """max/min - 1 of the canary's per-round medians (0 without a canary)."""
-        c = self.canary_ms[1:] or self.canary_ms
-        return (max(c) / min(c) - 1) if c else 0.0
+        """p90/p10 - 1 of the canary's per-round medians (0 without a canary)."""
+        if len(self.canary_ms) < 2:
+            return 0.0
+        p10, p90 = np.percentile(self.canary_ms, [10, 90])
+        return float(p90 / p10 - 1)
 
 
 def warm_up(entry: Entry, settings: Settings, clock: Clock = time.perf_counter) -> None:
@@ -94,10 +110,14 @@ def _timed(run: Callable[[], Any], count: int, clock: Clock) -> list[float]:
 
 
 def _finished(entry: Entry, settings: Settings) -> bool:
-    n = len(entry.samples)
-    if n >= settings.max_runs or sum(entry.samples) >= settings.budget_s:
+    mask = quiet_mask(entry.batches, settings.gate)
+    entry.samples = [x for b, quiet in zip(entry.batches, mask) if quiet for x in b]
+    entry.set_aside = mask.count(False)
+    n, quiet, total = len(entry.samples), sum(entry.samples), entry.timed_s
+    if n >= settings.max_runs or quiet >= settings.budget_s or total >= 3 * settings.budget_s:
         return True
-    return n >= settings.min_runs and ci_rel(entry.samples) <= settings.tolerance
+    return (n >= settings.min_runs and mask.count(True) >= settings.min_batches
+            and ci_rel(entry.samples) <= settings.tolerance)
 
 
 def measure(
@@ -108,70 +128,72 @@ def measure(
     canary: Callable[[], Any] | None = None,
     clock: Clock = time.perf_counter,
 ) -> Report:
-    """Measure all entries; ``on_done`` gets each entry once its summary is final."""
+    """Measure all entries. ``on_done`` gets each entry as soon as it finishes; an unstable one
+    is measured again afterwards and handed to ``on_done`` a second time with its final summary."""
     report = Report()
+    canary_entry = Entry("canary", canary) if canary else None
     done = on_done or (lambda e: None)
     unstable: list[Entry] = []
 
     def first_done(e: Entry) -> None:
-        if e.summary.stable or not settings.retry_unstable:  # type: ignore[union-attr]
-            done(e)
-        else:
+        done(e)
+        if settings.retry_unstable and not e.summary.stable:  # type: ignore[union-attr]
             unstable.append(e)
 
-    _pass(list(entries), settings, first_done, on_round, canary, clock, report)
-    if unstable:
-        first = {id(e): e.summary for e in unstable}
-        for e in unstable:
-            e.samples = []
-        _pass(unstable, settings, None, on_round, canary, clock, report)
-        for e in unstable:
-            before = first[id(e)]
-            if not e.summary.stable and before.ci_rel < e.summary.ci_rel:  # type: ignore[union-attr]
-                e.summary = before
-            done(e)
-    return report
-
-
-def _pass(entries: list[Entry], settings: Settings, on_done, on_round, canary, clock: Clock,
-          report: Report) -> None:
-    rng = random.Random(settings.seed)
-    canary_entry = Entry("canary", canary) if canary else None
     gc_was = gc.isenabled()
     gc.disable()
     try:
         if canary_entry:
             warm_up(canary_entry, settings, clock)
-        queue = list(entries)
-        todo: list[Entry] = []
-        while queue or todo:
-            while queue and len(todo) < settings.window:
-                todo.append(queue.pop(0))
-                warm_up(todo[-1], settings, clock)
-            order = todo[:]
-            rng.shuffle(order)
-            for e in order:
-                e.run()  # untimed: the batch starts from this entry's warm state
-                count = max(1, min(settings.max_runs - len(e.samples), int(settings.batch_s / e.per_run)))
-                times = _timed(e.run, count, clock)
-                e.samples.extend(times)
-                report.timed_s += sum(times)
-            if canary_entry:
-                canary_entry.run()
-                ct = _timed(canary_entry.run, max(3, int(settings.batch_s / canary_entry.per_run)), clock)
-                report.canary_ms.append(float(np.median(ct)) * 1e3)
-            report.rounds += 1
-            still = []
-            for e in todo:
-                if _finished(e, settings):
-                    e.summary = summarize(e.samples, settings.tolerance, settings.spread_limit)
-                    if on_done:
-                        on_done(e)
-                else:
-                    still.append(e)
-            todo = still
-            if on_round:
-                on_round()
+        _pass(list(entries), settings, first_done, on_round, canary_entry, clock, report)
+        if unstable:
+            first = {id(e): e.summary for e in unstable}
+            for e in unstable:
+                e.batches, e.samples = [], []
+            _pass(unstable, settings, None, on_round, canary_entry, clock, report)
+            for e in unstable:
+                before = first[id(e)]
+                if not e.summary.stable and before.ci_rel < e.summary.ci_rel:  # type: ignore[union-attr]
+                    e.summary = before
+                done(e)
     finally:
         if gc_was:
             gc.enable()
+    return report
+
+
+def _pass(entries: list[Entry], settings: Settings, on_done, on_round, canary: Entry | None, clock: Clock,
+          report: Report) -> None:
+    rng = random.Random(settings.seed)
+    queue = list(entries)
+    todo: list[Entry] = []
+    while queue or todo:
+        while queue and (settings.window <= 0 or len(todo) < settings.window):
+            todo.append(queue.pop(0))
+            warm_up(todo[-1], settings, clock)
+        order = todo[:]
+        rng.shuffle(order)
+        for e in order + ([canary] if canary else []):
+            e.run()  # untimed: the batch starts from this entry's warm state
+            count = max(1, min(settings.max_runs - len(e.samples), int(settings.batch_s / e.per_run)))
+            times = _timed(e.run, count, clock)
+            if e is canary:
+                report.canary_ms.append(float(np.median(times)) * 1e3)
+                continue
+            e.batches.append(times)
+            report.batches += 1
+            report.timed_s += sum(times)
+        report.rounds += 1
+        still = []
+        for e in todo:
+            if _finished(e, settings):
+                report.set_aside += e.set_aside
+                e.summary = summarize(e.samples, settings.tolerance, settings.spread_limit)
+                if on_done:
+                    on_done(e)
+            else:
+                still.append(e)
+        todo = still
+        if on_round:
+            on_round()
+

@@ -120,16 +120,19 @@ def profile(
 
     def flush() -> None:
         if pending:
-            state["lut"] = state["lut"].add(pending)
+            state["lut"] = state["lut"].add(pending, replace=True)
             save(state["lut"], out)
-            result.measured += len(pending)
             pending.clear()
+
+    reported: dict[Key, bool] = {}
 
     def done(e: Entry) -> None:
         s = e.summary
+        pending[:] = [r for r in pending if Key(*(r[c] for c in Key._fields)) != e.id]
         pending.append({**e.id._asdict(), **s.as_row(), **env, "measured_at": now_utc()})
-        result.unstable += not s.stable
-        progress.advance()
+        if e.id not in reported:
+            progress.advance()
+        reported[e.id] = s.stable
 
     progress.start("measure", len(entries))
     try:
@@ -140,6 +143,8 @@ def profile(
         progress.finish()
         for s in sessions.values():
             s.close()
+    result.measured = len(reported)
+    result.unstable = sum(not stable for stable in reported.values())
     result.timed_s = result.report.timed_s
     result.wall_s = time.perf_counter() - start
     return result

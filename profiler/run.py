@@ -51,8 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=2.0,
                    help="timed seconds per entry before it stops regardless, flagged unstable (default 2.0)")
     p.add_argument("--min-runs", type=int, default=30, help="timed runs per entry at least (default 30)")
-    p.add_argument("--window", type=int, default=32,
-                   help="entries measured interleaved at a time; finished ones are replaced (default 32)")
+    p.add_argument("--window", type=int, default=0,
+                   help="entries measured interleaved at a time, finished ones replaced from the queue "
+                        "(default 0: all at once, so host noise episodes reach every entry alike)")
+    p.add_argument("--gate", type=float, default=0.10,
+                   help="set aside batches slower than the entry's quiet level by more than this share "
+                        "(host noise episodes; default 0.10, 0 keeps every batch)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="exported-model cache (default: $LUTNAS_CACHE or ~/.cache/lutnas)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -83,15 +87,23 @@ class Bars:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    if args.gate < 0:
+        raise ValueError("--gate must be >= 0")
     for name in ("tolerance", "budget"):
         if not getattr(args, name) > 0:
             raise ValueError(f"--{name} must be > 0")
-    if args.window < 1:
-        raise ValueError("--window must be >= 1")
+    if args.window < 0:
+        raise ValueError("--window must be >= 0")
     if args.min_runs < 1:
         raise ValueError("--min-runs must be >= 1")
     if args.threads is not None and args.threads < 1:
         raise ValueError("--threads must be >= 1")
+
+
+def _canary(space):
+    """The reference block timed between batches: the last layer's first non-skip candidate (small)."""
+    last = space.layers[-1]
+    return last.key(next((c for c in last.candidates if c != "skip"), last.candidates[0]))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = get_runtime(args.runtime or profile.runtime, args.threads or profile.threads,
                           args.opt_level or profile.opt_level)
     settings = Settings(tolerance=args.tolerance, budget_s=args.budget, min_runs=args.min_runs,
-                        window=args.window)
+                        window=args.window, gate=args.gate)
     out.parent.mkdir(parents=True, exist_ok=True)
     keys = space.keys()
     bars = Bars(args.quiet)
@@ -123,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         res = run_profile(keys, out, runtime=runtime, device=device, cache=ArtifactCache(args.cache_dir),
                           build=build_module, input_shape=input_shape, settings=settings,
                           resume=args.resume, overwrite=args.overwrite, progress=bars,
-                          canary=space.layers[0].key(space.candidates[0]))
+                          canary=_canary(space))
     except KeyboardInterrupt:
         bars.finish()
         from lut import load
@@ -140,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
           f"{res.unstable} unstable")
     print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio {ratio:.2f}); "
           f"exports {res.exported} new, {res.cached} cached; {res.report.rounds} rounds, "
-          f"canary drift {res.report.drift * 100:.1f}%")
+          f"canary p90/p10 {res.report.drift * 100 + 100:.0f}%, "
+          f"{res.report.set_aside} of {res.report.batches} batches set aside (host disturbed)")
     return 0
 
 
@@ -152,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     except (ValueError, LUTError, FileExistsError, DeviceUnavailable, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -71,3 +71,18 @@ def settled(chunk_medians: Sequence[float], tolerance: float) -> bool:
         return False
     a, b = chunk_medians[-2], chunk_medians[-1]
     return abs(b - a) <= tolerance * min(a, b)
+
+
+def quiet_mask(batches: Sequence[Sequence[float]], gate: float, min_batches: int = 5) -> list[bool]:
+    """Which batches were timed while the host was quiet.
+
+    A shared host has episodes (other tenants, frequency drops) that slow every run for a
+    while. A batch whose median exceeds the 20th percentile of the entry's batch medians by
+    more than ``gate`` was timed in such an episode. With fewer than ``min_batches``
+    batches, or ``gate`` <= 0, every batch counts.
+    """
+    if gate <= 0 or len(batches) < min_batches:
+        return [True] * len(batches)
+    meds = np.array([np.median(b) for b in batches])
+    limit = (1 + gate) * float(np.percentile(meds, 20))
+    return [bool(m <= limit) for m in meds]

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from profiler.stats import ci_rel, median_ci, settled, summarize
+from profiler.stats import ci_rel, median_ci, quiet_mask, settled, summarize
 
 
 def test_median_ci_order_statistics():
@@ -44,3 +44,10 @@ def test_settled():
     assert not settled([1.0, 1.0], 0.05)
     assert settled([2.0, 1.0, 1.01], 0.05)
     assert not settled([1.0, 1.0, 1.2], 0.05)
+
+
+def test_quiet_mask_leaves_out_slow_batches():
+    batches = [[1.0, 1.01]] * 6 + [[1.5, 1.6]] * 3 + [[1.05]]
+    assert quiet_mask(batches, 0.1) == [True] * 6 + [False] * 3 + [True]
+    assert quiet_mask(batches, 0) == [True] * 10
+    assert quiet_mask(batches[:4], 0.1) == [True] * 4  # too few batches to judge

@@ -1,0 +1,7 @@
+"""``python -m lut``: see lut.cli."""
+
+import sys
+
+from lut.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""Upgrades of LUT tables written in an earlier schema version to the current one.
+
+``MIGRATIONS[v]`` turns a schema-``v`` table into a schema-``v+1`` table. The
+loader chains them (v -> v+1 -> ... -> SCHEMA_VERSION) before it checks the
+columns and cells against the current schema, so every earlier version stays
+loadable. A migration works on the raw table: every cell is a string and the
+index holds the file's line numbers (keep both, so problems still point at
+the right line). Schema 1 is the first version, so the registry is empty.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from lut import schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Migration = Callable[["pd.DataFrame"], "pd.DataFrame"]
+
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def register(from_version: int) -> Callable[[Migration], Migration]:
+    """Decorator: register the migration from ``from_version`` to ``from_version + 1``."""
+
+    def add(fn: Migration) -> Migration:
+        if from_version in MIGRATIONS:
+            raise ValueError(f"a migration from schema {from_version} is already registered")
+        if from_version < 1:
+            raise ValueError(f"schema versions start at 1, got {from_version}")
+        MIGRATIONS[from_version] = fn
+        return fn
+
+    return add
+
+
+def upgrade(frame: "pd.DataFrame", version: int) -> "pd.DataFrame":
+    """``frame`` (schema ``version``, string cells) upgraded to the current schema version."""
+    current = schema.SCHEMA_VERSION
+    for v in range(version, current):
+        if v not in MIGRATIONS:
+            raise LookupError(f"no migration from schema {v} to {v + 1}; this toolkit cannot read schema {v}")
+        frame = MIGRATIONS[v](frame.copy())
+        frame["schema"] = str(v + 1)
+    return frame

@@ -1,0 +1,182 @@
+"""End-to-end: python -m profiler.run in subprocesses, real exports, real ONNX Runtime sessions."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from lut import load
+from lut.schema import COLUMNS
+from search.space import load_space_file
+from tests.conftest import FIXTURES, ROOT
+
+TINY = FIXTURES / "spaces" / "tiny.toml"
+FAST = ["--budget", "0.05", "--min-runs", "5", "--tolerance", "0.2", "--quiet"]
+
+
+def cli(*args, cache, **kw):
+    env = {**os.environ, "LUTNAS_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "profiler.run", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, **kw)
+
+
+def start(*args, cache):
+    env = {**os.environ, "LUTNAS_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "profiler.run", *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def rows_in(path):
+    try:
+        return len(load(path))
+    except Exception:
+        return 0
+
+
+def wait_for_rows(path, proc, at_least, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if path.exists() and rows_in(path) >= at_least:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {at_least} rows in {path} in time (exit {proc.poll()})")
+
+
+@pytest.fixture(scope="module")
+def tiny_lut(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny")
+    out = d / "tiny.csv"
+    proc = cli("--device", "cpu", "--space", TINY, "--out", out, *FAST, cache=d / "cache")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc, d / "cache"
+
+
+def test_profiles_every_key_of_the_space(tiny_lut):
+    out, proc, _ = tiny_lut
+    assert f"wrote {out}: 15 entries measured" in proc.stdout
+    frame = pd.read_csv(out)  # plain pandas, no options
+    assert list(frame.columns) == list(COLUMNS)
+    lut = load(out)
+    assert lut.keys() == set(load_space_file(TINY).keys())
+    assert (frame["median_ms"] > 0).all() and (frame["p10_ms"] <= frame["median_ms"]).all()
+    assert (frame["median_ms"] <= frame["p90_ms"]).all() and (frame["n"] >= 5).all()
+    assert set(frame["device"]) == {"cpu"} and set(frame["runtime"]) == {"onnxruntime"}
+    assert set(frame["opt_level"]) == {"all"} and set(frame["threads"]) == {1} and set(frame["opset"]) == {17}
+    assert frame["affinity"].nunique() == 1 and frame["measured_at"].str.endswith("Z").all()
+
+
+def test_bigger_blocks_take_longer(tiny_lut):
+    lut = load(tiny_lut[0])
+    space = load_space_file(TINY)
+    layer = space.layers[2]  # 16 -> 16 at 8x8
+    assert lut.latency(layer.key("k5_e3")) > lut.latency(layer.key("k3_e1"))
+
+
+def test_resume_of_a_complete_lut_changes_nothing(tiny_lut):
+    out, _, cache = tiny_lut
+    before = out.read_bytes()
+    proc = cli("--device", "cpu", "--space", TINY, "--out", out, "--resume", *FAST, cache=cache)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do" in proc.stdout
+    assert out.read_bytes() == before
+
+
+def test_existing_output_is_not_overwritten_without_a_flag(tiny_lut):
+    out, _, cache = tiny_lut
+    before = out.read_bytes()
+    proc = cli("--device", "cpu", "--space", TINY, "--out", out, *FAST, cache=cache)
+    assert proc.returncode == 2
+    assert f"error: {out} exists: pass --resume" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert out.read_bytes() == before
+
+
+def test_resume_refuses_another_environment(tiny_lut):
+    out, _, cache = tiny_lut
+    before = out.read_bytes()
+    proc = cli("--device", "cpu", "--space", TINY, "--out", out, "--resume", "--threads", "2", *FAST, cache=cache)
+    assert proc.returncode == 2
+    assert "cannot resume" in proc.stderr and "threads" in proc.stderr
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "pixel"], "phone profiling is not available yet"),
+    (["--device", "iphone"], "unknown device 'iphone'; known: cpu, pixel"),
+    (["--space", "nope"], "unknown space 'nope'"),
+    (["--runtime", "tflite"], "unknown runtime 'tflite'; known: onnxruntime, torchscript"),
+    (["--threads", "0"], "--threads must be >= 1"),
+    (["--budget", "0"], "--budget must be > 0"),
+    (["--space", FIXTURES / "spaces" / "bad_candidate.toml"], "kernel 4 in 'k4' is not allowed"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, args, message):
+    out = tmp_path / "x.csv"
+    proc = cli("--out", out, *FAST, *args, cache=tmp_path / "cache")
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_malformed_lut_with_resume_exits_2_and_is_left_alone(tiny_lut, tmp_path):
+    good = tiny_lut[0].read_text().splitlines(keepends=True)
+    cases = {
+        "dup.csv": good + [good[2]],
+        "nan.csv": [good[0], good[1].replace(good[1].split(",")[7], "nan", 1)] + good[2:],
+        "cut.csv": good[:-1] + [good[-1][: len(good[-1]) // 2]],
+    }
+    for name, lines in cases.items():
+        bad = tmp_path / name
+        bad.write_text("".join(lines))
+        before = bad.read_bytes()
+        proc = cli("--device", "cpu", "--space", TINY, "--out", bad, "--resume", *FAST, cache=tiny_lut[2])
+        assert proc.returncode == 2, (name, proc.stderr)
+        assert proc.stderr.startswith(f"error: {bad}") and "Traceback" not in proc.stderr
+        assert "line" in proc.stderr
+        assert bad.read_bytes() == before
+
+
+def test_torchscript_runtime(tmp_path):
+    out = tmp_path / "ts.csv"
+    proc = cli("--space", TINY, "--runtime", "torchscript", "--out", out, *FAST, cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(out)
+    assert set(frame["runtime"]) == {"torchscript"} and set(frame["opt_level"]) == {"freeze"}
+    assert len(frame) == 15
+
+
+def test_kill_mid_run_then_resume_measures_only_the_rest(tmp_path):
+    out = tmp_path / "killed.csv"
+    cache = tmp_path / "cache"
+    slow = ["--window", "1", "--budget", "0.3", "--tolerance", "0.000001", "--min-runs", "5", "--quiet"]
+    proc = start("--space", TINY, "--out", out, *slow, cache=cache)
+    wait_for_rows(out, proc, 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = load(out)  # valid after kill -9
+    assert 2 <= len(partial) < 15
+    kept = {k: partial.latency(k) for k in partial.keys()}
+    done = cli("--space", TINY, "--out", out, "--resume", *FAST, cache=cache)
+    assert done.returncode == 0, done.stderr
+    assert f"{15 - len(kept)} entries measured, {len(kept)} already there" in done.stdout
+    full = load(out)
+    frame = pd.read_csv(out)
+    assert len(frame) == 15 and not frame.duplicated(["block", "cin", "cout", "stride", "h", "w"]).any()
+    assert all(full.latency(k) == v for k, v in kept.items())
+
+
+def test_ctrl_c_keeps_finished_rows_and_says_how_to_go_on(tmp_path):
+    out = tmp_path / "int.csv"
+    slow = ["--window", "1", "--budget", "0.3", "--tolerance", "0.000001", "--min-runs", "5", "--quiet"]
+    proc = start("--space", TINY, "--out", out, *slow, cache=tmp_path / "cache")
+    wait_for_rows(out, proc, 1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    n = len(load(out))
+    assert f"interrupted: {n} of 15 entries are saved in {out}; run again with --resume" in err
+    assert "Traceback" not in err

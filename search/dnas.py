@@ -1,0 +1,272 @@
+"""The DNAS trainer: alternate weight and architecture passes over a supernet, FBNet style.
+
+The training data is split 80% for the weights w and 20% for theta. Warm-up
+epochs train w only; then each epoch runs a w pass (SGD, cosine learning
+rate) and a theta pass (Adam), each with the other frozen. The weights'
+loss is the cross-entropy (the latency factor of the fbnet loss does not
+depend on w and would only rescale its learning rate); theta's loss is the
+chosen search loss with the LUT latency of the sampled mask.
+
+Every random draw comes from a generator seeded by (seed, epoch, purpose), so
+an epoch replays identically after a resume and on every DDP rank (the Gumbel
+samples agree across ranks; the data is sharded by rank).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from search.data import Splits, batches, num_batches
+from search.latency import LatencyTerm
+from search.loss import LossConfig, search_loss
+from search.supernet import Supernet
+
+CHECKPOINT = "checkpoint.pt"
+LAT_UNITS = {"ms": 1.0, "us": 1000.0}
+
+
+@dataclass
+class SearchConfig:
+    """Every setting of a search; stored in the checkpoint so a resume continues the same search."""
+
+    epochs: int = 30
+    warmup_epochs: int | None = None  # default: 10% of the epochs
+    batch_size: int = 64
+    mode: str = "hard"
+    loss: str = "fbnet"
+    alpha: float = 0.2
+    beta: float = 0.6
+    target_ms: float | None = None
+    lam: float = 1.0
+    lat_unit: str = "ms"  # unit of LAT inside the fbnet loss's log ("ms" as the paper, or "us")
+    lr_w: float = 0.1  # per 256 images; scaled linearly with the batch size
+    momentum: float = 0.9
+    wd_w: float = 1e-4
+    lr_theta: float = 0.01
+    wd_theta: float = 5e-4
+    tau: float = 5.0
+    tau_decay: float = 0.956
+    seed: int = 0
+
+    @property
+    def warmup(self) -> int:
+        """Epochs that train the weights only."""
+        if self.warmup_epochs is not None:
+            return self.warmup_epochs
+        return max(1, round(0.1 * self.epochs)) if self.epochs > 1 else 0
+
+    def loss_config(self) -> LossConfig:
+        """The search loss settings."""
+        return LossConfig(mode=self.loss, alpha=self.alpha, beta=self.beta, target_ms=self.target_ms, lam=self.lam)
+
+    def check(self) -> None:
+        """ValueError on settings that cannot work."""
+        if self.epochs < 1:
+            raise ValueError("epochs must be >= 1")
+        if not 0 <= self.warmup <= self.epochs:
+            raise ValueError(f"warm-up epochs must be between 0 and the epochs ({self.epochs})")
+        if self.batch_size < 1:
+            raise ValueError("batch size must be >= 1")
+        if self.tau <= 0 or not 0 < self.tau_decay <= 1:
+            raise ValueError("tau must be > 0 and its decay in (0, 1]")
+        if self.lat_unit not in LAT_UNITS:
+            raise ValueError(f"unknown latency unit {self.lat_unit!r}; known: {', '.join(LAT_UNITS)}")
+        if self.loss == "target" and not (self.target_ms and self.target_ms > 0):
+            raise ValueError("the target loss needs --target-ms > 0")
+
+
+@dataclass
+class Dist:
+    """Where this process sits in a DistributedDataParallel job (rank 0 of 1 when alone)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def generator(seed: int, epoch: int, purpose: int) -> torch.Generator:
+    """A generator for one purpose (0 data order, 1 Gumbel w pass, 2 Gumbel theta pass) of one epoch."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 101 + purpose)
+
+
+@dataclass
+class State:
+    """What a checkpoint holds: the supernet, optimizers, the epochs done and their metrics."""
+
+    epoch: int = 0
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Searcher:
+    """Runs a search epoch by epoch; the caller saves checkpoints and results."""
+
+    def __init__(self, net: Supernet, latency: LatencyTerm, splits: Splits, cfg: SearchConfig,
+                 input_size: int, dist: Dist = Dist(), wrap: Callable[[nn.Module], nn.Module] | None = None) -> None:
+        cfg.check()
+        self.net, self.latency, self.splits, self.cfg, self.size, self.dist = net, latency, splits, cfg, input_size, dist
+        self.model = wrap(net) if wrap else net
+        lr_w = cfg.lr_w * cfg.batch_size * dist.world / 256
+        self.opt_w = torch.optim.SGD(net.weight_parameters(), lr=lr_w, momentum=cfg.momentum, weight_decay=cfg.wd_w)
+        self.opt_theta = torch.optim.Adam(net.arch_parameters(), lr=cfg.lr_theta, weight_decay=cfg.wd_theta)
+        self.steps_per_epoch = num_batches(splits.train_w, cfg.batch_size, drop_last=True, world=dist.world)
+        total = max(1, self.steps_per_epoch * cfg.epochs)
+        self.sched_w = torch.optim.lr_scheduler.LambdaLR(self.opt_w, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+        self.state = State()
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resume needs (tensors and plain values only: loads with weights_only=True)."""
+        return {"format": "lutnas-search-checkpoint", "version": 1, "epoch": self.state.epoch,
+                "metrics": self.state.metrics, "config": asdict(self.cfg), "net": self.net.state_dict(),
+                "opt_w": self.opt_w.state_dict(), "opt_theta": self.opt_theta.state_dict(),
+                "sched_w": self.sched_w.state_dict()}
+
+    def load_state_dict(self, ckpt: dict[str, Any]) -> None:
+        """Continue from a checkpoint written by ``state_dict``."""
+        self.net.load_state_dict(ckpt["net"])
+        self.opt_w.load_state_dict(ckpt["opt_w"])
+        self.opt_theta.load_state_dict(ckpt["opt_theta"])
+        self.sched_w.load_state_dict(ckpt["sched_w"])
+        self.state = State(int(ckpt["epoch"]), list(ckpt["metrics"]))
+
+    # ---- one epoch -----------------------------------------------------------------------------
+    def tau(self, epoch: int) -> float:
+        """Gumbel-softmax temperature of an epoch: tau0 * decay^epoch."""
+        return self.cfg.tau * self.cfg.tau_decay ** epoch
+
+    def run_epoch(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Train one epoch (w pass, then theta pass after the warm-up); returns its metrics row."""
+        epoch, cfg = self.state.epoch, self.cfg
+        start = time.perf_counter()
+        tau = self.tau(epoch)
+        searching = epoch >= cfg.warmup
+        self.model.train()
+        w_loss, w_acc, n_w = self._w_pass(epoch, tau, progress)
+        row: dict[str, Any] = {"epoch": epoch + 1, "phase": "search" if searching else "warmup", "tau": tau,
+                               "train_loss": w_loss, "train_acc": w_acc}
+        sampled = float("nan")
+        if searching:
+            sampled = self._theta_pass(epoch, tau, progress)
+        val_loss, val_acc = self.evaluate()
+        probs = self.net.probabilities()
+        row.update(val_loss=val_loss, val_acc=val_acc, expected_ms=float(self.latency.expected(probs)),
+                   sampled_ms=sampled, argmax_ms=self.latency.of(probs.argmax(dim=1)),
+                   lr_w=self.opt_w.param_groups[0]["lr"], lr_theta=self.opt_theta.param_groups[0]["lr"],
+                   seconds=time.perf_counter() - start)
+        self.state.metrics.append(row)
+        self.state.epoch += 1
+        return row
+
+    def _batches(self, data, epoch: int, purpose: int):
+        return batches(data, self.cfg.batch_size, self.size, shuffle=True, generator=generator(self.cfg.seed, epoch, purpose),
+                       drop_last=True, rank=self.dist.rank, world=self.dist.world)
+
+    def _w_pass(self, epoch: int, tau: float, progress) -> tuple[float, float, int]:
+        gumbel = generator(self.cfg.seed, epoch, 1)
+        total_loss = correct = seen = 0.0
+        for x, y in self._batches(self.splits.train_w, epoch, 0):
+            mask, index = self.net.sample(tau, gumbel)
+            logits = self.model(x, mask.detach(), index)
+            loss = F.cross_entropy(logits, y)
+            self.opt_w.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_w.step()
+            self.sched_w.step()
+            total_loss += float(loss) * len(y)
+            correct += float((logits.argmax(1) == y).sum())
+            seen += len(y)
+            if progress:
+                progress(1)
+        self.opt_theta.zero_grad(set_to_none=True)
+        loss_sum, correct, seen = self._reduce(total_loss, correct, seen)
+        return loss_sum / max(seen, 1), 100 * correct / max(seen, 1), int(seen)
+
+    def _theta_pass(self, epoch: int, tau: float, progress) -> float:
+        gumbel = generator(self.cfg.seed, epoch, 2)
+        lat_sum = count = 0.0
+        loss_cfg = self.cfg.loss_config()
+        scale = LAT_UNITS[self.cfg.lat_unit] if self.cfg.loss == "fbnet" else 1.0
+        for x, y in self._batches(self.splits.train_theta, epoch, 3):
+            mask, index = self.net.sample(tau, gumbel)
+            logits = self.model(x, mask, index)
+            lat = self.latency(mask)
+            loss = search_loss(F.cross_entropy(logits, y), lat * scale, loss_cfg)
+            self.opt_theta.zero_grad(set_to_none=True)
+            self.opt_w.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_theta.step()
+            lat_sum += float(lat)
+            count += 1
+            if progress:
+                progress(1)
+        self.opt_w.zero_grad(set_to_none=True)
+        lat_sum, count, _ = self._reduce(lat_sum, count, 0.0)
+        return lat_sum / max(count, 1)
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """Loss and accuracy of the most likely architecture on the theta split (eval mode)."""
+        self.net.eval()
+        index = self.net.probabilities().argmax(dim=1)
+        mask = F.one_hot(index, self.net.theta.shape[1]).float()
+        total = correct = seen = 0.0
+        for x, y in batches(self.splits.train_theta, 256, self.size, shuffle=False, rank=self.dist.rank,
+                            world=self.dist.world):
+            logits = self.net(x, mask, index)
+            total += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += float((logits.argmax(1) == y).sum())
+            seen += len(y)
+        self.net.train()
+        total, correct, seen = self._reduce(total, correct, seen)
+        return total / max(seen, 1), 100 * correct / max(seen, 1)
+
+    def _reduce(self, *values: float) -> tuple[float, ...]:
+        if self.dist.world == 1:
+            return values
+        t = torch.tensor(values, dtype=torch.float64)
+        torch.distributed.all_reduce(t)
+        return tuple(float(v) for v in t)
+
+    def steps(self) -> int:
+        """Progress steps of the current epoch (w batches, plus theta batches once searching)."""
+        n = self.steps_per_epoch
+        if self.state.epoch >= self.cfg.warmup:
+            n += num_batches(self.splits.train_theta, self.cfg.batch_size, drop_last=True, world=self.dist.world)
+        return n
+
+
+def save_checkpoint(searcher: Searcher, out: Path) -> Path:
+    """Write DIR/checkpoint.pt atomically."""
+    path = out / CHECKPOINT
+    tmp = out / (CHECKPOINT + ".part")
+    torch.save(searcher.state_dict(), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(out: Path) -> dict[str, Any]:
+    """Read DIR/checkpoint.pt (weights_only: no code from the file runs); ValueError when unusable."""
+    path = out / CHECKPOINT
+    if not path.exists():
+        raise ValueError(f"{out}: no {CHECKPOINT} to resume from")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds on a bad file
+        raise ValueError(f"{path}: cannot read checkpoint: {str(e).splitlines()[0]}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "lutnas-search-checkpoint":
+        raise ValueError(f"{path}: not a lutnas search checkpoint")
+    if ckpt.get("version", 0) > 1:
+        raise ValueError(f"{path}: written by a newer lutnas (checkpoint version {ckpt['version']})")
+    return ckpt

@@ -1,0 +1,207 @@
+"""python -m search.run: FBNet differentiable architecture search with a measured LUT as the latency term."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+EPILOG = """\
+examples:
+  python -m search.run --lut lut/cpu.csv                                # fbnet-cifar on digits, fbnet loss
+  python -m search.run --lut lut/cpu.csv --loss target --target-ms 1.5  # aim at a latency
+  python -m search.run --resume runs/20261127-201500                    # continue an interrupted search
+  torchrun --nproc_per_node=2 -m search.run --lut lut/cpu.csv           # DistributedDataParallel
+
+Writes to --out: arch.json (blocks, predicted latency, LUT hash, theta probabilities, top-k),
+metrics.csv (a row per epoch), theta.png and curves.png, model.onnx of the derived architecture,
+and checkpoint.pt after every epoch (Ctrl-C keeps it; --resume continues to the same result).
+"""
+
+RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m search.run", description=__doc__, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lut", type=Path, default=Path("lut/cpu.csv"), help="latency LUT (default lut/cpu.csv)")
+    p.add_argument("--space", default="fbnet-cifar", help="fbnet, fbnet-cifar or a space file (default fbnet-cifar)")
+    p.add_argument("--width-mult", type=float, default=None, help="width multiplier of a built-in space")
+    p.add_argument("--resolution", type=int, default=None, help="input resolution of a built-in space")
+    p.add_argument("--data", default="digits",
+                   help="digits (default, bundled), fashion-mnist[:DIR], cifar10:DIR or folder:DIR")
+    p.add_argument("--limit", type=int, default=None, help="use at most this many training images")
+    p.add_argument("--epochs", type=int, default=30, help="search epochs (default 30)")
+    p.add_argument("--warmup-epochs", type=int, default=None, help="epochs that train weights only (default 10%%)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
+    p.add_argument("--mode", choices=("hard", "soft"), default="hard",
+                   help="hard: one sampled candidate runs per layer (default); soft: all run, weighted (the paper)")
+    p.add_argument("--loss", choices=("fbnet", "target", "none"), default="fbnet",
+                   help="fbnet: CE*alpha*(log LAT)^beta; target: CE + lambda*max(0, LAT/T - 1); none: CE only")
+    p.add_argument("--alpha", type=float, default=0.2, help="fbnet loss alpha (default 0.2)")
+    p.add_argument("--beta", type=float, default=0.6, help="fbnet loss beta (default 0.6)")
+    p.add_argument("--target-ms", type=float, default=None, help="latency target T in ms (target loss)")
+    p.add_argument("--lambda", dest="lam", type=float, default=1.0, help="target loss weight (default 1.0)")
+    p.add_argument("--lat-unit", choices=("ms", "us"), default="ms",
+                   help="unit of LAT inside the fbnet loss's log (default ms, as the paper; use us for "
+                        "networks under a few ms, where log LAT would be small or negative)")
+    p.add_argument("--lr-w", type=float, default=0.1, help="SGD learning rate per 256 images (default 0.1)")
+    p.add_argument("--lr-theta", type=float, default=0.01, help="Adam learning rate of theta (default 0.01)")
+    p.add_argument("--tau", type=float, default=5.0, help="initial Gumbel-softmax temperature (default 5.0)")
+    p.add_argument("--tau-decay", type=float, default=0.956, help="temperature factor per epoch (default 0.956)")
+    p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    p.add_argument("--out", type=Path, default=None, help="result folder (default runs/<UTC timestamp>)")
+    p.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                   help="continue the search in DIR from its last checkpoint, with its settings")
+    p.add_argument("--no-export", dest="export", action="store_false", help="skip model.onnx")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _settings(args: argparse.Namespace):
+    """(SearchConfig, run settings, out dir) from the arguments, or from DIR/search.json on --resume."""
+    from search.dnas import SearchConfig
+
+    if args.resume:
+        path = args.resume / "search.json"
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: cannot resume: {e}") from None
+        return SearchConfig(**saved["config"]), saved["run"], args.resume
+    names = {f.name for f in fields(SearchConfig)}
+    cfg = SearchConfig(**{k: v for k, v in vars(args).items() if k in names and k != "warmup_epochs"},
+                       warmup_epochs=args.warmup_epochs)
+    cfg.check()
+    run = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k in RUN_FIELDS}
+    if args.out is None:
+        from search.results import default_out_dir
+
+        out = default_out_dir()
+    else:
+        out = args.out
+    return cfg, run, out
+
+
+def _dist():
+    from search.dnas import Dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return Dist(dist.get_rank(), dist.get_world_size())
+
+
+def search(args: argparse.Namespace) -> int:
+    """Run (or resume) a search; returns the exit code."""
+    import torch
+
+    from lut import load
+    from search.data import load_data
+    from search.dnas import Searcher, load_checkpoint, save_checkpoint
+    from search.latency import LatencyTerm
+    from search.space import get_space
+    from search.supernet import Supernet
+
+    cfg, run, out = _settings(args)
+    lut = load(run["lut"])
+    space = get_space(run["space"], run["width_mult"], run["resolution"])
+    matrix = lut.matrix(space)  # MissingKeysError names the keys and the profiler command
+    dist = _dist()
+    say = (lambda *a: print(*a, file=sys.stderr)) if dist.main else (lambda *a: None)
+    if len(lut.environments()) > 1:
+        say(f"warning: {run['lut']} mixes measurement environments "
+            f"({'; '.join('/'.join(map(str, e)) for e in lut.environments())})")
+    if run["threads"]:
+        torch.set_num_threads(run["threads"])
+    splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"])
+    torch.manual_seed(cfg.seed)
+    net = Supernet(space, splits.num_classes, cfg.mode)
+    latency = LatencyTerm(matrix)
+    wrap = None
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrap = lambda m: DistributedDataParallel(m, find_unused_parameters=True)  # noqa: E731
+    searcher = Searcher(net, latency, splits, cfg, space.input_size, dist, wrap)
+    if args.resume:
+        searcher.load_state_dict(load_checkpoint(out))
+        say(f"resuming {out} after epoch {searcher.state.epoch} of {cfg.epochs}")
+    elif dist.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "search.json").write_text(json.dumps({"config": asdict(cfg), "run": run}, indent=2) + "\n")
+    from search.outputs import write_outputs
+    from search.results import write_metrics
+
+    try:
+        while searcher.state.epoch < cfg.epochs:
+            row = _epoch(searcher, args.quiet or not dist.main)
+            if dist.main:
+                save_checkpoint(searcher, out)
+                write_metrics(searcher.state.metrics, out / "metrics.csv")
+                say(f"epoch {row['epoch']}/{cfg.epochs} {row['phase']}: tau {row['tau']:.3f} "
+                    f"train acc {row['train_acc']:.1f}% val acc {row['val_acc']:.1f}% "
+                    f"expected LAT {row['expected_ms']:.3f} ms argmax LAT {row['argmax_ms']:.3f} ms")
+    except KeyboardInterrupt:
+        say(f"\ninterrupted after epoch {searcher.state.epoch}; continue with: python -m search.run --resume {out}")
+        return 130
+    _check_theta_agrees(searcher, dist, say)
+    if dist.main:
+        arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out)
+        print(f"wrote {arch_path}")
+    if dist.world > 1:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+def _epoch(searcher, quiet: bool) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    with tqdm(total=searcher.steps(), desc=f"epoch {searcher.state.epoch + 1}", unit="step", disable=quiet,
+              file=sys.stderr, leave=False) as bar:
+        return searcher.run_epoch(bar.update)
+
+
+def _check_theta_agrees(searcher, dist, say) -> None:
+    """In a DDP job, verify theta is identical on every rank (it must be: averaged gradients, same Adam)."""
+    if dist.world == 1:
+        return
+    import torch
+
+    theta = searcher.net.theta.detach().clone()
+    gathered = [torch.empty_like(theta) for _ in range(dist.world)]
+    torch.distributed.all_gather(gathered, theta)
+    diff = max(float((g - gathered[0]).abs().max()) for g in gathered)
+    if diff != 0.0:
+        raise RuntimeError(f"theta differs between ranks by {diff}")
+    say(f"theta identical on {dist.world} ranks")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
+    args = build_parser().parse_args(argv)
+    from lut import LUTError
+
+    try:
+        return search(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except (ValueError, LUTError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -184,7 +184,7 @@ class Searcher:
             loss.backward()
             self.opt_w.step()
             self.sched_w.step()
-            total_loss += float(loss) * len(y)
+            total_loss += float(loss.detach()) * len(y)
             correct += float((logits.argmax(1) == y).sum())
             seen += len(y)
             if progress:

@@ -1,0 +1,339 @@
+"""arch.json: a searched (or hand-written) architecture as a versioned JSON file.
+
+    {"format": "lutnas-arch", "version": 1,
+     "space": {"name": "fbnet-cifar", "params": {...}},     # enough to rebuild the space
+     "blocks": ["k3_e1", ...],                             # one per searchable layer
+     "num_classes": 10, "predicted_ms": 2.345,
+     "lut": {"path": ..., "hash": "sha256:...", "device": ..., "runtime": ...},
+     "probabilities": [[...], ...], "candidates": [...],   # P_theta, layers x candidates
+     "top_k": [{"blocks": [...], "probability": 0.12, "predicted_ms": 2.1}, ...],
+     "search": {...}}                                      # free-form search settings
+
+Only format, version, space and blocks are required, so a hand-written file
+of four keys works with ``search.export`` and ``search.train``. Every problem
+with a file is one ``ValueError("<path>: <what>")``. No torch here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from search.space import SPACES, Space, get_space, load_space_file, space_from_dict
+
+FORMAT = "lutnas-arch"
+VERSION = 1
+KEYS = ("format", "version", "space", "blocks", "num_classes", "predicted_ms", "lut",
+        "probabilities", "candidates", "top_k", "search")
+REQUIRED = ("format", "version", "space", "blocks")
+TOP_K_KEYS = ("blocks", "probability", "predicted_ms")
+SUM_TOLERANCE = 1e-3  # rows of probabilities must sum to 1 within this (they are written unrounded)
+
+
+@dataclass
+class Arch:
+    """One architecture of a space, with what the search knew about it (all but space/blocks optional)."""
+
+    space: Space
+    blocks: list[str]
+    num_classes: int | None = None
+    predicted_ms: float | None = None
+    lut: dict[str, Any] | None = None
+    probabilities: list[list[float]] | None = None
+    candidates: list[str] | None = None
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+    search: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classes(self) -> int:
+        """The number of classes to build: the file's, else the space's."""
+        return self.num_classes if self.num_classes is not None else self.space.num_classes
+
+
+# ---- space <-> JSON ----------------------------------------------------------------------------
+def space_to_json(space: Space) -> dict[str, Any]:
+    """The space's name and build arguments (enough to rebuild it without its source file)."""
+    return {"name": space.name, "params": json.loads(json.dumps(space.params))}
+
+
+def space_from_json(data: Any, base: Path | None = None) -> Space:
+    """Rebuild a space written by ``space_to_json`` (or hand-written: ``{"name": "fbnet-cifar"}``).
+
+    Built-in names rebuild with the built-in factory (width_mult / input_size from params) and
+    any other stored param must match it, so a file never silently builds a different network.
+    Other names rebuild from their params; without params, a name ending in .toml/.json is
+    loaded as a space file (relative to ``base`` if it exists there).
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"space must be an object with name and params, got {_kind(data)}")
+    unknown = sorted(set(data) - {"name", "params"})
+    if unknown:
+        raise ValueError(f"space: unknown key(s) {', '.join(unknown)}; allowed: name, params")
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError("space: name must be a non-empty string")
+    params = data.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise ValueError(f"space {name!r}: params must be an object, got {_kind(params)}")
+    if name in SPACES:
+        return _builtin(name, params or {})
+    if params:
+        return space_from_dict(params, name)
+    if name.endswith((".toml", ".json")):
+        path = Path(name)
+        if base is not None and not path.is_absolute() and (base / path).exists():
+            path = base / path
+        return load_space_file(path) if path == Path(name) else _renamed(load_space_file(path), name)
+    raise ValueError(f"unknown space {name!r} and no params to build it; "
+                     f"built-in: {', '.join(SPACES)}, or give params / a .toml/.json space file")
+
+
+def _builtin(name: str, params: dict[str, Any]) -> Space:
+    width, size = params.get("width_mult"), params.get("input_size")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))):
+        raise ValueError(f"space {name!r}: width_mult must be a number, got {width!r}")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+        raise ValueError(f"space {name!r}: input_size must be an integer, got {size!r}")
+    space = get_space(name, width, size)
+    unknown = sorted(set(params) - set(space.params))
+    if unknown:
+        raise ValueError(f"space {name!r}: unknown param(s) {', '.join(unknown)}; "
+                         f"allowed: {', '.join(sorted(space.params))}")
+    differ = sorted(k for k, v in params.items() if json.loads(json.dumps(space.params[k])) != v)
+    if differ:
+        raise ValueError(f"space {name!r}: param(s) {', '.join(differ)} differ from the built-in space "
+                         f"(only width_mult and input_size may be set); drop them or rename the space")
+    return space
+
+
+def _renamed(space: Space, name: str) -> Space:
+    from dataclasses import replace
+
+    return replace(space, name=name)
+
+
+# ---- Arch <-> JSON -----------------------------------------------------------------------------
+def arch_to_json(arch: Arch) -> dict[str, Any]:
+    """The file's object, keys in the documented order (None stays null)."""
+    probs = None
+    if arch.probabilities is not None:
+        probs = [[float(v) for v in row] for row in _rows(arch.probabilities)]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "space": space_to_json(arch.space),
+        "blocks": list(arch.blocks),
+        "num_classes": arch.num_classes,
+        "predicted_ms": None if arch.predicted_ms is None else float(arch.predicted_ms),
+        "lut": None if arch.lut is None else dict(arch.lut),
+        "probabilities": probs,
+        "candidates": None if arch.candidates is None else list(arch.candidates),
+        "top_k": [{k: (float(v) if k != "blocks" and v is not None else v) for k, v in t.items()}
+                  for t in arch.top_k],
+        "search": dict(arch.search),
+    }
+
+
+def _rows(values: Any) -> list:
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def arch_from_json(data: Any, base: Path | None = None) -> Arch:
+    """Validate a parsed arch.json object; ValueError (without the path) on the first problem."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {_kind(data)}")
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        raise ValueError(f"not a lutnas arch file (format is {fmt!r}, expected {FORMAT!r})")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be a positive integer, got {version!r}")
+    if version > VERSION:
+        raise ValueError(f"arch format version {version} was written by a newer lutnas "
+                         f"(this one reads up to version {VERSION}); upgrade lutnas")
+    unknown = sorted(set(data) - set(KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(KEYS)}")
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise ValueError(f"missing key(s) {', '.join(missing)}")
+    space = space_from_json(data["space"], base)
+    blocks = _blocks(space, data["blocks"], "blocks")
+    num_classes = data.get("num_classes")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                    or num_classes < 1):
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    predicted = _ms(data.get("predicted_ms"), "predicted_ms")
+    lut = data.get("lut")
+    if lut is not None:
+        if not isinstance(lut, dict):
+            raise ValueError(f"lut must be an object (path, hash, device, runtime), got {_kind(lut)}")
+        bad = sorted(k for k, v in lut.items() if v is not None and not isinstance(v, (str, int, float)))
+        if bad:
+            raise ValueError(f"lut: {', '.join(bad)} must be a string or number")
+    candidates = data.get("candidates")
+    if candidates is not None:
+        if not isinstance(candidates, list) or candidates != list(space.candidates):
+            raise ValueError(f"candidates {candidates!r} are not the space's "
+                             f"({', '.join(space.candidates)}, in that order)")
+    probs = data.get("probabilities")
+    if probs is not None:
+        probs = _probabilities(probs, len(space.layers), len(space.candidates))
+    top = data.get("top_k") or []
+    if not isinstance(top, list):
+        raise ValueError(f"top_k must be a list, got {_kind(top)}")
+    top = [_top_entry(space, t, i) for i, t in enumerate(top)]
+    search = data.get("search") or {}
+    if not isinstance(search, dict):
+        raise ValueError(f"search must be an object, got {_kind(search)}")
+    return Arch(space, blocks, num_classes, predicted, None if lut is None else dict(lut), probs,
+                None if candidates is None else list(candidates), top, dict(search))
+
+
+def _blocks(space: Space, blocks: Any, what: str) -> list[str]:
+    if not isinstance(blocks, list) or not all(isinstance(b, str) for b in blocks):
+        raise ValueError(f"{what} must be a list of block names")
+    return _check_choices(space, blocks, what)
+
+
+def _check_choices(space: Space, blocks: list[str], what: str) -> list[str]:
+    # search.network.check_choices's rules and messages, without importing torch (this module is pure)
+    if len(blocks) != len(space.layers):
+        raise ValueError(f"{what}: space {space.name!r} has {len(space.layers)} searchable layers, "
+                         f"got {len(blocks)} block names")
+    for layer, b in zip(space.layers, blocks):
+        try:
+            layer.key(b)
+        except ValueError as e:
+            raise ValueError(f"{what}: {e}") from None
+    return list(blocks)
+
+
+def _ms(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} must be a finite number >= 0 (ms), got {value!r}")
+    return float(value)
+
+
+def _probabilities(probs: Any, layers: int, k: int) -> list[list[float]]:
+    if not isinstance(probs, list) or len(probs) != layers:
+        n = len(probs) if isinstance(probs, list) else _kind(probs)
+        raise ValueError(f"probabilities must have one row per searchable layer ({layers}), got {n}")
+    out = []
+    for i, row in enumerate(probs):
+        if not isinstance(row, list) or len(row) != k:
+            n = len(row) if isinstance(row, list) else _kind(row)
+            raise ValueError(f"probabilities row {i} must have one value per candidate ({k}), got {n}")
+        if not all(not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= 1
+                   for v in row):
+            raise ValueError(f"probabilities row {i}: values must be numbers in [0, 1]")
+        if abs(sum(row) - 1.0) > SUM_TOLERANCE:
+            raise ValueError(f"probabilities row {i} sums to {sum(row):.6g}, not 1")
+        out.append([float(v) for v in row])
+    return out
+
+
+def _top_entry(space: Space, entry: Any, i: int) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ValueError(f"top_k[{i}] must be an object with {', '.join(TOP_K_KEYS)}")
+    unknown = sorted(set(entry) - set(TOP_K_KEYS))
+    if unknown:
+        raise ValueError(f"top_k[{i}]: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(TOP_K_KEYS)}")
+    if "blocks" not in entry:
+        raise ValueError(f"top_k[{i}]: missing blocks")
+    blocks = _blocks(space, entry["blocks"], f"top_k[{i}].blocks")
+    p = entry.get("probability")
+    if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1):
+        raise ValueError(f"top_k[{i}].probability must be a number in [0, 1], got {p!r}")
+    return {"blocks": blocks, "probability": None if p is None else float(p),
+            "predicted_ms": _ms(entry.get("predicted_ms"), f"top_k[{i}].predicted_ms")}
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+# ---- files -------------------------------------------------------------------------------------
+def read_arch(path: str | Path) -> Arch:
+    """Load and validate an arch.json; every problem is one ``ValueError("<path>: <what>")``."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{p}: is a directory, not an arch.json file") from None
+    except OSError as e:
+        raise ValueError(f"{p}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{p}: not UTF-8 text") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{p}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except ValueError as e:
+        raise ValueError(f"{p}: not valid JSON: {e}") from None
+    try:
+        return arch_from_json(data, p.parent)
+    except ValueError as e:
+        raise ValueError(f"{p}: {_one_line(e)}") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def write_arch(arch: Arch, path: str | Path) -> Path:
+    """Validate and write ``arch`` atomically (temp file + os.replace), keys in order, indent 2."""
+    p = Path(path)
+    data = arch_to_json(arch)
+    try:
+        arch_from_json(json.loads(json.dumps(data)), p.parent)
+    except ValueError as e:
+        raise ValueError(f"{p}: refusing to write an invalid arch: {_one_line(e)}") from None
+    text = dumps(data) + "\n"
+    atomic_write_text(p, text)
+    return p
+
+
+def dumps(value: Any, level: int = 0) -> str:
+    """JSON with indent 2, keys in insertion order, and lists of numbers/strings kept on one line."""
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(k))}: {dumps(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(inner + dumps(v, level + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, allow_nan=False, separators=(", ", ": "))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def make_arch(space: Space, blocks: Sequence[str], **fields: Any) -> Arch:
+    """An Arch with its blocks checked against the space (ValueError otherwise)."""
+    return Arch(space, _check_choices(space, list(blocks), "blocks"), **fields)

@@ -1,0 +1,48 @@
+"""Architectures from a search's distribution P_theta: the most likely one, and the k most likely."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+
+def _check(values: Tensor, candidates: Sequence[str], what: str) -> None:
+    if values.dim() != 2:
+        raise ValueError(f"{what} must be (layers, candidates), got shape {tuple(values.shape)}")
+    if values.shape[1] != len(candidates):
+        raise ValueError(f"{what} has {values.shape[1]} columns but {len(candidates)} candidate names were given")
+
+
+def argmax_choices(theta_or_probs: Tensor, candidates: Sequence[str]) -> list[str]:
+    """The most likely block per layer (softmax keeps the argmax, so theta or P_theta both work)."""
+    _check(theta_or_probs, candidates, "theta_or_probs")
+    return [candidates[i] for i in theta_or_probs.detach().argmax(dim=1).tolist()]
+
+
+def top_k(probs: Tensor, candidates: Sequence[str], k: int) -> list[tuple[list[str], float]]:
+    """The ``k`` most likely architectures under independent per-layer categoricals, most likely first.
+
+    Exact: a beam over the layers keeping the ``k`` most likely prefixes (the prefix of a top-k
+    architecture is among the top-k prefixes, since every further factor is shared). Ties keep
+    the lower candidate indices first. Fewer than ``k`` come back when the space is smaller.
+    """
+    _check(probs, candidates, "probs")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    p = probs.detach().to(torch.float64).cpu()
+    if not bool(torch.isfinite(p).all()) or bool((p < 0).any()):
+        raise ValueError("probs must be finite and non-negative")
+    sums = p.sum(dim=1)
+    if not bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4)):
+        raise ValueError("every row of probs must sum to 1 (pass softmax(theta), e.g. Supernet.probabilities())")
+    logp = [[math.log(v) if v > 0 else -math.inf for v in row] for row in p.tolist()]
+    beam: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
+    for row in logp:
+        grown = ((lp + row[j], idx + (j,)) for lp, idx in beam for j in range(len(row)))
+        # nsmallest on (-logp, indices): the k most likely, ties broken by the index tuple
+        beam = [(-neg, idx) for neg, idx in heapq.nsmallest(k, ((-lp, idx) for lp, idx in grown))]
+    return [([candidates[j] for j in idx], math.exp(lp)) for lp, idx in beam]

@@ -1,0 +1,100 @@
+"""Search losses: how accuracy (CE) and latency (LAT, ms) combine into theta's objective.
+
+Registered modes:
+
+- ``fbnet``: ``CE * alpha * (log LAT) ** beta``, the FBNet paper's function
+  (alpha 0.2, beta 0.6). Needs LAT > 1 ms so that log LAT > 0.
+- ``target``: ``CE + lam * max(0, LAT / T - 1)``: no penalty at or under the
+  target T, a linear one above it.
+- ``none``: ``CE`` (accuracy only, for ablations).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Which loss and its constants."""
+
+    mode: str = "fbnet"
+    alpha: float = 0.2
+    beta: float = 0.6
+    target_ms: float | None = None
+    lam: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_mode(self.mode)
+        if self.mode == "target":
+            if self.target_ms is None:
+                raise ValueError("target loss needs a latency target: set target_ms (--target-ms)")
+            if not (math.isfinite(self.target_ms) and self.target_ms > 0):
+                raise ValueError(f"target_ms must be a positive number of ms, got {self.target_ms}")
+            if not (math.isfinite(self.lam) and self.lam >= 0):
+                raise ValueError(f"lam must be >= 0, got {self.lam}")
+        if self.mode == "fbnet":
+            for name in ("alpha", "beta"):
+                v = getattr(self, name)
+                if not (math.isfinite(v) and v > 0):
+                    raise ValueError(f"fbnet loss {name} must be > 0, got {v}")
+
+
+LossFn = Callable[[Tensor, Tensor, LossConfig], Tensor]
+LOSSES: dict[str, LossFn] = {}
+
+
+def register_loss(name: str, fn: LossFn) -> None:
+    """Add a loss mode; a duplicate name is an error."""
+    if name in LOSSES:
+        raise ValueError(f"loss {name!r} is already registered")
+    LOSSES[name] = fn
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in LOSSES:
+        raise ValueError(f"unknown loss mode {mode!r}; modes: {', '.join(LOSSES)}")
+
+
+def _fbnet(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
+    smallest = float(lat.detach().min())
+    if not smallest > 1.0:
+        raise ValueError(f"fbnet loss needs LAT > 1 ms (its log must be positive), got {smallest:.4g} ms: "
+                         f"a network under 1 ms; use the target mode (a latency target in ms), "
+                         f"or express LAT in a smaller unit")
+    return ce * cfg.alpha * torch.log(lat) ** cfg.beta
+
+
+def _target(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
+    if cfg.target_ms is None:
+        raise ValueError("target loss needs a latency target: set target_ms (--target-ms)")
+    return ce + cfg.lam * torch.relu(lat / cfg.target_ms - 1.0)
+
+
+def _none(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
+    return ce
+
+
+register_loss("fbnet", _fbnet)
+register_loss("target", _target)
+register_loss("none", _none)
+
+
+def search_loss(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
+    """Theta's loss from the cross-entropy ``ce`` and the latency ``lat`` (ms) under ``cfg``."""
+    _check_mode(cfg.mode)
+    return LOSSES[cfg.mode](ce, lat, cfg)
+
+
+def reimplementation_loss(ce: Tensor, lat: Tensor, alpha: float, beta: float) -> Tensor:
+    """``alpha * CE * log(LAT ** beta)``: what a widely copied FBNet reimplementation computes.
+
+    It equals ``alpha * beta * CE * log LAT``, not the paper's ``CE * alpha * (log LAT) ** beta``;
+    kept only so a test can show the two differ.
+    """
+    return alpha * ce * torch.log(lat ** beta)

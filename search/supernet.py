@@ -1,0 +1,120 @@
+"""The FBNet supernet: every candidate of every searchable layer, and the logits theta that choose.
+
+A Gumbel-softmax mask ``m`` (layers x candidates) drawn from theta picks the
+architecture of a step. Two modes:
+
+- ``soft`` (the paper): each layer outputs ``sum_i m[l, i] * op_i(x)``; all
+  candidates run.
+- ``hard`` (default; GDAS / single-path style): ``m`` is a straight-through
+  one-hot sample; only the sampled candidate runs, and its output is scaled
+  by ``m[l, index[l]]`` (exactly 1.0 in the forward) so that theta still gets
+  the gradient of the soft sample.
+
+The same mask feeds the latency term (``search.latency``), so theta learns
+from accuracy and latency alike.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from search.blocks import build_module
+from search.network import head_module, stem_module
+from search.space import Space
+
+MODES = ("hard", "soft")
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"unknown supernet mode {mode!r}; modes: {', '.join(MODES)}")
+    return mode
+
+
+def gumbel_mask(theta: Tensor, tau: float, hard: bool,
+                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """A Gumbel-softmax sample of ``theta`` (L, K): ``(mask (L, K), index (L,))``.
+
+    The noise comes from ``generator`` only (global RNG when None), so ranks seeded
+    alike sample the same architecture. ``index`` is the argmax of the perturbed logits.
+    Soft: ``softmax((theta + g) / tau)``. Hard: the one-hot of ``index`` in the
+    forward with the soft sample's gradient in the backward (straight-through).
+    """
+    if theta.dim() != 2:
+        raise ValueError(f"theta must be (layers, candidates), got shape {tuple(theta.shape)}")
+    if not tau > 0:
+        raise ValueError(f"temperature tau must be > 0, got {tau}")
+    where = generator.device if generator is not None else theta.device
+    u = torch.rand(theta.shape, generator=generator, device=where, dtype=theta.dtype).to(theta.device)
+    tiny = torch.finfo(theta.dtype).tiny
+    g = -torch.log(-torch.log(u.clamp(min=tiny, max=1.0 - torch.finfo(theta.dtype).eps)))
+    logits = (theta + g) / tau
+    y_soft = logits.softmax(dim=1)
+    index = logits.detach().argmax(dim=1)
+    if not hard:
+        return y_soft, index
+    y_hard = F.one_hot(index, theta.shape[1]).to(y_soft.dtype)
+    # y_hard + (y_soft - y_soft.detach()): exactly one-hot in the forward (the bracket is 0.0),
+    # the soft sample's gradient in the backward.
+    return y_hard + (y_soft - y_soft.detach()), index
+
+
+class Supernet(nn.Module):
+    """Stem, every candidate at every searchable layer, head, and the architecture logits theta."""
+
+    def __init__(self, space: Space, num_classes: int | None = None, mode: str = "hard") -> None:
+        super().__init__()
+        self.mode = _check_mode(mode)
+        self.space = space
+        self.candidates: tuple[str, ...] = tuple(space.candidates)
+        for layer in space.layers:
+            if tuple(layer.candidates) != self.candidates:
+                raise ValueError(f"space {space.name!r}: layer {layer.index} has candidates "
+                                 f"{', '.join(layer.candidates)}; the supernet needs every layer to share "
+                                 f"{', '.join(self.candidates)}")
+        self.stem = stem_module(space)
+        self.layers = nn.ModuleList(
+            nn.ModuleList(build_module(layer.key(c)).train() for c in self.candidates) for layer in space.layers
+        )
+        self.head = head_module(space, num_classes)
+        self.theta = nn.Parameter(torch.zeros(len(space.layers), len(self.candidates)))
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """The ordinary weights w: everything except theta."""
+        return [p for name, p in self.named_parameters() if name != "theta"]
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """The architecture parameters: [theta]."""
+        return [self.theta]
+
+    def sample(self, tau: float, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """A mask and index drawn from theta at temperature ``tau`` (one-hot in hard mode)."""
+        return gumbel_mask(self.theta, tau, hard=self.mode == "hard", generator=generator)
+
+    def probabilities(self) -> Tensor:
+        """P_theta: softmax of theta per layer (detached)."""
+        return self.theta.detach().softmax(dim=1)
+
+    def choices(self, index: Tensor) -> list[str]:
+        """Block names of a sampled ``index`` (one per layer)."""
+        return [self.candidates[i] for i in index.tolist()]
+
+    def forward(self, x: Tensor, mask: Tensor, index: Tensor) -> Tensor:
+        """Logits of ``x`` through the architecture ``mask``/``index`` (see the module docstring)."""
+        shape = (len(self.layers), len(self.candidates))
+        if tuple(mask.shape) != shape or tuple(index.shape) != shape[:1]:
+            raise ValueError(f"expected mask {shape} and index ({shape[0]},), "
+                             f"got {tuple(mask.shape)} and {tuple(index.shape)}")
+        x = self.stem(x)
+        if self.mode == "hard":
+            for l, (ops, i) in enumerate(zip(self.layers, index.tolist())):
+                x = ops[i](x) * mask[l, i]
+        else:
+            for l, ops in enumerate(self.layers):
+                out = mask[l, 0] * ops[0](x)
+                for i in range(1, len(ops)):
+                    out = out + mask[l, i] * ops[i](x)
+                x = out
+        return self.head(x)

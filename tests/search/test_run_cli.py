@@ -1,0 +1,149 @@
+"""End to end: python -m search.run in subprocesses on the tiny space, digits data, a real measured LUT."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from lut import load
+from search.archfile import read_arch
+from search.results import read_metrics
+from tests.conftest import FIXTURES, ROOT
+
+TINY = FIXTURES / "spaces" / "tiny.toml"
+LUT = FIXTURES / "lut" / "tiny-cpu.csv"
+BASE = ["--lut", LUT, "--space", TINY, "--limit", "300", "--batch-size", "32", "--lat-unit", "us",
+        "--threads", "1", "--quiet"]
+
+
+def search(*args, module="search.run", prefix=()):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *prefix, "-m", module, *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("search") / "run"
+    proc = search(*BASE, "--epochs", "4", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_search_writes_every_result(finished):
+    out, proc = finished
+    assert f"wrote {out / 'arch.json'}" in proc.stdout
+    for name in ("arch.json", "metrics.csv", "theta.png", "curves.png", "model.onnx", "checkpoint.pt", "search.json"):
+        assert (out / name).stat().st_size > 0, name
+    arch = read_arch(out / "arch.json")
+    lut = load(LUT)
+    matrix = lut.matrix(arch.space)
+    assert len(arch.blocks) == 3
+    assert arch.predicted_ms == pytest.approx(matrix.predict(arch.blocks))
+    assert arch.lut["hash"] == lut.content_hash()
+    probs = np.array(arch.probabilities)
+    assert probs.shape == (3, 4) and np.allclose(probs.sum(1), 1)
+    assert [arch.candidates[i] for i in probs.argmax(1)] == arch.blocks
+    assert arch.top_k[0]["blocks"] == arch.blocks
+    assert [t["probability"] for t in arch.top_k] == sorted((t["probability"] for t in arch.top_k), reverse=True)
+    rows = read_metrics(out / "metrics.csv")
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert [r["phase"] for r in rows] == ["warmup", "search", "search", "search"]
+    assert rows[1]["tau"] == pytest.approx(5.0 * 0.956)
+    assert all(0 <= r["val_acc"] <= 100 for r in rows)
+    assert "epoch 4/4 search" in proc.stderr
+
+
+def test_model_onnx_is_the_derived_architecture_with_the_supernet_weights(finished):
+    out, _ = finished
+    from search.outputs import inherit
+    from search.supernet import Supernet
+
+    arch = read_arch(out / "arch.json")
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    net = Supernet(arch.space, arch.num_classes)
+    net.load_state_dict(ckpt["net"])
+    child = inherit(net, arch.space, arch.blocks, arch.num_classes)
+    x = torch.randn(1, 3, 16, 16)
+    sess = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, child(x).numpy(), atol=1e-4, rtol=1e-4)
+
+
+def strip(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_resume_after_kill_gives_the_same_result(finished, tmp_path):
+    reference, _ = finished
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "search.run", *map(str, BASE), "--epochs", "4", "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "metrics.csv").exists() and len(read_metrics(out / "metrics.csv")) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(read_metrics(out / "metrics.csv"))
+    assert 2 <= done < 4 and not (out / "arch.json").exists()
+    again = search("--resume", out)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming {out} after epoch {done} of 4" in again.stderr
+    a, b = json.loads((reference / "arch.json").read_text()), json.loads((out / "arch.json").read_text())
+    assert a["blocks"] == b["blocks"]
+    assert a["probabilities"] == b["probabilities"]  # bit for bit
+    assert strip(read_metrics(reference / "metrics.csv")) == strip(read_metrics(out / "metrics.csv"))
+
+
+def test_missing_lut_entries_stop_before_training(tmp_path):
+    lines = LUT.read_text().splitlines(keepends=True)
+    partial = tmp_path / "partial.csv"
+    partial.write_text("".join(l for l in lines if ",k5_e3," not in l))
+    proc = search(*BASE, "--lut", partial, "--epochs", "1", "--out", tmp_path / "r")
+    assert proc.returncode == 2
+    assert "k5_e3" in proc.stderr
+    assert f"python -m profiler.run --device cpu --space {TINY}" in proc.stderr and "--resume" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--loss", "target"], "target loss needs --target-ms"),
+    (["--lut", "nope.csv"], "nope.csv"),
+    (["--space", "fbnet-imagenet"], "unknown space"),
+    (["--data", "mnist"], "unknown dataset"),
+    (["--epochs", "0"], "epochs must be >= 1"),
+])
+def test_bad_input(tmp_path, args, message):
+    proc = search(*BASE, "--epochs", "1", "--out", tmp_path / "r", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_ddp_on_cpu(tmp_path):
+    out = tmp_path / "ddp"
+    proc = search(*BASE, "--epochs", "2", "--out", out, prefix=(
+        "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "theta identical on 2 ranks" in proc.stderr
+    assert proc.stdout.count("wrote ") == 1  # rank 0 only
+    arch = read_arch(out / "arch.json")
+    assert len(arch.blocks) == 3 and len(read_metrics(out / "metrics.csv")) == 2

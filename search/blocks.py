@@ -54,6 +54,8 @@ class IRBlock(nn.Module):
         self.depthwise = conv_bn(mid, mid, kernel, stride, groups=mid)
         self.project = conv_bn(mid, cout, 1, groups=groups, relu=False)
         self.residual = stride == 1 and cin == cout
+        if self.residual:  # start as the identity: deep stacks of residual blocks train stably (timm's zero_init_last)
+            nn.init.zeros_(self.project[1].weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.project(self.depthwise(self.shuffle(self.expand(x))))

@@ -61,7 +61,8 @@ def test_expected_latency_under_probabilities(matrix):
     want = matrix.fixed_ms + float((probs.double().numpy() * matrix.latency_ms).sum())
     assert float(term.expected(probs)) == pytest.approx(want, rel=1e-6)
     uniform = torch.full(matrix.shape, 1 / matrix.shape[1])
-    assert float(term.expected(uniform)) == pytest.approx(matrix.fixed_ms + matrix.latency_ms.mean(axis=1).sum(), rel=1e-6)
+    want = matrix.fixed_ms + matrix.latency_ms.mean(axis=1).sum()
+    assert float(term.expected(uniform)) == pytest.approx(want, rel=1e-6)
 
 
 def test_gradient_reaches_theta_through_a_soft_mask(matrix):

@@ -24,6 +24,17 @@ def space():
     return get_space(str(TINY))
 
 
+def randomize_bn(net: torch.nn.Module) -> torch.nn.Module:
+    """Non-degenerate BN scales: zero-initialized residual branches make candidates start as the
+    identity, where every candidate computes the same function and theta's gradient is zero."""
+    g = gen(11)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+    return net
+
+
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -180,7 +191,7 @@ def synthetic_matrix(space, seed=0) -> Matrix:
 @pytest.mark.parametrize("mode", MODES)
 def test_theta_learns_from_both_ce_and_latency(space, mode):
     torch.manual_seed(0)
-    net = Supernet(space, mode=mode)
+    net = randomize_bn(Supernet(space, mode=mode))
     lat_term = LatencyTerm(synthetic_matrix(space))
     x, y = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])
 
@@ -197,7 +208,7 @@ def test_theta_learns_from_both_ce_and_latency(space, mode):
 
 def test_unsampled_candidates_get_no_gradient_in_hard_mode(space):
     torch.manual_seed(0)
-    net = Supernet(space, mode="hard")
+    net = randomize_bn(Supernet(space, mode="hard"))
     mask, index = net.sample(1.0, gen(3))
     F.cross_entropy(net(torch.randn(4, 3, 16, 16), mask, index), torch.tensor([0, 1, 2, 3])).backward()
     for l, ops in enumerate(net.layers):

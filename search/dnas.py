@@ -47,7 +47,7 @@ class SearchConfig:
     beta: float = 0.6
     target_ms: float | None = None
     lam: float = 1.0
-    lat_unit: str = "ms"  # unit of LAT inside the fbnet loss's log ("ms" as the paper, or "us")
+    lat_unit: str = "ms"  # unit of LAT inside the fbnet loss's log ("ms" as the paper, or "us"; "auto" resolved by the CLI)
     lr_w: float = 0.1  # per 256 images; scaled linearly with the batch size
     momentum: float = 0.9
     wd_w: float = 1e-4
@@ -78,7 +78,7 @@ class SearchConfig:
             raise ValueError("batch size must be >= 1")
         if self.tau <= 0 or not 0 < self.tau_decay <= 1:
             raise ValueError("tau must be > 0 and its decay in (0, 1]")
-        if self.lat_unit not in LAT_UNITS:
+        if self.lat_unit not in (*LAT_UNITS, "auto"):
             raise ValueError(f"unknown latency unit {self.lat_unit!r}; known: {', '.join(LAT_UNITS)}")
         if self.loss == "target" and not (self.target_ms and self.target_ms > 0):
             raise ValueError("the target loss needs --target-ms > 0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from dataclasses import asdict, fields
@@ -47,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", type=float, default=0.6, help="fbnet loss beta (default 0.6)")
     p.add_argument("--target-ms", type=float, default=None, help="latency target T in ms (target loss)")
     p.add_argument("--lambda", dest="lam", type=float, default=1.0, help="target loss weight (default 1.0)")
-    p.add_argument("--lat-unit", choices=("ms", "us"), default="ms",
-                   help="unit of LAT inside the fbnet loss's log (default ms, as the paper; use us for "
-                        "networks under a few ms, where log LAT would be small or negative)")
+    p.add_argument("--lat-unit", choices=("auto", "ms", "us"), default="auto",
+                   help="unit of LAT inside the fbnet loss's log: ms as the paper, us for networks of a few ms "
+                        "where log LAT would be small or negative; auto (default) takes ms when every "
+                        "network of the space is above e ms, else us")
     p.add_argument("--lr-w", type=float, default=0.1, help="SGD learning rate per 256 images (default 0.1)")
     p.add_argument("--lr-theta", type=float, default=0.01, help="Adam learning rate of theta (default 0.01)")
     p.add_argument("--tau", type=float, default=5.0, help="initial Gumbel-softmax temperature (default 5.0)")
@@ -87,6 +89,8 @@ def _settings(args: argparse.Namespace):
         out = default_out_dir()
     else:
         out = args.out
+    if (out / "search.json").exists():
+        raise ValueError(f"{out} already holds a search: continue it with --resume {out}, or choose another --out")
     return cfg, run, out
 
 
@@ -118,6 +122,9 @@ def search(args: argparse.Namespace) -> int:
     lut = load(run["lut"])
     space = get_space(run["space"], run["width_mult"], run["resolution"])
     matrix = lut.matrix(space)  # MissingKeysError names the keys and the profiler command
+    if cfg.lat_unit == "auto":
+        fastest = matrix.fixed_ms + float(matrix.latency_ms.min(axis=1).sum())
+        cfg.lat_unit = "ms" if fastest > math.e else "us"
     dist = _dist()
     say = (lambda *a: print(*a, file=sys.stderr)) if dist.main else (lambda *a: None)
     if len(lut.environments()) > 1:

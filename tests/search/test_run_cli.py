@@ -20,7 +20,7 @@ from tests.conftest import FIXTURES, ROOT
 
 TINY = FIXTURES / "spaces" / "tiny.toml"
 LUT = FIXTURES / "lut" / "tiny-cpu.csv"
-BASE = ["--lut", LUT, "--space", TINY, "--limit", "300", "--batch-size", "32", "--lat-unit", "us",
+BASE = ["--lut", LUT, "--space", TINY, "--limit", "300", "--batch-size", "32",
         "--threads", "1", "--quiet"]
 
 
@@ -60,6 +60,16 @@ def test_search_writes_every_result(finished):
     assert rows[1]["tau"] == pytest.approx(5.0 * 0.956)
     assert all(0 <= r["val_acc"] <= 100 for r in rows)
     assert "epoch 4/4 search" in proc.stderr
+    assert json.loads((out / "search.json").read_text())["config"]["lat_unit"] == "us"  # auto: nets under e ms
+
+
+def test_an_existing_search_is_not_overwritten(finished):
+    out, _ = finished
+    before = (out / "arch.json").read_bytes()
+    proc = search(*BASE, "--epochs", "1", "--out", out)
+    assert proc.returncode == 2
+    assert f"{out} already holds a search" in proc.stderr and "--resume" in proc.stderr
+    assert (out / "arch.json").read_bytes() == before
 
 
 def test_model_onnx_is_the_derived_architecture_with_the_supernet_weights(finished):

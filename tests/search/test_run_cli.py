@@ -157,3 +157,9 @@ def test_two_process_ddp_on_cpu(tmp_path):
     assert proc.stdout.count("wrote ") == 1  # rank 0 only
     arch = read_arch(out / "arch.json")
     assert len(arch.blocks) == 3 and len(read_metrics(out / "metrics.csv")) == 2
+
+
+def test_resume_needs_a_search_folder(tmp_path):
+    proc = search("--resume", tmp_path)
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'search.json'}: cannot resume" in proc.stderr and "Traceback" not in proc.stderr

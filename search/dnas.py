@@ -207,7 +207,7 @@ class Searcher:
             self.opt_w.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_theta.step()
-            lat_sum += float(lat)
+            lat_sum += float(lat.detach())
             count += 1
             if progress:
                 progress(1)

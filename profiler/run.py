@@ -161,16 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: clear one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
     from devices.profiles import DeviceUnavailable
-    from lut import LUTError
+    from lut.clirun import guarded
 
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except (ValueError, LUTError, FileExistsError, DeviceUnavailable, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return guarded(run, args, (DeviceUnavailable,))
 
 
 if __name__ == "__main__":

@@ -197,18 +197,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
+    from lut.clirun import guarded
+
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (ValueError, OSError) as e:
-        msg = " ".join(str(e).split()) if isinstance(e, ValueError) else _os_error(e)
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
-
-
-def _os_error(e: OSError) -> str:
-    where = e.filename if e.filename is not None else ""
-    return f"{where}: {e.strerror}" if where and e.strerror else " ".join(str(e).split())
+    return guarded(run, args)
 
 
 if __name__ == "__main__":

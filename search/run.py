@@ -198,16 +198,9 @@ def _check_theta_agrees(searcher, dist, say) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
-    from lut import LUTError
+    from lut.clirun import guarded
 
-    try:
-        return search(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except (ValueError, LUTError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return guarded(search, args)
 
 
 if __name__ == "__main__":

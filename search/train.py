@@ -214,18 +214,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
-    from search.export import _os_error
+    from lut.clirun import guarded
 
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as e:
-        msg = " ".join(str(e).split()) if isinstance(e, ValueError) else _os_error(e)
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
+    return guarded(run, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""python -m devices.emulator: run an emulated phone (ADB over TCP on 127.0.0.1) until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+EPILOG = """\
+example:
+  python -m devices.emulator --phone tests/fixtures/phones/pixel7-emulated.toml \\
+      --sandbox /tmp/phone --authorize ~/.android/adbkey.pub --port 5555
+  adb connect 127.0.0.1:5555 && adb -s 127.0.0.1:5555 shell getprop ro.product.model
+
+Shell commands run for real on this host, in the sandbox folder (the phone's /data,
+/sdcard, /sys, /system); getprop, dumpsys, uname -r and /sys answer from the phone file.
+Only keys given with --authorize are accepted unless --accept-new-keys.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m devices.emulator", description=__doc__, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--phone", type=Path, required=True, help="phone description (.toml or .json)")
+    p.add_argument("--sandbox", type=Path, required=True, help="folder standing in for the phone's filesystem")
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one, printed)")
+    p.add_argument("--authorize", type=Path, action="append", default=[],
+                   help="an adbkey.pub whose key the phone accepts (repeatable)")
+    p.add_argument("--accept-new-keys", action="store_true",
+                   help="accept any key the host offers (as if someone tapped 'Allow' on the phone)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    from devices.emulator import AdbEmulator, load_phone
+
+    keys = [path.read_text() for path in args.authorize]
+    emu = AdbEmulator(load_phone(args.phone), args.sandbox, authorized_keys=keys,
+                      accept_new_keys=args.accept_new_keys, port=args.port).start()
+    print(f"emulated phone listening on {emu.address} (sandbox {emu.sandbox})", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        emu.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors, exit 2 on bad input."""
+    from lut.clirun import guarded
+
+    return guarded(run, build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -66,8 +66,17 @@ def _new_file_mode(path: Path) -> int:
 
 def save(lut: LUT, path: PathLike) -> None:
     """Write ``lut`` to ``path`` in canonical form, atomically (old file untouched on any error)."""
+    write_atomic(path, lut.to_csv_text().encode("utf-8"))
+
+
+def write_atomic(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file beside it and a rename (old file untouched on error).
+
+    A missing parent directory is a LUTError naming it (not a temporary file's name).
+    """
     target = Path(path)
-    data = lut.to_csv_text().encode("utf-8")
+    if not target.parent.is_dir():
+        raise LUTError(f"{path}: directory {target.parent} does not exist")
     mode = _new_file_mode(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

@@ -12,6 +12,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 SCHEMA_VERSION = 1
+# Each schema version: the first lutnas release that writes it, and what changed (docs/lut-format.md).
+SCHEMA_HISTORY: dict[int, tuple[str, str]] = {
+    1: ("0.1.0", "first version"),
+}
+# device_model of rows imported from a format that records no provenance (lut.formats).
+IMPORTED_PREFIX = "unknown (imported from "
 
 
 class Key(NamedTuple):

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from lut import migrations, schema
+from lut._version import __version__
 from lut.cells import INT_TEXT, check_cell, parse_cell
 from lut.schema import COLUMNS, KEY_COLUMNS, Key
 
@@ -151,9 +152,26 @@ def check_schema(frame: pd.DataFrame, unit: str = "line") -> tuple[int | None, l
                                                     f"{unit} {first[1]}; a LUT holds one schema version", unit))
         if version > current and text not in reported:
             reported.add(text)
-            problems.append(Problem(line, "schema", f"written by a newer lutnas (schema {version}); this toolkit "
-                                                    f"reads schema <= {current}: upgrade lutnas", unit))
+            problems.append(Problem(line, "schema", newer_schema_message(version, frame), unit))
     return (first[0] if first and not problems else None), problems
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    parts = text.split("+")[0].split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+
+
+def newer_schema_message(version: int, frame: pd.DataFrame | None = None) -> str:
+    """Why a schema-``version`` table cannot be read, naming the lutnas release it needs."""
+    current = schema.SCHEMA_VERSION
+    ours = _version_tuple(__version__) or ()
+    measured = []
+    if frame is not None and "toolkit" in frame.columns:
+        measured = sorted({t for t in frame["toolkit"] if (_version_tuple(t) or ()) > ours},
+                          key=lambda t: _version_tuple(t) or ())
+    hint = f" (its rows were measured with lutnas {measured[-1]})" if measured else ""
+    return (f"written by a newer lutnas (schema {version}); this toolkit (lutnas {__version__}) reads schema "
+            f"<= {current}: upgrade to a lutnas release after {__version__} that reads schema {version}{hint}")
 
 
 def check_cells(frame: pd.DataFrame, unit: str = "line") -> list[Problem]:

@@ -18,8 +18,8 @@ from .conftest import LUT_FIXTURES, VALID
 CASES = {
     "missing_column.csv": (1, "p90_ms", "missing column(s): p90_ms"),
     "extra_column.csv": (1, "gpu", "unknown column(s): gpu"),
-    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 2); this toolkit reads schema <= 1: "
-                                      "upgrade lutnas"),
+    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 2); this toolkit (lutnas 0.1.0) reads "
+                                      "schema <= 1: upgrade to a lutnas release after 0.1.0 that reads schema 2"),
     "schema_not_int.csv": (3, "schema", "schema version 'one' is not an integer"),
     "mixed_schema.csv": (6, "schema", "schema 2 differs from schema 1 on line 2"),
     "nan_latency.csv": (4, "median_ms", "'nan' is NaN"),

@@ -1,0 +1,47 @@
+"""LUT file formats: a registry of readers and writers keyed by format name.
+
+``lutnas`` is this toolkit's own CSV (docs/lut-format.md); the others are the tables of other FBNet
+tooling (docs/lut-format.md, *Other formats*). Every format converts through a ``LUT``: ``read``
+turns a file's bytes into a LUT, ``write`` turns a LUT into a file's bytes, and both say what the
+other side cannot express (``notes``) instead of dropping it silently. Modules are imported on first
+lookup, so ``python -m lut --help`` does not pay for YAML or the search spaces.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from lut.formats.common import Exported, Format, Imported, Options
+
+__all__ = ["Exported", "Format", "Imported", "Options", "get_format", "names", "register"]
+
+# format name -> module defining FORMAT (loaded on first lookup)
+BUILTIN: dict[str, str] = {
+    "lutnas": "lut.formats.native",
+    "fbnet-lookup-table": "lut.formats.fbnet_table",
+    "hwnas-bench": "lut.formats.hwnas",
+    "ofa-yaml": "lut.formats.ofa",
+}
+FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> Format:
+    """Add a format; a duplicate name is an error."""
+    if fmt.name in FORMATS:
+        raise ValueError(f"format {fmt.name!r} is already registered")
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def names() -> list[str]:
+    """Every known format name."""
+    return list(dict.fromkeys([*BUILTIN, *FORMATS]))
+
+
+def get_format(name: str) -> Format:
+    """The format called ``name``; ValueError listing the known ones otherwise."""
+    if name not in FORMATS and name in BUILTIN:
+        register(import_module(BUILTIN[name]).FORMAT)
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}; known formats: {', '.join(names())}")
+    return FORMATS[name]

@@ -1,0 +1,171 @@
+"""``fbnet-lookup-table``: the ``lookup_table.txt`` of the widely used PyTorch FBNet reimplementation.
+
+The file is one header line of op names separated by spaces, then one line per searchable layer of
+the space (22 for ``fbnet``) with one latency per op, in microseconds::
+
+    ir_k3_e1 ir_k3_s2 ir_k3_e3 ir_k3_e6 ir_k5_e1 ir_k5_s2 ir_k5_e3 ir_k5_e6 skip
+    5129.798054695129 3028.797898441553 ... 1.613609492778778
+    ...
+
+``ir_k<K>_e<E>`` is our ``k<K>_e<E>``; ``ir_k<K>_s<G>`` (groups G with a channel shuffle, expansion
+1) is our ``k<K>_e1_g<G>``; ``skip`` is ``skip``. Line ``l`` holds layer ``l`` of the space, so each
+value lands on that layer's LUT key (``search.space``: cin, cout, stride, input H x W).
+
+Import: layers with the same slot share a key (the fbnet space's 22 layers have 12 distinct slots);
+their values are combined into one row (median; p10_ms / p90_ms the smallest / largest value; n the
+number of values) and a note says so. The table has no stem, head or runtime overhead: they are
+taken from ``Options.fixed_ms`` or written as 0.000001 ms (the smallest value a LUT stores:
+effectively 0, so a predicted network latency is the sum of its 22 layers), with a note.
+Export: the LUT's median of each layer's key, in microseconds with three decimals (exactly the LUT's
+six decimals of ms); rows that are not a layer's candidate (stem, head, overhead, other slots) are
+named in a note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from lut.formats.common import (MIN_MS, Exported, Format, Imported, Options, build, decode, examples, left_out,
+                                number, positive_ms, provenance, row)
+from lut.names import BlockName, format_name, parse_name
+from lut.schema import Key, LUTError
+
+if TYPE_CHECKING:
+    from lut.matrix import SpaceLike
+    from lut.table import LUT
+
+NAME = "fbnet-lookup-table"
+LABEL = "lookup_table.txt"
+DEFAULT_SPACE = "fbnet"
+FIXED = ("overhead", "stem", "head")
+_OP = re.compile(r"ir_k([0-9]+)_([es])([0-9]+)\Z")
+
+
+def op_to_block(op: str) -> str | None:
+    """Our block name of a reimplementation op name, or None when it is not one."""
+    if op == "skip":
+        return "skip"
+    m = _OP.match(op)
+    if not m:
+        return None
+    kernel, kind, n = int(m.group(1)), m.group(2), int(m.group(3))
+    name = BlockName("ir", kernel, n, 1) if kind == "e" else BlockName("ir", kernel, 1, n)
+    try:
+        return format_name(parse_name(format_name(name)))
+    except ValueError:
+        return None
+
+
+def block_to_op(block: str) -> str | None:
+    """The reimplementation's op name of our block, or None when it has none (e.g. k3_e3_g2, stem_k3)."""
+    name = parse_name(block)
+    if name.kind == "skip":
+        return "skip"
+    if name.kind != "ir":
+        return None
+    if name.groups == 1:
+        return f"ir_k{name.kernel}_e{name.expansion}"
+    return f"ir_k{name.kernel}_s{name.groups}" if name.expansion == 1 else None
+
+
+def _space(options: Options) -> SpaceLike:
+    from lut.spaces import get_space
+
+    return get_space(options.space or DEFAULT_SPACE)
+
+
+def _lines(text: str) -> list[tuple[int, list[str]]]:
+    return [(i, line.split()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def read(data: bytes, options: Options) -> Imported:
+    """A LUT of the space's layer keys (plus stem, head, overhead) from a lookup_table.txt."""
+    src = options.source
+    lines = _lines(decode(data, src))
+    if not lines:
+        raise ValueError(f"{src}: empty file; expected a header line of op names (ir_k3_e1 ... skip)")
+    (_, header), body = lines[0], lines[1:]
+    blocks = [op_to_block(op) for op in header]
+    bad = [op for op, b in zip(header, blocks) if b is None]
+    if bad:
+        raise ValueError(f"{src}: line {lines[0][0]}: {bad[0]!r} is not an op name of {LABEL} "
+                         f"(ir_k<K>_e<E>, ir_k<K>_s<G>, skip)")
+    twice = [op for i, op in enumerate(header) if blocks[i] in blocks[:i]]
+    if twice:
+        raise ValueError(f"{src}: line {lines[0][0]}: op {twice[0]!r} ({blocks[header.index(twice[0])]}) "
+                         f"appears twice in the header")
+    space = _space(options)
+    if len(body) != len(space.layers):
+        raise ValueError(f"{src}: {len(body)} layer line(s) after the header; space {space.name} has "
+                         f"{len(space.layers)} searchable layers (one line each)")
+    values: dict[Key, list[float]] = defaultdict(list)
+    outside: list[str] = []
+    for layer, (line, fields) in zip(space.layers, body):
+        if len(fields) != len(header):
+            raise ValueError(f"{src}: line {line}: {len(fields)} values; the header names {len(header)} ops")
+        for op, block, text in zip(header, blocks, fields):
+            ms = positive_ms(number(text, f"{src}: line {line}, op {op}"), f"{src}: line {line}, op {op}", 1e-3)
+            if block in layer.candidates:
+                values[layer.key(block)].append(ms)
+            elif op not in outside:
+                outside.append(op)
+    prov = provenance(LABEL, options.provenance)
+    rows = [row(key, v, prov) for key, v in values.items()]
+    notes = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
+                     "not a candidate of its layers")
+    absent = [c for c in space.layers[0].candidates if c not in blocks]
+    if absent:
+        notes.append(f"space {space.name}'s candidate(s) {', '.join(absent)} have no column in {src}; "
+                     f"the LUT lacks them")
+    shared = len(body) - len({layer.key(space.layers[0].candidates[0]) for layer in space.layers})
+    if shared:
+        notes.append(f"{shared} of {len(body)} layers sit at the same slot as an earlier layer and share its "
+                     f"keys; each shared key's values were combined into one row (median_ms the median, "
+                     f"p10_ms/p90_ms the smallest/largest, n the number of values)")
+    rows += _fixed_rows(space, options, prov, notes)
+    return Imported(build(rows, src), notes)
+
+
+def _fixed_rows(space: SpaceLike, options: Options, prov: dict, notes: list[str]) -> list[dict]:
+    unknown = sorted(set(options.fixed_ms) - set(FIXED))
+    if unknown:
+        raise ValueError(f"--fixed-ms: unknown op(s) {', '.join(unknown)}; known: {', '.join(FIXED)}")
+    keys = space.fixed_keys()
+    given = {k: positive_ms(v, f"--fixed-ms {k}") for k, v in options.fixed_ms.items()}
+    defaulted = [k for k in FIXED if k not in given]
+    if defaulted:
+        notes.append(f"{LABEL} has no {', '.join(defaulted)}: written as {MIN_MS:.6f} ms (effectively 0), so "
+                     f"predicted latencies are the layers' sum only; give real values with --fixed-ms "
+                     f"{','.join(f'{k}=MS' for k in defaulted)}")
+    return [row(keys[k], [given.get(k, MIN_MS)], prov) for k in FIXED]
+
+
+def write(lut: LUT, options: Options) -> Exported:
+    """The lookup_table.txt of the space's layers (µs); LUTError when a layer's key is missing."""
+    space = _space(options)
+    candidates = tuple(space.layers[0].candidates)
+    if any(tuple(layer.candidates) != candidates for layer in space.layers):
+        raise ValueError(f"space {space.name}: {LABEL} needs the same candidates at every layer")
+    ops = [block_to_op(c) for c in candidates]
+    if None in ops:
+        bad = [c for c, op in zip(candidates, ops) if op is None]
+        raise ValueError(f"space {space.name}: candidate(s) {', '.join(bad)} have no {LABEL} op name "
+                         f"(only k<K>_e<E>, k<K>_e1_g<G> and skip do)")
+    used = {layer.key(c) for layer in space.layers for c in candidates}
+    missing = [k for layer in space.layers for k in map(layer.key, candidates) if k not in lut]
+    if missing:
+        missing = list(dict.fromkeys(missing))
+        raise LUTError(f"{lut.source or 'LUT'}: {len(missing)} key(s) of space {space.name}'s layers are missing: "
+                       f"{examples(missing)}; {LABEL} needs all {len(space.layers)} x {len(candidates)} values")
+    lines = [" ".join(op for op in ops if op)]
+    for layer in space.layers:
+        lines.append(" ".join(f"{lut.latency(layer.key(c)) * 1000:.3f}" for c in candidates))
+    extra = sorted(k for k in lut.keys() if k not in used)
+    notes = left_out(extra, "row(s)", LABEL, f"not a candidate at a layer of space {space.name}")
+    return Exported(("\n".join(lines) + "\n").encode("utf-8"), notes)
+
+
+FORMAT = Format(NAME, f"the PyTorch FBNet reimplementation's {LABEL}: op names, then one line of µs per layer",
+                read, write)

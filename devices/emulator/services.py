@@ -72,6 +72,8 @@ def shell_service(emu: AdbEmulator, conn: Connection, stream: Stream, service: s
     prefix = f"{sandbox}/".encode()
 
     def hang_up() -> None:
+        if proc.poll() is not None:
+            return  # the command ended by itself; its background jobs live on, as on a phone
         try:
             os.killpg(proc.pid, signal.SIGHUP)
         except (ProcessLookupError, PermissionError):

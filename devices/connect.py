@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from devices import host
-from devices.profiles import DeviceUnavailable, Profile
+from devices.profiles import Profile
 
 
 class LocalDevice:
@@ -21,16 +21,23 @@ class LocalDevice:
         return {"device": self.profile.name, **host.fingerprint(), "affinity": mask}
 
 
-def _adb(profile: Profile, affinity: str | None = None) -> LocalDevice:
-    raise DeviceUnavailable(
-        f"device {profile.name!r} is a phone over ADB; phone profiling is not available yet "
-        f"in this version of lutnas. Use --device cpu to profile this host."
-    )
+def _local(profile: Profile, affinity: str | None = None, host: str | None = None,
+           serial: str | None = None) -> LocalDevice:
+    if host or serial:
+        raise ValueError(f"--host and --serial pick a phone; device {profile.name!r} is this host")
+    return LocalDevice(profile, affinity)
 
 
-DEVICE_KINDS: dict[str, Callable[..., LocalDevice]] = {"local": LocalDevice, "adb": _adb}
+def _adb(profile: Profile, affinity: str | None = None, host: str | None = None, serial: str | None = None):
+    from devices.adb.device import AdbDevice
+
+    return AdbDevice(profile, affinity, host=host, serial=serial)
 
 
-def open_device(profile: Profile, affinity: str | None = None) -> LocalDevice:
-    """The device a profile describes; DeviceUnavailable when this toolkit cannot drive it."""
-    return DEVICE_KINDS[profile.kind](profile, affinity)
+DEVICE_KINDS: dict[str, Callable[..., Any]] = {"local": _local, "adb": _adb}
+
+
+def open_device(profile: Profile, affinity: str | None = None, host: str | None = None,
+                serial: str | None = None) -> Any:
+    """The device a profile describes (a LocalDevice, or an AdbDevice for phones)."""
+    return DEVICE_KINDS[profile.kind](profile, affinity, host=host, serial=serial)

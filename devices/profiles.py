@@ -9,7 +9,11 @@ from typing import Any
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 KINDS = ("local", "adb")
-_FIELDS = {"name", "kind", "description", "runtime", "threads", "affinity", "opt_level"}
+_FIELDS = {"name", "kind", "description", "runtime", "threads", "affinity", "opt_level",
+           # phones (kind = "adb")
+           "connection", "abi", "runner", "runner_binary", "python", "workdir", "timeout_s", "retries",
+           "cooldown_c", "cooldown_max_s", "thermal_zones", "batch", "repeats", "drift_limit"}
+RUNNERS = ("portable", "onnxruntime_perf_test", "benchmark_model", "executor_runner")
 
 
 class DeviceUnavailable(RuntimeError):
@@ -27,6 +31,21 @@ class Profile:
     threads: int = 1
     affinity: str = "none"
     opt_level: str | None = None
+    # phones over ADB
+    connection: str = "usb"  # "usb", "usb:SERIAL" or "HOST:PORT"
+    abi: str = "arm64-v8a"
+    runner: str = "portable"  # one of RUNNERS
+    runner_binary: str = ""  # local file pushed to the phone (native runners); relative to the profile
+    python: str = "python3"  # the phone's Python, for the portable runner
+    workdir: str = "/data/local/tmp/lutnas"
+    timeout_s: float = 10.0  # transport timeout of one exchange (benchmarks run in the background)
+    retries: int = 3
+    cooldown_c: float = 45.0  # wait before an entry while the hottest matching zone is above this
+    cooldown_max_s: float = 300.0
+    thermal_zones: str = "cpu|soc|skin|battery"  # regex of the zone types watched
+    batch: int = 8  # entries measured interleaved in one runner invocation (portable runner)
+    repeats: int = 5  # invocations per entry for native runners (their medians are the samples)
+    drift_limit: float = 0.10  # re-measure a batch when the canary drifts more than this from its first value
     source: Path | None = field(default=None, compare=False)
 
 
@@ -44,8 +63,21 @@ def load_profile(path: Path) -> Profile:
             raise ValueError(f"{path}: missing field {req!r}")
     if data["kind"] not in KINDS:
         raise ValueError(f"{path}: unknown kind {data['kind']!r}; known: {', '.join(KINDS)}")
-    if not isinstance(data.get("threads", 1), int) or data.get("threads", 1) < 1:
-        raise ValueError(f"{path}: threads must be a positive integer")
+    for name in ("threads", "retries", "batch", "repeats"):
+        value = data.get(name, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "retries" else 1):
+            raise ValueError(f"{path}: {name} must be a {'non-negative' if name == 'retries' else 'positive'} integer")
+    for name in ("timeout_s", "cooldown_c", "cooldown_max_s", "drift_limit"):
+        value = data.get(name, 1.0)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{path}: {name} must be a positive number")
+        if name in data:
+            data[name] = float(value)
+    if data.get("runner", "portable") not in RUNNERS:
+        raise ValueError(f"{path}: unknown runner {data['runner']!r}; known: {', '.join(RUNNERS)}")
+    if data.get("runner_binary"):
+        binary = Path(data["runner_binary"]).expanduser()
+        data["runner_binary"] = str(binary if binary.is_absolute() else (path.parent / binary).resolve())
     return Profile(**{k: str(v) if k == "affinity" else v for k, v in data.items()}, source=path)
 
 

@@ -11,12 +11,20 @@ examples:
   python -m profiler.run --device cpu                       # fbnet space -> lut/cpu.csv
   python -m profiler.run --device cpu --space fbnet-cifar --out lut/cpu-cifar.csv
   python -m profiler.run --device cpu --resume              # measure only what lut/cpu.csv lacks
+  python -m profiler.run --device pixel --space fbnet       # a phone over USB -> lut/pixel.csv
+  python -m profiler.run --device pixel --host 192.168.1.20:5555   # the same phone over Wi-Fi
 
 Each unique (block, cin, cout, stride, H, W) of the space is exported once (cached by
 content hash), warmed up until its timings settle, then timed in rounds interleaved
 across all entries until the 95% CI of its median is within --tolerance or its
 --budget is spent. Rows are written atomically as entries finish: Ctrl-C keeps them,
 and --resume fills in the rest.
+
+Phones (profiles of kind adb, e.g. pixel): the blocks are exported here, pushed to the
+phone under /data/local/tmp/lutnas (only what it lacks), and timed there by the
+profile's runner, pinned with taskset, after the phone cooled down; the phone's
+fingerprint goes into every row and the full record (battery, thermal, canary) into
+<out>.device.json beside the LUT.
 """
 
 
@@ -41,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--affinity", default=None,
                    help="CPU pinning: 'last' (highest allowed CPU), 'none', or a CPU list like '2-3' "
                         "(default: the device profile's)")
+    p.add_argument("--host", default=None,
+                   help="phones: reach the phone at HOST:PORT over Wi-Fi (adb tcpip / wireless debugging), "
+                        "overriding the profile's connection")
+    p.add_argument("--serial", default=None,
+                   help="phones: the USB serial of the phone to use (as `adb devices` lists it)")
     p.add_argument("--out", type=Path, default=None, help="output LUT (default: lut/<device>.csv)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true",
@@ -106,6 +119,26 @@ def _canary(space):
     return last.key(next((c for c in last.candidates if c != "skip"), last.candidates[0]))
 
 
+def _profile_phone(keys, out, profile, args, common):
+    """The phone path: the runner the profile names, then profiler.remote."""
+    from devices.runners.commands import RUNTIME_OF
+    from profiler.bundle import build_portable_runner
+    from profiler.remote import profile_remote
+
+    runtime = common["runtime"]
+    if RUNTIME_OF[profile.runner] != runtime.name:
+        raise ValueError(f"runner {profile.runner} runs {RUNTIME_OF[profile.runner]} models, not {runtime.name}; "
+                         f"change runner or runtime in {profile.source or profile.name}")
+    if profile.runner == "portable":
+        runner_file = build_portable_runner(common["cache"].root / "runners")
+    elif profile.runner_binary:
+        runner_file = Path(profile.runner_binary)
+    else:
+        raise ValueError(f"runner {profile.runner} needs runner_binary (a {profile.abi} build of it) in "
+                         f"{profile.source or profile.name}")
+    return profile_remote(keys, out, runner_file=runner_file, **common)
+
+
 def run(args: argparse.Namespace) -> int:
     """Profile as the arguments say; returns the exit code."""
     from devices.cache import ArtifactCache
@@ -115,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     profile = get_profile(args.device)
-    device = open_device(profile, args.affinity)
     space = get_space(args.space, args.width_mult, args.resolution)
+    device = open_device(profile, args.affinity, host=args.host, serial=args.serial)
     out = args.out or Path("lut") / f"{profile.name}.csv"
 
     from devices.runtimes import get_runtime
@@ -131,11 +164,15 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     keys = space.keys()
     bars = Bars(args.quiet)
+    cache = ArtifactCache(args.cache_dir)
+    common = dict(runtime=runtime, device=device, cache=cache, build=build_module, input_shape=input_shape,
+                  settings=settings, resume=args.resume, overwrite=args.overwrite, progress=bars,
+                  canary=_canary(space))
     try:
-        res = run_profile(keys, out, runtime=runtime, device=device, cache=ArtifactCache(args.cache_dir),
-                          build=build_module, input_shape=input_shape, settings=settings,
-                          resume=args.resume, overwrite=args.overwrite, progress=bars,
-                          canary=_canary(space))
+        if profile.kind == "adb":
+            res = _profile_phone(keys, out, profile, args, common)
+        else:
+            res = run_profile(keys, out, **common)
     except KeyboardInterrupt:
         bars.finish()
         from lut import load
@@ -146,6 +183,13 @@ def run(args: argparse.Namespace) -> int:
         return 130
     if res.measured == 0:
         print(f"{out}: all {res.total} entries of {space.name} are already measured; nothing to do")
+        return 0
+    if profile.kind == "adb":
+        from profiler.remote import session_log_path
+
+        print(f"wall {res.wall_s:.1f} s on {device.transport.endpoint}; exports {res.exported} new, "
+              f"{res.cached} cached; {device.transport.reconnects} reconnect(s); "
+              f"phone record in {session_log_path(out)}")
         return 0
     ratio = res.wall_s / res.timed_s if res.timed_s else float("nan")
     print(f"wrote {out}: {res.measured} entries measured, {res.already} already there, "
@@ -161,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: clear one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
     from devices.profiles import DeviceUnavailable
+    from devices.runners.base import RunnerOutputError
     from lut.clirun import guarded
 
-    return guarded(run, args, (DeviceUnavailable,))
+    return guarded(run, args, (DeviceUnavailable, RunnerOutputError))
 
 
 if __name__ == "__main__":

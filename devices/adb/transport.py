@@ -119,7 +119,7 @@ class AdbTransport:
                  retries: int = 3, backoff_s: float = 0.5, auth_timeout_s: float = 10.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.endpoint = endpoint
-        self.key_path = ensure_key(key_path)
+        self.key_path = key_path  # made (ensure_key) on the first connect
         self.timeout_s, self.retries, self.backoff_s = timeout_s, retries, backoff_s
         self.auth_timeout_s = auth_timeout_s
         self.sleep = sleep
@@ -140,6 +140,7 @@ class AdbTransport:
     def connect(self) -> None:
         """Open the connection: Unreachable, Unauthorized or UsbBusy with what to do when it fails."""
         self.close()
+        self.key_path = ensure_key(self.key_path)
         prompted: list[bool] = []
         dev = self._make_device()
         try:

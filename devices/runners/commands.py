@@ -1,0 +1,72 @@
+"""How each runner is invoked on the phone (every path and argument shell-quoted), and what it runs."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Callable
+
+q = shlex.quote
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one runner invocation needs besides the model paths."""
+
+    binary: str  # the runner on the phone
+    threads: int = 1
+    opt_level: str = "all"
+    python: str = "python3"
+    tolerance: float = 0.02
+    budget_s: float = 2.0
+    min_runs: int = 30
+    gate: float = 0.10
+    runs: int = 50  # timed runs of a native runner
+
+
+def portable(inv: Invocation, models: list[str]) -> str:
+    """The project's runner: all models in one invocation, interleaved."""
+    return (f"{q(inv.python)} {q(inv.binary)} --threads {int(inv.threads)} --opt-level {q(inv.opt_level)} "
+            f"--tolerance {float(inv.tolerance)!r} --budget {float(inv.budget_s)!r} --min-runs {int(inv.min_runs)} "
+            f"--gate {float(inv.gate)!r} " + " ".join(f"--model {q(m)}" for m in models))
+
+
+def ort_perf_test(inv: Invocation, models: list[str]) -> str:
+    """onnxruntime_perf_test, fixed number of runs, latency statistics on (-s), generated inputs (-I)."""
+    level = {"disable": 0, "basic": 1, "extended": 2, "all": 99}.get(inv.opt_level, 99)
+    return (f"{q(inv.binary)} -e cpu -m times -r {int(inv.runs)} -x {int(inv.threads)} -y 1 -o {level} -s -I "
+            f"{q(models[0])}")
+
+
+def tflite_benchmark(inv: Invocation, models: list[str]) -> str:
+    """TFLite/LiteRT benchmark_model."""
+    return (f"{q(inv.binary)} --graph={q(models[0])} --num_threads={int(inv.threads)} "
+            f"--num_runs={int(inv.runs)} --warmup_runs=10 --warmup_min_secs=0.5")
+
+
+def executor_runner(inv: Invocation, models: list[str]) -> str:
+    """ExecuTorch executor_runner."""
+    return f"{q(inv.binary)} --model_path={q(models[0])} --num_executions={int(inv.runs)}"
+
+
+COMMANDS: dict[str, Callable[[Invocation, list[str]], str]] = {
+    "portable": portable,
+    "onnxruntime_perf_test": ort_perf_test,
+    "benchmark_model": tflite_benchmark,
+    "executor_runner": executor_runner,
+}
+# Models per invocation (0: any number) and the runtime whose export each runner runs.
+MODELS_PER_CALL = {"portable": 0, "onnxruntime_perf_test": 1, "benchmark_model": 1, "executor_runner": 1}
+RUNTIME_OF = {"portable": "onnxruntime", "onnxruntime_perf_test": "onnxruntime", "benchmark_model": "tflite",
+              "executor_runner": "executorch"}
+
+
+def command(runner: str, inv: Invocation, models: list[str], mask: str | None = None) -> str:
+    """The shell command running ``models`` with ``runner``, pinned with taskset to ``mask`` (hex) if given."""
+    if runner not in COMMANDS:
+        raise ValueError(f"unknown runner {runner!r}; known: {', '.join(COMMANDS)}")
+    per_call = MODELS_PER_CALL[runner]
+    if not models or (per_call and len(models) != per_call):
+        raise ValueError(f"runner {runner} takes {per_call or 'one or more'} model(s) per call, got {len(models)}")
+    cmd = COMMANDS[runner](inv, models)
+    return f"taskset {q(mask)} {cmd}" if mask else cmd

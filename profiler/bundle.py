@@ -1,0 +1,48 @@
+"""The portable runner as one file: a zip application (.pyz) with the profiler's own statistics inside.
+
+Built byte-for-byte reproducibly (fixed timestamps and order), so its sha256
+identifies the runner in the LUT's provenance and tells whether the phone
+already has it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+MEMBERS = {
+    "__main__.py": HERE / "portable_runner.py",
+    "profiler/__init__.py": HERE / "__init__.py",
+    "profiler/stats.py": HERE / "stats.py",
+    "profiler/measure.py": HERE / "measure.py",
+}
+
+
+def bundle_bytes() -> bytes:
+    """The runner bundle's bytes (the same for the same sources)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(MEMBERS):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, MEMBERS[name].read_bytes())
+    return buf.getvalue()
+
+
+def build_portable_runner(directory: Path) -> Path:
+    """Write the bundle as ``lutnas-runner-<sha256[:12]>.pyz`` in ``directory`` (atomically) and return it."""
+    data = bundle_bytes()
+    target = Path(directory) / f"lutnas-runner-{hashlib.sha256(data).hexdigest()[:12]}.pyz"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    return target

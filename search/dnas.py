@@ -80,8 +80,8 @@ class SearchConfig:
             raise ValueError("tau must be > 0 and its decay in (0, 1]")
         if self.lat_unit not in (*LAT_UNITS, "auto"):
             raise ValueError(f"unknown latency unit {self.lat_unit!r}; known: {', '.join(LAT_UNITS)}")
-        if self.loss == "target" and not (self.target_ms and self.target_ms > 0):
-            raise ValueError("the target loss needs --target-ms > 0")
+        if self.loss in ("target", "target-abs") and not (self.target_ms and self.target_ms > 0):
+            raise ValueError(f"the {self.loss} loss needs --target-ms > 0")
 
 
 @dataclass
@@ -117,6 +117,7 @@ class Searcher:
         cfg.check()
         self.net, self.latency, self.splits, self.cfg, self.size, self.dist = net, latency, splits, cfg, input_size, dist
         self.model = wrap(net) if wrap else net
+        self.device = next(net.parameters()).device
         lr_w = cfg.lr_w * cfg.batch_size * dist.world / 256
         self.opt_w = torch.optim.SGD(net.weight_parameters(), lr=lr_w, momentum=cfg.momentum, weight_decay=cfg.wd_w)
         self.opt_theta = torch.optim.Adam(net.arch_parameters(), lr=cfg.lr_theta, weight_decay=cfg.wd_theta)
@@ -170,8 +171,9 @@ class Searcher:
         return row
 
     def _batches(self, data, epoch: int, purpose: int):
-        return batches(data, self.cfg.batch_size, self.size, shuffle=True, generator=generator(self.cfg.seed, epoch, purpose),
-                       drop_last=True, rank=self.dist.rank, world=self.dist.world)
+        it = batches(data, self.cfg.batch_size, self.size, shuffle=True, generator=generator(self.cfg.seed, epoch, purpose),
+                     drop_last=True, rank=self.dist.rank, world=self.dist.world)
+        return ((x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)) for x, y in it)
 
     def _w_pass(self, epoch: int, tau: float, progress) -> tuple[float, float, int]:
         gumbel = generator(self.cfg.seed, epoch, 1)
@@ -224,6 +226,7 @@ class Searcher:
         total = correct = seen = 0.0
         for x, y in batches(self.splits.train_theta, 256, self.size, shuffle=False, rank=self.dist.rank,
                             world=self.dist.world):
+            x, y = x.to(self.device), y.to(self.device)
             logits = self.net(x, mask, index)
             total += float(F.cross_entropy(logits, y, reduction="sum"))
             correct += float((logits.argmax(1) == y).sum())
@@ -235,7 +238,7 @@ class Searcher:
     def _reduce(self, *values: float) -> tuple[float, ...]:
         if self.dist.world == 1:
             return values
-        t = torch.tensor(values, dtype=torch.float64)
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
         torch.distributed.all_reduce(t)
         return tuple(float(v) for v in t)
 

@@ -6,6 +6,9 @@ Registered modes:
   (alpha 0.2, beta 0.6). Needs LAT > 1 ms so that log LAT > 0.
 - ``target``: ``CE + lam * max(0, LAT / T - 1)``: no penalty at or under the
   target T, a linear one above it.
+- ``target-abs``: ``CE + lam * |LAT / T - 1|``, TuNAS's absolute-value
+  penalty (Bender et al., 2020): it pulls LAT to T from both sides, so the
+  search lands on T even where accuracy alone does not ask for more latency.
 - ``none``: ``CE`` (accuracy only, for ablations).
 """
 
@@ -31,7 +34,7 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         _check_mode(self.mode)
-        if self.mode == "target":
+        if self.mode in ("target", "target-abs"):
             if self.target_ms is None:
                 raise ValueError("target loss needs a latency target: set target_ms (--target-ms)")
             if not (math.isfinite(self.target_ms) and self.target_ms > 0):
@@ -76,12 +79,19 @@ def _target(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
     return ce + cfg.lam * torch.relu(lat / cfg.target_ms - 1.0)
 
 
+def _target_abs(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
+    if cfg.target_ms is None:
+        raise ValueError("target-abs loss needs a latency target: set target_ms (--target-ms)")
+    return ce + cfg.lam * torch.abs(lat / cfg.target_ms - 1.0)
+
+
 def _none(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
     return ce
 
 
 register_loss("fbnet", _fbnet)
 register_loss("target", _target)
+register_loss("target-abs", _target_abs)
 register_loss("none", _none)
 
 

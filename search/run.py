@@ -23,7 +23,8 @@ metrics.csv (a row per epoch), theta.png and curves.png, model.onnx of the deriv
 and checkpoint.pt after every epoch (Ctrl-C keeps it; --resume continues to the same result).
 """
 
-RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export")
+RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
+              "train_device")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,12 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=("hard", "soft"), default="hard",
                    help="hard: one sampled candidate runs per layer (default); soft: all run, weighted (the paper)")
-    p.add_argument("--loss", choices=("fbnet", "target", "none"), default="fbnet",
-                   help="fbnet: CE*alpha*(log LAT)^beta; target: CE + lambda*max(0, LAT/T - 1); none: CE only")
+    p.add_argument("--loss", choices=("fbnet", "target", "target-abs", "none"), default="fbnet",
+                   help="fbnet: CE*alpha*(log LAT)^beta; target: CE + lambda*max(0, LAT/T - 1) (a ceiling); "
+                        "target-abs: CE + lambda*|LAT/T - 1| (TuNAS: lands on T from both sides); none: CE only")
     p.add_argument("--alpha", type=float, default=0.2, help="fbnet loss alpha (default 0.2)")
     p.add_argument("--beta", type=float, default=0.6, help="fbnet loss beta (default 0.6)")
-    p.add_argument("--target-ms", type=float, default=None, help="latency target T in ms (target loss)")
-    p.add_argument("--lambda", dest="lam", type=float, default=1.0, help="target loss weight (default 1.0)")
+    p.add_argument("--target-ms", type=float, default=None, help="latency target T in ms (target losses)")
+    p.add_argument("--lambda", dest="lam", type=float, default=1.0, help="target losses' weight (default 1.0)")
     p.add_argument("--lat-unit", choices=("auto", "ms", "us"), default="auto",
                    help="unit of LAT inside the fbnet loss's log: ms as the paper, us for networks of a few ms "
                         "where log LAT would be small or negative; auto (default) takes ms when every "
@@ -59,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the supernet trains (default cpu; cuda: bitwise reproducibility is not promised, "
+                        "and torchrun uses nccl with one GPU per process)")
     p.add_argument("--out", type=Path, default=None, help="result folder (default runs/<UTC timestamp>)")
     p.add_argument("--resume", type=Path, default=None, metavar="DIR",
                    help="continue the search in DIR from its last checkpoint, with its settings")
@@ -94,16 +99,29 @@ def _settings(args: argparse.Namespace):
     return cfg, run, out
 
 
-def _dist():
+def _device(kind: str):
+    """The torch device to train on (cuda: this process's GPU under torchrun); ValueError if absent."""
+    import torch
+
+    if kind == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError(f"--train-device cuda: no CUDA GPU is usable here (torch {torch.__version__}); "
+                         f"use --train-device cpu")
+    index = int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count()
+    torch.cuda.set_device(index)
+    return torch.device("cuda", index)
+
+
+def _dist(device):
     from search.dnas import Dist
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist()
-    import torch
     import torch.distributed as dist
 
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Dist(dist.get_rank(), dist.get_world_size())
 
 
@@ -125,7 +143,8 @@ def search(args: argparse.Namespace) -> int:
     if cfg.lat_unit == "auto":
         fastest = matrix.fixed_ms + float(matrix.latency_ms.min(axis=1).sum())
         cfg.lat_unit = "ms" if fastest > math.e else "us"
-    dist = _dist()
+    device = _device(run.get("train_device", "cpu"))
+    dist = _dist(device)
     say = (lambda *a: print(*a, file=sys.stderr)) if dist.main else (lambda *a: None)
     if len(lut.environments()) > 1:
         say(f"warning: {run['lut']} mixes measurement environments "
@@ -134,13 +153,14 @@ def search(args: argparse.Namespace) -> int:
         torch.set_num_threads(run["threads"])
     splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"])
     torch.manual_seed(cfg.seed)
-    net = Supernet(space, splits.num_classes, cfg.mode)
-    latency = LatencyTerm(matrix)
+    net = Supernet(space, splits.num_classes, cfg.mode).to(device)
+    latency = LatencyTerm(matrix).to(device)
     wrap = None
     if dist.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        wrap = lambda m: DistributedDataParallel(m, find_unused_parameters=True)  # noqa: E731
+        ids = [device.index] if device.type == "cuda" else None
+        wrap = lambda m: DistributedDataParallel(m, device_ids=ids, find_unused_parameters=True)  # noqa: E731
     searcher = Searcher(net, latency, splits, cfg, space.input_size, dist, wrap)
     if args.resume:
         searcher.load_state_dict(load_checkpoint(out))
@@ -165,6 +185,7 @@ def search(args: argparse.Namespace) -> int:
         return 130
     _check_theta_agrees(searcher, dist, say)
     if dist.main:
+        net.cpu()
         arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out)
         print(f"wrote {arch_path}")
     if dist.world > 1:

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="result folder (default runs/<UTC timestamp>)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch CPU threads (results are reproducible for the same N)")
+    p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu",
+                   help="where to train (default cpu; cuda results are not bitwise reproducible)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -79,7 +81,7 @@ def _check(epochs: int, batch_size: int, lr: float, limit: int | None = None, th
 def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: float = 0.1, seed: int = 0, *,
                weight_decay: float = WEIGHT_DECAY, momentum: float = MOMENTUM,
                on_epoch: Callable[[dict[str, Any]], None] | None = None,
-               on_step: Callable[[int], None] | None = None) -> dict[str, Any]:
+               on_step: Callable[[int], None] | None = None, device: Any = "cpu") -> dict[str, Any]:
     """Train ``arch``'s ChildNet from scratch on ``splits.train``; test on ``splits.test`` every epoch.
 
     Returns ``dict(test_acc=<last epoch's %>, test_images=N, history=[row per epoch], model=<nn.Module>)``;
@@ -98,7 +100,7 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
     drop_last = len(train) >= batch_size  # a lone tail batch makes BatchNorm statistics noisy
     steps = num_batches(train, batch_size, drop_last=drop_last)
     torch.manual_seed(seed)
-    model = ChildNet(arch.space, arch.blocks, splits.num_classes)
+    model = ChildNet(arch.space, arch.blocks, splits.num_classes).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * step / (epochs * steps))))
     order = torch.Generator().manual_seed(seed)
@@ -109,6 +111,7 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
         model.train()
         total = correct = seen = 0.0
         for x, y in batches(train, batch_size, size, shuffle=True, generator=order, drop_last=drop_last):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
@@ -120,16 +123,16 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
             seen += len(y)
             if on_step:
                 on_step(1)
-        test_acc = evaluate(model, splits.test, size)
+        test_acc = evaluate(model, splits.test, size, device)
         row = {"epoch": epoch + 1, "loss": total / max(seen, 1), "train_acc": 100 * correct / max(seen, 1),
                "test_acc": test_acc, "seconds": time.perf_counter() - start}
         history.append(row)
         if on_epoch:
             on_epoch(row)
-    return {"test_acc": test_acc, "test_images": len(splits.test), "history": history, "model": model}
+    return {"test_acc": test_acc, "test_images": len(splits.test), "history": history, "model": model.cpu()}
 
 
-def evaluate(model: Any, data: Any, input_size: int) -> float:
+def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> float:
     """Top-1 accuracy (%) of ``model`` on ``data`` in eval mode (the model is left in eval mode)."""
     import torch
 
@@ -139,7 +142,7 @@ def evaluate(model: Any, data: Any, input_size: int) -> float:
     correct = seen = 0
     with torch.no_grad():
         for x, y in batches(data, EVAL_BATCH, input_size, shuffle=False):
-            correct += int((model(x).argmax(1) == y).sum())
+            correct += int((model(x.to(device)).argmax(1) == y.to(device)).sum())
             seen += len(y)
     return 100.0 * correct / max(seen, 1)
 
@@ -170,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from search.run import _device
+
+    device = _device(args.train_device)
     splits = load_data(args.data, seed=args.seed, limit=args.limit)
     out = args.out or default_out_dir()
     try:
@@ -194,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = train_arch(arch, splits, args.epochs, args.batch_size, args.lr, args.seed,
-                            on_epoch=on_epoch, on_step=bar.update)
+                            on_epoch=on_epoch, on_step=bar.update, device=device)
     finally:
         bar.close()
     save_weights(result["model"], out / "weights.pt")

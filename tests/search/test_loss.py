@@ -15,7 +15,7 @@ def t(v: float, grad: bool = False) -> torch.Tensor:
 
 
 def test_registry():
-    assert list(LOSSES) == ["fbnet", "target", "none"]
+    assert list(LOSSES) == ["fbnet", "target", "target-abs", "none"]
     assert LossConfig() == LossConfig(mode="fbnet", alpha=0.2, beta=0.6, target_ms=None, lam=1.0)
 
 
@@ -73,6 +73,20 @@ def test_target_penalty_is_zero_at_or_below_and_linear_above():
     assert float(below.grad) == 0.0 and float(above.grad) == pytest.approx(2.0 / 10.0)
 
 
+def test_target_abs_pulls_to_the_target_from_both_sides():
+    cfg = LossConfig(mode="target-abs", target_ms=0.5, lam=3.0)
+    ce = t(0.7)
+    assert float(search_loss(ce, t(0.5), cfg)) == pytest.approx(0.7)
+    for lat in (0.25, 0.4, 0.6, 1.0):
+        assert float(search_loss(ce, t(lat), cfg)) == pytest.approx(0.7 + 3.0 * abs(lat / 0.5 - 1.0))
+    below, above = t(0.4, True), t(0.6, True)
+    search_loss(ce, below, cfg).backward()
+    search_loss(ce, above, cfg).backward()
+    assert float(below.grad) == pytest.approx(-6.0) and float(above.grad) == pytest.approx(6.0)
+    with pytest.raises(ValueError, match="target loss needs a latency target"):
+        LossConfig(mode="target-abs")
+
+
 def test_target_works_below_one_ms():
     cfg = LossConfig(mode="target", target_ms=0.4)
     assert float(search_loss(t(1.0), t(0.6), cfg)) == pytest.approx(1.5)
@@ -90,14 +104,14 @@ def test_errors():
         LossConfig(mode="target")
     with pytest.raises(ValueError, match="target_ms must be a positive"):
         LossConfig(mode="target", target_ms=0.0)
-    with pytest.raises(ValueError, match="unknown loss mode 'proxyless'; modes: fbnet, target, none"):
+    with pytest.raises(ValueError, match="unknown loss mode 'proxyless'; modes: fbnet, target, target-abs, none"):
         LossConfig(mode="proxyless")
     with pytest.raises(ValueError, match="alpha must be > 0"):
         LossConfig(alpha=0.0)
     # a config bypassing its own checks is still refused by search_loss
     bad = LossConfig()
     object.__setattr__(bad, "mode", "nope")
-    with pytest.raises(ValueError, match="unknown loss mode 'nope'; modes: fbnet, target, none"):
+    with pytest.raises(ValueError, match="unknown loss mode 'nope'; modes: fbnet, target, target-abs, none"):
         search_loss(t(1.0), t(5.0), bad)
     bad = LossConfig(mode="target", target_ms=1.0)
     object.__setattr__(bad, "target_ms", None)

@@ -134,6 +134,9 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--space", "fbnet-imagenet"], "unknown space"),
     (["--data", "mnist"], "unknown dataset"),
     (["--epochs", "0"], "epochs must be >= 1"),
+    (["--loss", "target-abs"], "target-abs loss needs --target-ms"),
+    *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
+      if not torch.cuda.is_available() else []),
 ])
 def test_bad_input(tmp_path, args, message):
     proc = search(*BASE, "--epochs", "1", "--out", tmp_path / "r", *args)

@@ -169,20 +169,3 @@ def test_public_api_is_exported():
                  "parse_name", "format_name", "Matrix"):
         assert hasattr(lut, name), name
     assert issubclass(lut.MissingKeysError, lut.LUTError)
-
-
-def test_lut_imports_only_pandas_numpy_and_stdlib():
-    import ast
-    import sys as _sys
-
-    allowed = set(_sys.stdlib_module_names) | {"pandas", "numpy", "lut"}
-    for path in (VALID.parents[3] / "lut").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            else:
-                continue
-            for name in names:
-                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"

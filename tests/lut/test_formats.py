@@ -1,0 +1,285 @@
+"""Converters: the formats registry, import and export of each format, round trips, and bad files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lut import LUT, Key, load
+from lut.formats import Options, get_format, names, register
+from lut.formats.common import MIN_MS
+from lut.schema import IMPORTED_PREFIX, LUTError
+from search.space import get_space
+
+from .conftest import LUT_FIXTURES, VALID
+
+FORMATS = LUT_FIXTURES / "formats"
+TABLE = FORMATS / "lookup_table.txt"
+MEASURED = LUT_FIXTURES / "fbnet-cifar-cpu.csv"
+
+
+def read(fmt: str, data: bytes, suffix: str = "", **options):
+    return get_format(fmt).read(data, Options(source="IN", suffix=suffix, **options))
+
+
+def write(fmt: str, table: LUT, suffix: str = "", **options):
+    return get_format(fmt).write(table, Options(source="OUT", suffix=suffix, **options))
+
+
+def table_values(data: bytes) -> tuple[list[str], np.ndarray]:
+    lines = data.decode().splitlines()
+    return lines[0].split(), np.array([[float(v) for v in line.split()] for line in lines[1:]])
+
+
+# ---- registry ---------------------------------------------------------------------------------
+def test_registry_names_and_unknown_format():
+    assert names() == ["lutnas", "fbnet-lookup-table", "hwnas-bench", "ofa-yaml"]
+    with pytest.raises(ValueError, match="unknown format 'tflite'; known formats: lutnas, fbnet-lookup-table, "
+                                         "hwnas-bench, ofa-yaml"):
+        get_format("tflite")
+    with pytest.raises(ValueError, match="already registered"):
+        register(get_format("lutnas"))
+
+
+def test_native_format_round_trips_bytes():
+    imported = read("lutnas", MEASURED.read_bytes())
+    assert write("lutnas", imported.lut).data == MEASURED.read_bytes()
+    assert imported.notes == []
+
+
+# ---- fbnet-lookup-table -----------------------------------------------------------------------
+def test_lookup_table_imports_into_a_full_fbnet_matrix():
+    imported = read("fbnet-lookup-table", TABLE.read_bytes())
+    table, space = imported.lut, get_space("fbnet")
+    assert len(table) == 111 and table.keys() == set(space.keys())
+    matrix = table.matrix(space)  # what search.run does with --space fbnet
+    assert matrix.shape == (22, 9)
+    ops, micro = table_values(TABLE.read_bytes())
+    assert ops == ["ir_k3_e1", "ir_k3_s2", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_s2", "ir_k5_e3", "ir_k5_e6", "skip"]
+    # layers 0 and 1 sit at slots no other layer has: their values arrive unchanged (µs -> ms, six decimals)
+    np.testing.assert_allclose(matrix.latency_ms[:2], np.round(micro[:2] / 1000, 6) - MIN_MS, atol=1e-9)
+    assert matrix.overhead_ms == MIN_MS and matrix.stem_ms == 0 and matrix.head_ms == 0
+    assert matrix.predict(["k3_e1"] * 22) == pytest.approx(sum(matrix.latency_ms[:, 0]) + MIN_MS)
+
+
+def test_lookup_table_combines_layers_at_the_same_slot():
+    table = read("fbnet-lookup-table", TABLE.read_bytes()).lut
+    _, micro = table_values(TABLE.read_bytes())
+    space = get_space("fbnet")
+    assert space.layers[2].key("k3_e3") == space.layers[3].key("k3_e3") == space.layers[4].key("k3_e3")
+    row = table.row(space.layers[2].key("k3_e3"))
+    values = micro[2:5, 2] / 1000
+    assert row["n"] == 3
+    assert row["median_ms"] == pytest.approx(np.median(values), abs=1e-6)
+    assert (row["p10_ms"], row["p90_ms"]) == pytest.approx((values.min(), values.max()), abs=1e-6)
+    assert row["std_ms"] == pytest.approx(values.std(), abs=1e-6)
+    single = table.row(space.layers[0].key("k3_e1"))
+    assert single["n"] == 1 and single["p10_ms"] == single["median_ms"] == single["p90_ms"]
+
+
+def test_imported_rows_say_they_have_no_provenance():
+    imported = read("fbnet-lookup-table", TABLE.read_bytes())
+    prov = imported.lut.provenance()
+    assert prov["device_model"] == [f"{IMPORTED_PREFIX}lookup_table.txt)"]
+    assert prov["measured_at"] == ["unknown"] and prov["runtime"] == ["unknown"] and prov["device"] == ["unknown"]
+    assert prov["toolkit"] == ["unknown (imported by lutnas 0.1.0)"]
+    assert set(imported.lut.frame["stable"]) == {0}
+    assert imported.notes[0].startswith("10 of 22 layers sit at the same slot as an earlier layer")
+    assert imported.notes[1].startswith("lookup_table.txt has no overhead, stem, head: written as 0.000001 ms")
+
+
+def test_lookup_table_fixed_ops_and_provenance_can_be_given():
+    imported = read("fbnet-lookup-table", TABLE.read_bytes(), fixed_ms={"stem": 0.5, "head": 0.25},
+                     provenance={"device_model": "Samsung S8", "threads": "4"})
+    matrix = imported.lut.matrix(get_space("fbnet"))
+    assert (matrix.stem_ms, matrix.head_ms) == pytest.approx((0.5 - MIN_MS, 0.25 - MIN_MS))
+    assert "has no overhead: written as" in imported.notes[1]
+    assert imported.lut.provenance()["device_model"] == ["Samsung S8"]
+    assert imported.lut.provenance()["threads"] == ["4"]
+    with pytest.raises(ValueError, match="--fixed-ms: unknown op\\(s\\) tail; known: overhead, stem, head"):
+        read("fbnet-lookup-table", TABLE.read_bytes(), fixed_ms={"tail": 1.0})
+    with pytest.raises(ValueError, match="unknown provenance column\\(s\\) gpu"):
+        read("fbnet-lookup-table", TABLE.read_bytes(), provenance={"gpu": "x"})
+    with pytest.raises(LUTError, match="column threads: 'four' is not an integer"):
+        read("fbnet-lookup-table", TABLE.read_bytes(), provenance={"threads": "four"})
+
+
+def test_lookup_table_round_trip():
+    first = read("fbnet-lookup-table", TABLE.read_bytes()).lut
+    exported = write("fbnet-lookup-table", first)
+    ops, micro = table_values(exported.data)
+    assert ops == table_values(TABLE.read_bytes())[0] and micro.shape == (22, 9)
+    assert exported.notes == ["3 row(s) cannot be expressed in lookup_table.txt and were left out (not a candidate "
+                              "at a layer of space fbnet): head_c1984@352>1000/s1@7x7, overhead@3>3/s1@224x224, "
+                              "stem_k3@3>16/s2@224x224"]
+    second = read("fbnet-lookup-table", exported.data).lut
+    assert all(second.latency(k) == first.latency(k) for k in first.keys()) and second.keys() == first.keys()
+    assert write("fbnet-lookup-table", second).data == exported.data  # byte-identical from here on
+    # a layer at a slot of its own keeps its value to the LUT's precision (µs with three decimals)
+    np.testing.assert_allclose(micro[0], np.round(table_values(TABLE.read_bytes())[1][0], 3), atol=1e-9)
+
+
+def test_lookup_table_for_another_space():
+    table = read("fbnet-lookup-table", TABLE.read_bytes(), space="fbnet-cifar").lut
+    assert table.keys() == set(get_space("fbnet-cifar").keys())
+
+
+def test_lookup_table_with_an_op_outside_the_space_and_a_missing_candidate():
+    lines = TABLE.read_text().splitlines()
+    lines = [lines[0].replace("skip", "ir_k3_s4")] + lines[1:]
+    imported = read("fbnet-lookup-table", "\n".join(lines).encode())
+    assert imported.notes[0] == ("1 op column(s) cannot be expressed in space fbnet and were left out (not a "
+                                 "candidate of its layers): ir_k3_s4 (k3_e1_g4)")
+    assert imported.notes[1] == "space fbnet's candidate(s) skip have no column in IN; the LUT lacks them"
+    assert not any(k.block == "skip" for k in imported.lut.keys())
+
+
+def test_lookup_table_export_needs_every_layer_key():
+    with pytest.raises(LUTError, match=r"108 key\(s\) of space fbnet's layers are missing: k3_e1@16>16/s1@112x112"):
+        write("fbnet-lookup-table", load(MEASURED))
+    fbnet_cifar = write("fbnet-lookup-table", load(MEASURED), space="fbnet-cifar")
+    assert len(fbnet_cifar.data.decode().splitlines()) == 23
+
+
+def _bad_table(edit) -> bytes:
+    lines = TABLE.read_text().splitlines()
+    return "\n".join(edit(lines)).encode()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda ls: ls[:-1], "IN: 21 layer line(s) after the header; space fbnet has 22 searchable layers"),
+    (lambda ls: ls + [ls[-1]], "IN: 23 layer line(s)"),
+    (lambda ls: [ls[0]] + [ls[1].rsplit(" ", 1)[0]] + ls[2:], "IN: line 2: 8 values; the header names 9 ops"),
+    (lambda ls: [ls[0]] + [ls[1].replace(ls[1].split()[0], "fast")] + ls[2:], "IN: line 2, op ir_k3_e1: 'fast' is not a number"),
+    (lambda ls: ls[:3] + ["0 " + ls[3].split(" ", 1)[1]] + ls[4:], "IN: line 4, op ir_k3_e1: 0.0 is not a latency"),
+    (lambda ls: ls[:3] + ["nan " + ls[3].split(" ", 1)[1]] + ls[4:], "IN: line 4, op ir_k3_e1: nan is not a latency"),
+    (lambda ls: ls[:3] + ["0.0001 " + ls[3].split(" ", 1)[1]] + ls[4:], "rounds to 0 at the LUT's six decimals"),
+    (lambda ls: [ls[0].replace("ir_k3_e6", "conv3x3")] + ls[1:], "IN: line 1: 'conv3x3' is not an op name"),
+    (lambda ls: [ls[0].replace("ir_k3_e6", "ir_k3_e3")] + ls[1:], "IN: line 1: op 'ir_k3_e3' (k3_e3) appears twice"),
+    (lambda ls: [ls[0].replace("ir_k3_e6", "ir_k4_e6")] + ls[1:], "'ir_k4_e6' is not an op name"),
+    (lambda ls: [], "IN: empty file"),
+])
+def test_bad_lookup_tables(edit, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read("fbnet-lookup-table", _bad_table(edit))
+
+
+def test_not_utf8():
+    with pytest.raises(ValueError, match=r"IN: not UTF-8 text \(byte 0xff at offset 3\)"):
+        read("fbnet-lookup-table", b"ir_\xff")
+
+
+# ---- hwnas-bench ------------------------------------------------------------------------------
+HWNAS_KEYS = {
+    Key("k3_e1", 16, 16, 1, 32, 32): 0.029127,
+    Key("k3_e1_g2", 16, 16, 1, 32, 32): 0.031505,
+    Key("k5_e6", 16, 24, 1, 32, 32): 0.207311,
+    Key("k3_e3", 24, 32, 2, 32, 32): 0.0981,
+    Key("skip", 16, 16, 1, 32, 32): 0.004022,
+    Key("skip", 16, 24, 1, 32, 32): 0.020415,
+}
+
+
+@pytest.mark.parametrize("name", ["hwnas.json", "hwnas.csv"])
+def test_hwnas_import(name):
+    path = FORMATS / name
+    imported = read("hwnas-bench", path.read_bytes(), path.suffix)
+    assert {k: imported.lut.latency(k) for k in imported.lut.keys()} == HWNAS_KEYS
+    assert imported.notes == ["2 key(s) cannot be expressed in a lutnas LUT and were left out (not a ConvBlock_/Skip_ "
+                              "key our block names can hold): ConvBlock_H32_W32_16_16_1_4_1_1, Stem_H32_W32_3_16_1"]
+    assert imported.lut.provenance()["device_model"] == [f"{IMPORTED_PREFIX}HW-NAS-Bench keys)"]
+
+
+def test_hwnas_json_and_csv_agree_and_sniffing_works():
+    a = read("hwnas-bench", (FORMATS / "hwnas.json").read_bytes(), ".json").lut
+    b = read("hwnas-bench", (FORMATS / "hwnas.csv").read_bytes(), ".csv").lut
+    c = read("hwnas-bench", (FORMATS / "hwnas.json").read_bytes(), ".txt").lut
+    assert a == b == c
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_hwnas_round_trip(suffix):
+    measured = load(MEASURED)
+    exported = write("hwnas-bench", measured, suffix)
+    assert exported.notes == ["3 row(s) cannot be expressed in hwnas-bench and were left out (only searchable "
+                              "blocks have keys): head_c1504@352>10/s1@4x4, overhead@3>3/s1@32x32, "
+                              "stem_k3@3>16/s1@32x32"]
+    back = read("hwnas-bench", exported.data, suffix).lut
+    assert len(back) == 108
+    assert all(back.latency(k) == measured.latency(k) for k in back.keys())
+    assert write("hwnas-bench", back, suffix).data == exported.data
+    if suffix == ".json":
+        data = json.loads(exported.data)
+        assert data["ConvBlock_H32_W32_16_16_1_3_1_2"] == measured.latency(Key("k3_e1_g2", 16, 16, 1, 32, 32))
+        assert data["Skip_H16_W16_32_64_2"] == measured.latency(Key("skip", 32, 64, 2, 16, 16))
+    else:
+        assert exported.data.decode().splitlines()[0] == "key,value"
+
+
+@pytest.mark.parametrize("data, suffix, message", [
+    (b"[1, 2]", ".json", "IN: expected a JSON object of key -> latency in ms, got list"),
+    (b'{"Skip_H8_W8_8_8_1": 1, "Skip_H8_W8_8_8_1": 2}', ".json", "IN: key 'Skip_H8_W8_8_8_1' appears twice"),
+    (b'{"Skip_H8_W8_8_8_1": "fast"}', ".json", "IN: key Skip_H8_W8_8_8_1: 'fast' is not a number"),
+    (b'{"Skip_H8_W8_8_8_1": NaN}', ".json", "IN: NaN is not a JSON number"),
+    (b'{"Skip_H8_W8_8_8_1": -1}', ".json", "IN: key Skip_H8_W8_8_8_1: -1 is not a latency"),
+    (b'{"Skip_H8_W8_8_8_1": 1', ".json", "IN: not valid JSON"),
+    (b"key,value\nSkip_H8_W8_8_8_1,1,2\n", ".csv", "IN: line 2: 3 fields; expected key,value"),
+    (b"Skip_H8_W8_8_8_1,abc\n", ".csv", "IN: line 1: 'abc' is not a number"),
+    (b"Skip_H8_W8_8_8_1,1\nSkip_H8_W8_8_8_1,2\n", ".csv", "IN: line 2: key 'Skip_H8_W8_8_8_1' appears twice"),
+])
+def test_bad_hwnas_files(data, suffix, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read("hwnas-bench", data, suffix)
+
+
+def test_hwnas_writes_only_json_or_csv():
+    with pytest.raises(ValueError, match=r"OUT: hwnas-bench files end in \.json or \.csv"):
+        write("hwnas-bench", load(VALID), ".txt")
+
+
+# ---- ofa-yaml ---------------------------------------------------------------------------------
+def test_ofa_import():
+    imported = read("ofa-yaml", (FORMATS / "ofa.yaml").read_bytes())
+    table = imported.lut
+    assert sorted(table.keys()) == [Key("k3_e1", 16, 16, 1, 112, 112), Key("k3_e6", 24, 24, 1, 56, 56),
+                                    Key("k5_e3", 16, 24, 2, 112, 112), Key("k7_e3", 24, 24, 1, 56, 56)]
+    row = table.row(Key("k5_e3", 16, 24, 2, 112, 112))
+    assert (row["median_ms"], row["p10_ms"], row["p90_ms"], row["n"]) == (1.83, 1.83, 1.83, 40)
+    assert row["std_ms"] == 0.06
+    assert row["ci_rel"] == pytest.approx(1.96 * 1.2533 * 0.06 / math.sqrt(40) / 1.83, abs=1e-6)
+    assert imported.notes == [
+        "3 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv our k<K>_e<E> blocks "
+        "match in output shape and idskip): Conv-input:224x224x3-output:112x112x16, expanded_conv-input:56x56x24-"
+        "output:56x56x24-expand:4-kernel:3-stride:1-idskip:0, Logits-input:7x7x1280-output:1000"]
+
+
+def test_ofa_round_trip():
+    measured = load(MEASURED)
+    exported = write("ofa-yaml", measured)
+    assert exported.notes[0].startswith("39 row(s) cannot be expressed in ofa-yaml and were left out (only "
+                                        "k<K>_e<E> blocks without groups have expanded_conv keys): ")
+    back = read("ofa-yaml", exported.data).lut
+    assert len(back) == 72
+    for k in back.keys():
+        assert back.latency(k) == measured.latency(k)
+        assert back.row(k)["std_ms"] == measured.row(k)["std_ms"] and back.row(k)["n"] == measured.row(k)["n"]
+    assert write("ofa-yaml", back).data == exported.data
+    assert read("ofa-yaml", exported.data).lut == back
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- a\n- b\n", "IN: expected a YAML mapping of op key -> {count, mean, var}, got list"),
+    ("a: [1\n", "IN: not valid YAML"),
+    ("!!python/object/apply:os.system ['echo pwned']\n", "IN: not valid YAML"),  # safe_load builds no objects
+    ("k:\n  count: 5\n  mean: 1.0\n", "IN: key k: expected a mapping with count, mean, var"),
+    ("k:\n  count: 0.5\n  mean: 1.0\n  var: 0\n", "IN: key k: count 0.5 is not a positive integer"),
+    ("k:\n  count: 5\n  mean: -1.0\n  var: 0\n", "IN: key k: mean: -1.0 is not a latency"),
+    ("k:\n  count: 5\n  mean: 1.0\n  var: -0.1\n", "IN: key k: var -0.1 is not a finite number >= 0"),
+])
+def test_bad_ofa_files(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("{", r"\{")
+                       .replace("}", r"\}").replace("[", r"\[")):
+        read("ofa-yaml", text.encode())

@@ -1,0 +1,96 @@
+"""Schema versions: a fixture of every version loads, a newer one is refused naming the lutnas it needs,
+the version history is written down, and the lut package reaches other packages only inside functions."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+
+import pandas as pd
+import pytest
+
+from lut import load, save
+from lut import migrations, schema
+from lut._version import __version__
+from lut.schema import SCHEMA_HISTORY, SCHEMA_VERSION, LUTError
+
+from .conftest import LUT_FIXTURES, ROOT
+
+VERSIONS = LUT_FIXTURES / "versions"
+DOC = ROOT / "docs" / "lut-format.md"
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
+def test_a_fixture_of_every_schema_version_loads_into_the_current_one(version, tmp_path):
+    path = VERSIONS / f"v{version}.csv"
+    assert path.read_text().splitlines()[1].startswith(f"{version},")
+    table = load(path)
+    assert set(table.frame["schema"]) == {SCHEMA_VERSION} and len(table) == 10
+    save(table, tmp_path / "now.csv")
+    assert load(tmp_path / "now.csv") == table
+
+
+def test_every_version_has_a_fixture_a_release_and_a_history_entry():
+    assert sorted(int(p.stem[1:]) for p in VERSIONS.glob("v*.csv")) == list(range(1, SCHEMA_VERSION + 1))
+    assert sorted(SCHEMA_HISTORY) == list(range(1, SCHEMA_VERSION + 1))
+    history = DOC.read_text().split("## Version history", 1)[1]
+    for version, (release, _) in SCHEMA_HISTORY.items():
+        assert re.search(rf"^- \*\*{version}\*\* .*lutnas {re.escape(release)}", history, re.M), version
+
+
+def test_a_newer_schema_names_the_lutnas_release_it_needs(tmp_path):
+    newer = tmp_path / "v9.csv"
+    text = (VERSIONS / "v1.csv").read_text()
+    newer.write_text("\n".join(line.replace("1,", "9,", 1) if i else line
+                               for i, line in enumerate(text.splitlines())) + "\n")
+    with pytest.raises(LUTError) as e:
+        load(newer)
+    assert str(e.value) == (f"{newer}: line 2, column schema: written by a newer lutnas (schema 9); this toolkit "
+                            f"(lutnas {__version__}) reads schema <= {SCHEMA_VERSION}: upgrade to a lutnas release "
+                            f"after {__version__} that reads schema 9")
+    newer.write_text(newer.read_text().replace(",0.1.0,", ",0.7.2,"))
+    with pytest.raises(LUTError, match=r"reads schema 9 \(its rows were measured with lutnas 0\.7\.2\)"):
+        load(newer)
+
+
+def test_the_v1_fixture_goes_through_a_registered_migration(monkeypatch):
+    """With a (pretend) schema 2, the v1 fixture is upgraded on load by MIGRATIONS[1] and its lines kept."""
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations, "MIGRATIONS", {})
+    seen = []
+
+    @migrations.register(1)
+    def to_v2(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append(list(frame.index))
+        frame["governor"] = frame["governor"].replace("unknown", "unrecorded")
+        return frame
+
+    table = load(VERSIONS / "v1.csv")
+    assert seen == [list(range(2, 12))]
+    assert set(table.frame["schema"]) == {2} and table.provenance()["governor"] == ["unrecorded"]
+
+
+MODULE_LEVEL_ALLOWED = set(sys.stdlib_module_names) | {"pandas", "numpy", "lut"}
+LAZY_ONLY = {"search", "matplotlib", "yaml"}  # reached for inside functions of commands, formats, spaces, plotting
+
+
+def _imports(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield node, [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node, [node.module or ""]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "lut").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_lut_imports_other_packages_only_inside_functions(path):
+    tree = ast.parse(path.read_text())
+    top_level = {id(n) for n in tree.body} | {id(n) for s in tree.body if isinstance(s, ast.If) for n in s.body}
+    for node, names in _imports(tree):
+        for name in names:
+            root = name.split(".")[0]
+            if id(node) in top_level:
+                assert root in MODULE_LEVEL_ALLOWED, f"{path.name} imports {name} at module level"
+            else:
+                assert root in MODULE_LEVEL_ALLOWED | LAZY_ONLY, f"{path.name} imports {name}"

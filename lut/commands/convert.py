@@ -63,12 +63,10 @@ def run(args: argparse.Namespace) -> int:
                            Options(source=str(args.input), suffix=args.input.suffix.lower(), **common))
     if source.name != "lutnas" and not len(imported.lut):
         raise ValueError(f"{args.input}: no row could be imported as {source.name}"
-                         + (f" ({imported.notes[0]})" if imported.notes else ""))
+                         + (f" ({imported.left_out[0]})" if imported.left_out else ""))
     exported = target.write(imported.lut, Options(source=str(args.out), suffix=args.out.suffix.lower(), **common))
-    notes = imported.notes + exported.notes
-    dropped = [n for n in exported.notes if "cannot be expressed" in n]
-    dropped += [n for n in imported.notes if "cannot be expressed" in n]
-    for note in notes:
+    dropped = imported.left_out + exported.left_out
+    for note in dropped + imported.notes + exported.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.strict and dropped:
         print(f"error: --strict: {len(dropped)} note(s) of rows the formats cannot express; "

@@ -2,8 +2,9 @@
 
 ``lutnas`` is this toolkit's own CSV (docs/lut-format.md); the others are the tables of other FBNet
 tooling (docs/lut-format.md, *Other formats*). Every format converts through a ``LUT``: ``read``
-turns a file's bytes into a LUT, ``write`` turns a LUT into a file's bytes, and both say what the
-other side cannot express (``notes``) instead of dropping it silently. Modules are imported on first
+turns a file's bytes into a LUT, ``write`` turns a LUT into a file's bytes, and both name what the
+other side cannot express (``left_out``) instead of dropping it silently, and what they had to make
+up or combine (``notes``). Modules are imported on first
 lookup, so ``python -m lut --help`` does not pay for YAML or the search spaces.
 """
 

@@ -37,18 +37,20 @@ class Options:
 
 @dataclass
 class Imported:
-    """A LUT read from a file, and what the LUT could not take from it or had to make up."""
+    """A LUT read from a file: ``left_out`` names what the LUT cannot express, ``notes`` what was made up."""
 
     lut: LUT
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Exported:
-    """A file's bytes written from a LUT, and what that format could not take from the LUT."""
+    """A file's bytes written from a LUT: ``left_out`` names the rows the format cannot express."""
 
     data: bytes
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,9 @@ def read(data: bytes, options: Options) -> Imported:
                 outside.append(op)
     prov = provenance(LABEL, options.provenance)
     rows = [row(key, v, prov) for key, v in values.items()]
-    notes = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
-                     "not a candidate of its layers")
+    dropped = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
+                       "not a candidate of its layers")
+    notes = []
     absent = [c for c in space.layers[0].candidates if c not in blocks]
     if absent:
         notes.append(f"space {space.name}'s candidate(s) {', '.join(absent)} have no column in {src}; "
@@ -125,7 +126,7 @@ def read(data: bytes, options: Options) -> Imported:
                      f"keys; each shared key's values were combined into one row (median_ms the median, "
                      f"p10_ms/p90_ms the smallest/largest, n the number of values)")
     rows += _fixed_rows(space, options, prov, notes)
-    return Imported(build(rows, src), notes)
+    return Imported(build(rows, src), notes, dropped)
 
 
 def _fixed_rows(space: SpaceLike, options: Options, prov: dict, notes: list[str]) -> list[dict]:
@@ -163,8 +164,8 @@ def write(lut: LUT, options: Options) -> Exported:
     for layer in space.layers:
         lines.append(" ".join(f"{lut.latency(layer.key(c)) * 1000:.3f}" for c in candidates))
     extra = sorted(k for k in lut.keys() if k not in used)
-    notes = left_out(extra, "row(s)", LABEL, f"not a candidate at a layer of space {space.name}")
-    return Exported(("\n".join(lines) + "\n").encode("utf-8"), notes)
+    dropped = left_out(extra, "row(s)", LABEL, f"not a candidate at a layer of space {space.name}")
+    return Exported(("\n".join(lines) + "\n").encode("utf-8"), left_out=dropped)
 
 
 FORMAT = Format(NAME, f"the PyTorch FBNet reimplementation's {LABEL}: op names, then one line of µs per layer",

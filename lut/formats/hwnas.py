@@ -125,8 +125,8 @@ def read(data: bytes, options: Options) -> Imported:
             foreign.append(text_key)
         else:
             rows.append(row(key, [ms], prov))
-    notes = left_out(foreign, "key(s)", "a lutnas LUT", "not a ConvBlock_/Skip_ key our block names can hold")
-    return Imported(build(rows, src), notes)
+    dropped = left_out(foreign, "key(s)", "a lutnas LUT", "not a ConvBlock_/Skip_ key our block names can hold")
+    return Imported(build(rows, src), left_out=dropped)
 
 
 def write(lut: LUT, options: Options) -> Exported:
@@ -140,7 +140,7 @@ def write(lut: LUT, options: Options) -> Exported:
             other.append(key)
         else:
             pairs.append((text, lut.latency(key)))
-    notes = left_out(other, "row(s)", NAME, "only searchable blocks have keys")
+    dropped = left_out(other, "row(s)", NAME, "only searchable blocks have keys")
     if options.suffix == ".json":
         data = json.dumps(dict(pairs), indent=2) + "\n"
     else:
@@ -149,7 +149,7 @@ def write(lut: LUT, options: Options) -> Exported:
         writer.writerow(["key", "value"])
         writer.writerows((k, f"{v:.6f}") for k, v in pairs)
         data = out.getvalue()
-    return Exported(data.encode("utf-8"), notes)
+    return Exported(data.encode("utf-8"), left_out=dropped)
 
 
 FORMAT = Format(NAME, "HW-NAS-Bench-style ConvBlock_/Skip_ keys -> ms, as .json or .csv", read, write)

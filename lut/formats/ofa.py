@@ -106,9 +106,9 @@ def read(data: bytes, options: Options) -> Imported:
         std = math.sqrt(var)
         ci_rel = 1.96 * MEDIAN_SE * std / math.sqrt(count) / mean
         rows.append(row(key, [mean], prov, std_ms=std, n=count, ci_rel=ci_rel))
-    notes = left_out(foreign, "key(s)", "a lutnas LUT",
-                     "not an expanded_conv our k<K>_e<E> blocks match in output shape and idskip")
-    return Imported(build(rows, src), notes)
+    dropped = left_out(foreign, "key(s)", "a lutnas LUT",
+                       "not an expanded_conv our k<K>_e<E> blocks match in output shape and idskip")
+    return Imported(build(rows, src), left_out=dropped)
 
 
 def write(lut: LUT, options: Options) -> Exported:
@@ -123,9 +123,9 @@ def write(lut: LUT, options: Options) -> Exported:
             continue
         r = lut.row(key)
         table[text] = {"count": r["n"], "mean": r["median_ms"], "var": r["std_ms"] ** 2}
-    notes = left_out(other, "row(s)", NAME, "only k<K>_e<E> blocks without groups have expanded_conv keys")
+    dropped = left_out(other, "row(s)", NAME, "only k<K>_e<E> blocks without groups have expanded_conv keys")
     text = yaml.safe_dump(table, sort_keys=True, default_flow_style=False) if table else "{}\n"
-    return Exported(text.encode("utf-8"), notes)
+    return Exported(text.encode("utf-8"), left_out=dropped)
 
 
 FORMAT = Format(NAME, "once-for-all / ProxylessNAS latency YAML: expanded_conv keys -> count, mean, var (ms)",

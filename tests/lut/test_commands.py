@@ -64,7 +64,8 @@ def test_validate_space_coverage_and_sanity_summary():
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[:2] == ["ok: 111 rows", "space fbnet-cifar: 111 of 111 keys (100%)"]
-    assert lines[-1].startswith("sanity: expansion ordering (e1 <= e3 <= e6): ") and lines[-1].endswith(" of 48 checks fail")
+    assert lines[-1].startswith("sanity: expansion ordering (e1 <= e3 <= e6): ")
+    assert lines[-1].endswith(" of 48 checks fail")
 
 
 def test_validate_missing_keys_of_a_space_is_a_finding():
@@ -243,6 +244,14 @@ def test_predict_matches_the_matrix():
     assert total == pytest.approx(expected, abs=1e-3)
 
 
+def test_predict_notes_an_arch_made_with_another_lut():
+    tiny = ROOT / "tests" / "fixtures" / "measured" / "tiny-cpu.csv"
+    res = run("predict", "--lut", rel(tiny), "--arch", rel(ARCH / "tiny_full.json"))
+    assert res.returncode == 0 and res.stdout.startswith("predicted latency: ")
+    assert res.stderr == (f"note: {rel(ARCH / 'tiny_full.json')} was made with LUT sha256:0123456789ab, not this one "
+                          f"({load(tiny).content_hash()[:19]})\n")
+
+
 def test_predict_bad_input(tmp_path):
     arch = rel(ARCH / "minimal.json")
     line = one_error(run("predict", "--lut", rel(VALID), "--arch", arch))
@@ -262,7 +271,8 @@ def test_convert_lookup_table_into_a_lut_for_the_fbnet_space(tmp_path):
     assert res.returncode == 0
     assert res.stdout == f"wrote {out} (lutnas) from {rel(TABLE)} (fbnet-lookup-table): 111 rows read\n"
     notes = res.stderr.splitlines()
-    assert [n[:40] for n in notes] == ["note: 10 of 22 layers sit at the same sl", "note: lookup_table.txt has no overhead, "]
+    assert [n[:40] for n in notes] == ["note: 10 of 22 layers sit at the same sl",
+                                       "note: lookup_table.txt has no overhead, "]
     check = run("validate", out, "--space", "fbnet")
     assert check.returncode == 0 and "space fbnet: 111 of 111 keys (100%)" in check.stdout
     info = run("info", out).stdout
@@ -277,7 +287,8 @@ def test_convert_lookup_table_into_a_lut_for_the_fbnet_space(tmp_path):
 def test_convert_fixed_ms_and_provenance(tmp_path):
     out = tmp_path / "fbnet.csv"
     res = run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", out,
-              "--fixed-ms", "stem=0.5,head=0.25,overhead=0.02", "--set", "device_model=Samsung S8", "--set", "threads=4")
+              "--fixed-ms", "stem=0.5,head=0.25,overhead=0.02", "--set", "device_model=Samsung S8",
+              "--set", "threads=4")
     assert res.returncode == 0 and "has no" not in res.stderr
     table = load(out)
     assert table.provenance()["device_model"] == ["Samsung S8"] and table.provenance()["threads"] == ["4"]
@@ -305,7 +316,8 @@ def test_convert_strict_refuses_rows_it_cannot_express(tmp_path):
     out = tmp_path / "t.txt"
     res = run("convert", rel(MEASURED), "--to", "ofa-yaml", "-o", out, "--strict")
     assert res.returncode == 1 and not out.exists()
-    assert res.stderr.splitlines()[-1] == f"error: --strict: 1 note(s) of rows the formats cannot express; {out} not written"
+    assert res.stderr.splitlines()[-1] == \
+        f"error: --strict: 1 note(s) of rows the formats cannot express; {out} not written"
 
 
 def test_convert_bad_input(tmp_path):
@@ -329,7 +341,8 @@ def test_convert_bad_input(tmp_path):
         f"error: {rel(LUT_FIXTURES / 'empty.csv')}: line 1: empty file")
     assert not out.exists()
     out.write_text("keep\n")
-    assert one_error(run("convert", rel(VALID), "-o", out)) == f"error: {out}: already exists; pass --overwrite to replace it"
+    assert one_error(run("convert", rel(VALID), "-o", out)) == \
+        f"error: {out}: already exists; pass --overwrite to replace it"
     assert out.read_text() == "keep\n"
     assert "is also the input" in one_error(run("convert", out, "-o", out, "--overwrite"))
     assert out.read_text() == "keep\n"

@@ -47,7 +47,7 @@ def test_registry_names_and_unknown_format():
 def test_native_format_round_trips_bytes():
     imported = read("lutnas", MEASURED.read_bytes())
     assert write("lutnas", imported.lut).data == MEASURED.read_bytes()
-    assert imported.notes == []
+    assert imported.notes == imported.left_out == []
 
 
 # ---- fbnet-lookup-table -----------------------------------------------------------------------
@@ -58,7 +58,8 @@ def test_lookup_table_imports_into_a_full_fbnet_matrix():
     matrix = table.matrix(space)  # what search.run does with --space fbnet
     assert matrix.shape == (22, 9)
     ops, micro = table_values(TABLE.read_bytes())
-    assert ops == ["ir_k3_e1", "ir_k3_s2", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_s2", "ir_k5_e3", "ir_k5_e6", "skip"]
+    assert ops == ["ir_k3_e1", "ir_k3_s2", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_s2", "ir_k5_e3", "ir_k5_e6",
+                   "skip"]
     # layers 0 and 1 sit at slots no other layer has: their values arrive unchanged (µs -> ms, six decimals)
     np.testing.assert_allclose(matrix.latency_ms[:2], np.round(micro[:2] / 1000, 6) - MIN_MS, atol=1e-9)
     assert matrix.overhead_ms == MIN_MS and matrix.stem_ms == 0 and matrix.head_ms == 0
@@ -112,7 +113,7 @@ def test_lookup_table_round_trip():
     exported = write("fbnet-lookup-table", first)
     ops, micro = table_values(exported.data)
     assert ops == table_values(TABLE.read_bytes())[0] and micro.shape == (22, 9)
-    assert exported.notes == ["3 row(s) cannot be expressed in lookup_table.txt and were left out (not a candidate "
+    assert exported.left_out == ["3 row(s) cannot be expressed in lookup_table.txt and were left out (not a candidate "
                               "at a layer of space fbnet): head_c1984@352>1000/s1@7x7, overhead@3>3/s1@224x224, "
                               "stem_k3@3>16/s2@224x224"]
     second = read("fbnet-lookup-table", exported.data).lut
@@ -131,9 +132,9 @@ def test_lookup_table_with_an_op_outside_the_space_and_a_missing_candidate():
     lines = TABLE.read_text().splitlines()
     lines = [lines[0].replace("skip", "ir_k3_s4")] + lines[1:]
     imported = read("fbnet-lookup-table", "\n".join(lines).encode())
-    assert imported.notes[0] == ("1 op column(s) cannot be expressed in space fbnet and were left out (not a "
+    assert imported.left_out[0] == ("1 op column(s) cannot be expressed in space fbnet and were left out (not a "
                                  "candidate of its layers): ir_k3_s4 (k3_e1_g4)")
-    assert imported.notes[1] == "space fbnet's candidate(s) skip have no column in IN; the LUT lacks them"
+    assert imported.notes[0] == "space fbnet's candidate(s) skip have no column in IN; the LUT lacks them"
     assert not any(k.block == "skip" for k in imported.lut.keys())
 
 
@@ -153,7 +154,8 @@ def _bad_table(edit) -> bytes:
     (lambda ls: ls[:-1], "IN: 21 layer line(s) after the header; space fbnet has 22 searchable layers"),
     (lambda ls: ls + [ls[-1]], "IN: 23 layer line(s)"),
     (lambda ls: [ls[0]] + [ls[1].rsplit(" ", 1)[0]] + ls[2:], "IN: line 2: 8 values; the header names 9 ops"),
-    (lambda ls: [ls[0]] + [ls[1].replace(ls[1].split()[0], "fast")] + ls[2:], "IN: line 2, op ir_k3_e1: 'fast' is not a number"),
+    (lambda ls: [ls[0]] + [ls[1].replace(ls[1].split()[0], "fast")] + ls[2:],
+     "IN: line 2, op ir_k3_e1: 'fast' is not a number"),
     (lambda ls: ls[:3] + ["0 " + ls[3].split(" ", 1)[1]] + ls[4:], "IN: line 4, op ir_k3_e1: 0.0 is not a latency"),
     (lambda ls: ls[:3] + ["nan " + ls[3].split(" ", 1)[1]] + ls[4:], "IN: line 4, op ir_k3_e1: nan is not a latency"),
     (lambda ls: ls[:3] + ["0.0001 " + ls[3].split(" ", 1)[1]] + ls[4:], "rounds to 0 at the LUT's six decimals"),
@@ -188,7 +190,7 @@ def test_hwnas_import(name):
     path = FORMATS / name
     imported = read("hwnas-bench", path.read_bytes(), path.suffix)
     assert {k: imported.lut.latency(k) for k in imported.lut.keys()} == HWNAS_KEYS
-    assert imported.notes == ["2 key(s) cannot be expressed in a lutnas LUT and were left out (not a ConvBlock_/Skip_ "
+    assert imported.left_out == ["2 key(s) cannot be expressed in a lutnas LUT and were left out (not a ConvBlock_/Skip_ "
                               "key our block names can hold): ConvBlock_H32_W32_16_16_1_4_1_1, Stem_H32_W32_3_16_1"]
     assert imported.lut.provenance()["device_model"] == [f"{IMPORTED_PREFIX}HW-NAS-Bench keys)"]
 
@@ -204,7 +206,7 @@ def test_hwnas_json_and_csv_agree_and_sniffing_works():
 def test_hwnas_round_trip(suffix):
     measured = load(MEASURED)
     exported = write("hwnas-bench", measured, suffix)
-    assert exported.notes == ["3 row(s) cannot be expressed in hwnas-bench and were left out (only searchable "
+    assert exported.left_out == ["3 row(s) cannot be expressed in hwnas-bench and were left out (only searchable "
                               "blocks have keys): head_c1504@352>10/s1@4x4, overhead@3>3/s1@32x32, "
                               "stem_k3@3>16/s1@32x32"]
     back = read("hwnas-bench", exported.data, suffix).lut
@@ -250,7 +252,7 @@ def test_ofa_import():
     assert (row["median_ms"], row["p10_ms"], row["p90_ms"], row["n"]) == (1.83, 1.83, 1.83, 40)
     assert row["std_ms"] == 0.06
     assert row["ci_rel"] == pytest.approx(1.96 * 1.2533 * 0.06 / math.sqrt(40) / 1.83, abs=1e-6)
-    assert imported.notes == [
+    assert imported.left_out == [
         "3 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv our k<K>_e<E> blocks "
         "match in output shape and idskip): Conv-input:224x224x3-output:112x112x16, expanded_conv-input:56x56x24-"
         "output:56x56x24-expand:4-kernel:3-stride:1-idskip:0, Logits-input:7x7x1280-output:1000"]
@@ -259,7 +261,7 @@ def test_ofa_import():
 def test_ofa_round_trip():
     measured = load(MEASURED)
     exported = write("ofa-yaml", measured)
-    assert exported.notes[0].startswith("39 row(s) cannot be expressed in ofa-yaml and were left out (only "
+    assert exported.left_out[0].startswith("39 row(s) cannot be expressed in ofa-yaml and were left out (only "
                                         "k<K>_e<E> blocks without groups have expanded_conv keys): ")
     back = read("ofa-yaml", exported.data).lut
     assert len(back) == 72

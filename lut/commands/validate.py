@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lut.commands import FINDINGS, OK, Command
+
+if TYPE_CHECKING:
+    from lut.table import LUT
 
 SHOWN_MISSING = 10  # missing keys listed by --space
 
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def sanity_lines(lut) -> list[str]:
+def sanity_lines(lut: LUT) -> list[str]:
     """Each failed plausibility check as a warning, then one summary line per check that applied."""
     from lut.sanity import check
 

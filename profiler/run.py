@@ -184,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
     if res.measured == 0:
         print(f"{out}: all {res.total} entries of {space.name} are already measured; nothing to do")
         return 0
+    print(f"wrote {out}: {res.measured} entries measured, {res.already} already there, "
+          f"{res.unstable} unstable")
     if profile.kind == "adb":
         from profiler.remote import session_log_path
 
@@ -192,8 +194,6 @@ def run(args: argparse.Namespace) -> int:
               f"phone record in {session_log_path(out)}")
         return 0
     ratio = res.wall_s / res.timed_s if res.timed_s else float("nan")
-    print(f"wrote {out}: {res.measured} entries measured, {res.already} already there, "
-          f"{res.unstable} unstable")
     print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio {ratio:.2f}); "
           f"exports {res.exported} new, {res.cached} cached; {res.report.rounds} rounds, "
           f"canary p90/p10 {res.report.drift * 100 + 100:.0f}%, "

@@ -47,7 +47,7 @@ class AdbDevice:
         self.profile = profile
         self.affinity = affinity or profile.affinity
         self.transport = transport or AdbTransport(endpoint, key_path, timeout_s=profile.timeout_s,
-                                                   retries=profile.retries)
+                                                   retries=profile.retries, auth_timeout_s=profile.timeout_s)
         self.workdir = profile.workdir.rstrip("/")
         self.runner_path: str | None = None
         self.runner_sha: str | None = None
@@ -175,8 +175,8 @@ class AdbDevice:
         """The runtime's version on the phone (portable runner: the phone's onnxruntime)."""
         if self.profile.runner != "portable":
             return "unknown"
-        res = self.transport.shell(f"{q(self.profile.python)} -c 'import onnxruntime; print(onnxruntime.__version__)'",
-                                   check=False)
+        res = self.transport.run_long(f"{q(self.profile.python)} -c 'import onnxruntime; print(onnxruntime.__version__)'",
+                                      f"{self.workdir}/jobs", timeout_s=300, poll_s=0.2)  # an import may be slow
         version = res.output.strip().splitlines()[-1] if res.output.strip() else ""
         if res.rc != 0 or not version:
             raise CommandFailed(f"{self.transport.endpoint}: the portable runner needs Python with onnxruntime on the "

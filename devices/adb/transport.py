@@ -161,6 +161,9 @@ class AdbTransport:
                                   f" is wireless debugging on (or `adb tcpip 5555` run) and the phone on this "
                                   f"network?") from None
             raise Unreachable(f"{self.endpoint}: not an ADB device ({type(e).__name__}: {e})") from None
+        conn = getattr(getattr(getattr(dev, "_io_manager", None), "_transport", None), "_connection", None)
+        if isinstance(conn, socket.socket):  # adb-shell writes header and payload apart: no Nagle delays
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._dev = dev
 
     def close(self) -> None:

@@ -350,6 +350,10 @@ class AdbEmulator:
 
     def stop(self) -> None:
         if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
             self._listener.close()
         self.drop_connections()
 

@@ -19,9 +19,17 @@ def test_unknown_device_lists_known():
         get_profile("iphone")
 
 
-def test_pixel_is_not_available_yet():
-    with pytest.raises(DeviceUnavailable, match="phone profiling is not available yet"):
-        open_device(get_profile("pixel"))
+def test_pixel_profile_opens_a_phone_without_connecting():
+    pixel = get_profile("pixel")
+    assert (pixel.kind, pixel.connection, pixel.runner, pixel.affinity, pixel.abi) == (
+        "adb", "usb", "portable", "big", "arm64-v8a")
+    assert pixel.cooldown_c > 0 and pixel.thermal_zones
+    device = open_device(pixel, host="192.168.1.20:5555")  # --host overrides the profile's USB
+    assert str(device.transport.endpoint) == "192.168.1.20:5555"
+    assert str(open_device(pixel, serial="R58M123").transport.endpoint) == "usb:R58M123"
+    with pytest.raises(ValueError, match="--host and --serial pick a phone"):
+        open_device(get_profile("cpu"), host="1.2.3.4:5555")
+    assert issubclass(__import__("devices.adb.transport", fromlist=["AdbError"]).AdbError, DeviceUnavailable)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -30,6 +38,9 @@ def test_pixel_is_not_available_yet():
     ('name = "x"\nkind = "local"\ncolour = 1\n', "unknown field.*colour"),
     ('name = "x"\nkind = "local"\nthreads = 0\n', "threads must be a positive integer"),
     ('name = \n', "cannot read device profile"),
+    ('name = "x"\nkind = "adb"\nrunner = "tvm"\n', "unknown runner 'tvm'; known: portable"),
+    ('name = "x"\nkind = "adb"\ntimeout_s = 0\n', "timeout_s must be a positive number"),
+    ('name = "x"\nkind = "adb"\nbatch = 0\n', "batch must be a positive integer"),
 ])
 def test_bad_profile_files(tmp_path, text, message):
     f = tmp_path / "dev.toml"

@@ -105,7 +105,7 @@ def test_resume_refuses_another_environment(tiny_lut):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--device", "pixel"], "phone profiling is not available yet"),
+    (["--device", "pixel", "--host", "127.0.0.1:9", "--serial", "X"], "give --host or --serial, not both"),
     (["--device", "iphone"], "unknown device 'iphone'; known: cpu, pixel"),
     (["--space", "nope"], "unknown space 'nope'"),
     (["--runtime", "tflite"], "unknown runtime 'tflite'; known: onnxruntime, torchscript"),

@@ -1,0 +1,166 @@
+"""End to end on the emulated phone: python -m profiler.run --device <emulated profile> --host 127.0.0.1:PORT.
+
+The emulator runs the pushed portable runner for real (this host's Python and onnxruntime stand in for
+the phone's). Faults: connection dropped mid-push and mid-benchmark, a runner silent for longer than
+the transport timeout, a refused key, a runner printing garbage.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from devices.adb.keys import ensure_key
+from devices.emulator import AdbEmulator, load_phone
+from lut import load
+from search.space import load_space_file
+from tests.conftest import FIXTURES, ROOT
+
+TINY = FIXTURES / "spaces" / "tiny.toml"
+PROFILE = FIXTURES / "phones" / "emulated-profile.toml"
+PHONE = FIXTURES / "phones" / "pixel7-emulated.toml"
+FAST = ["--budget", "0.03", "--min-runs", "5", "--tolerance", "0.2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A HOME with an ADB key (as adb makes it) and an export cache shared by this module's runs."""
+    h = tmp_path_factory.mktemp("home")
+    ensure_key(h / ".android" / "adbkey")
+    return h
+
+
+@pytest.fixture
+def phone(home, tmp_path):
+    pub = (home / ".android" / "adbkey.pub").read_text()
+    with AdbEmulator(load_phone(PHONE), tmp_path / "phone", authorized_keys=[pub]) as emu:
+        yield emu
+
+
+def run(home, *args, profile=PROFILE):
+    env = {**os.environ, "HOME": str(home), "LUTNAS_CACHE": str(home / "cache"), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "profiler.run", "--device", str(profile), *map(str, args), *FAST],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def profile_with(tmp_path, **fields):
+    """The emulated-phone profile with some fields changed."""
+    lines = [ln for ln in PROFILE.read_text().splitlines() if ln.split("=")[0].strip() not in fields]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in fields.items()]
+    path = tmp_path / "profile.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def check_complete(out: Path):
+    lut = load(out)
+    assert lut.keys() == set(load_space_file(TINY).keys())
+    frame = pd.read_csv(out)
+    assert (frame["median_ms"] > 0).all() and (frame["p10_ms"] <= frame["median_ms"]).all()
+    return frame
+
+
+def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_path):
+    out = tmp_path / "phone.csv"
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}: 15 entries measured" in proc.stdout
+    frame = check_complete(out)
+    row = frame.iloc[0]
+    assert row["device"] == "pixel7-emulated" and row["cores"] == 8 and row["affinity"] == "6-7"
+    assert row["device_model"] == "Google Pixel 7 (panther, board panther, SoC Google GS201 gs201, arm64-v8a)"
+    assert row["os"].startswith("Android 14 (SDK 34); kernel 5.10.157-android13-4") and "release-keys" in row["os"]
+    assert row["governor"] == "cpu0-3 1803MHz sched_pixel; cpu4-5 2348MHz sched_pixel; cpu6-7 2850MHz sched_pixel"
+    runner = next((phone.sandbox / "data/local/tmp/lutnas/bin").glob("lutnas-runner-*.pyz"))
+    import hashlib
+
+    import onnxruntime
+
+    sha = hashlib.sha256(runner.read_bytes()).hexdigest()
+    assert row["runtime_version"] == f"{onnxruntime.__version__} (runner portable sha256:{sha})"
+    assert frame["device_model"].nunique() == 1 and frame["runtime_version"].nunique() == 1
+    # the phone's state: the models by content hash, the runner pinned with taskset to the big cores
+    models = list((phone.sandbox / "data/local/tmp/lutnas/models").iterdir())
+    assert len(models) == 15 and all(m.suffix == ".onnx" for m in models)
+    assert (phone.sandbox / "data/local/tmp/.taskset").read_text().strip() == "c0"
+    record = json.loads((tmp_path / "phone.device.json").read_text())
+    assert record["device"]["affinity_mask"] == "c0" and record["device"]["sdk"] == "34"
+    assert record["log"]["battery"][0] == {"at": record["log"]["battery"][0]["at"], "level": 87, "temp_c": 29.1,
+                                           "charging": True}
+    assert record["log"]["thermal"] and record["log"]["thermal"][0]["hottest_c"] == 36.1
+    assert len(record["log"]["canary_ms"]) >= 2
+
+    # a second run pushes nothing again: same runner and models (names are content hashes)
+    stamps = {p: p.stat().st_mtime_ns for p in [runner, *models]}
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_connection_dropped_mid_push_and_mid_benchmark(home, phone, tmp_path):
+    phone.faults.drop_after_push_bytes = 4096  # inside the runner's push
+    phone.faults.drop_on_shell = "lutnas-poll"  # while the first benchmark runs
+    out = tmp_path / "p.csv"
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(phone.faults.fired) == ["push", "shell"] and "2 reconnect(s)" in proc.stdout
+    check_complete(out)
+
+
+def test_runner_silent_longer_than_the_transport_timeout_and_cooldown(home, phone, tmp_path):
+    zone = phone.sandbox / "sys/class/thermal/thermal_zone2/temp"
+    zone.write_text("58000\n")  # a hot big core: the run waits (at most cooldown_max_s), then measures
+    out = tmp_path / "s.csv"
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out,
+               profile=profile_with(tmp_path, timeout_s=0.3, batch=16, cooldown_max_s=1.0))
+    assert proc.returncode == 0, proc.stderr
+    check_complete(out)  # one runner call of well over 0.3 s without a byte of output
+    record = json.loads((tmp_path / "s.device.json").read_text())
+    assert record["log"]["cooldown_s"][0] >= 1.0 and record["log"]["thermal"][0]["hottest_c"] == 58.0
+
+
+def test_refused_key_is_one_clear_line(home, tmp_path):
+    with AdbEmulator(load_phone(PHONE), tmp_path / "p") as emu:  # this computer's key is not authorized
+        out, address = tmp_path / "k.csv", emu.address
+        proc = run(home, "--host", address, "--space", TINY, "--out", out, profile=profile_with(tmp_path, timeout_s=1.0))
+        assert emu.stats["prompts"] == 1  # the phone asked once; nobody tapped Allow
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {address}: device unauthorized: accept the 'Allow USB debugging?' prompt on the phone "
+        f"(key {home}/.android/adbkey.pub), then run again")
+    assert not out.exists()
+
+
+def test_nothing_answers_is_one_clear_line(home, tmp_path):
+    proc = run(home, "--host", "127.0.0.1:9", "--space", TINY, "--out", tmp_path / "n.csv")
+    assert proc.returncode == 2 and "error: 127.0.0.1:9: nothing answers" in proc.stderr
+
+
+GARBAGE_PYTHON = """#!/bin/sh
+# the phone's "python": answers the version check, then runs the runner for real N times, then prints garbage
+if [ "$1" = "-c" ]; then exec python3 "$@"; fi
+n=$(cat "$HOME/calls" 2>/dev/null || echo 0); echo $((n + 1)) > "$HOME/calls"
+if [ "$n" -lt {good} ]; then exec python3 "$@"; fi
+echo "Segmentation fault"; echo '@@@ {{"format": "lutnas-portable-runner", "version": 1, "summ'
+"""
+
+
+@pytest.mark.parametrize("good, rows", [(0, 0), (1, 8)])
+def test_runner_printing_garbage_never_writes_partial_rows(home, phone, tmp_path, good, rows):
+    fake = phone.sandbox / "data/local/tmp/fakepython"
+    fake.write_text(GARBAGE_PYTHON.format(good=good))
+    fake.chmod(0o755)
+    out = tmp_path / "g.csv"
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out,
+               profile=profile_with(tmp_path, python="/data/local/tmp/fakepython", batch=8))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "portable runner: no result in its output; it printed 'Segmentation fault" in proc.stderr
+    if rows:
+        assert len(load(out)) == rows  # the first batch's rows, whole; nothing from the garbled batch
+        assert pd.read_csv(out)["median_ms"].gt(0).all()
+    else:
+        assert not out.exists()

@@ -43,7 +43,7 @@ class Profile:
     cooldown_c: float = 45.0  # wait before an entry while the hottest matching zone is above this
     cooldown_max_s: float = 300.0
     thermal_zones: str = "cpu|soc|skin|battery"  # regex of the zone types watched
-    batch: int = 8  # entries measured interleaved in one runner invocation (portable runner)
+    batch: int = 32  # entries measured interleaved in one runner invocation (portable runner)
     repeats: int = 5  # invocations per entry for native runners (their medians are the samples)
     drift_limit: float = 0.10  # re-measure a batch when the canary drifts more than this from its first value
     source: Path | None = field(default=None, compare=False)

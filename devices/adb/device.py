@@ -186,7 +186,7 @@ class AdbDevice:
     def run_models(self, models: list[str], inv: Invocation, timeout_s: float = 3600.0) -> list[RunnerResult]:
         """Run the runner on phone paths ``models``; one result per model, or RunnerOutputError (nothing partial)."""
         cmd = command(self.profile.runner, inv, models, self.mask)
-        res = self.transport.run_long(cmd, f"{self.workdir}/jobs", timeout_s=timeout_s, poll_s=0.5)
+        res = self.transport.run_long(cmd, f"{self.workdir}/jobs", timeout_s=timeout_s, poll_s=0.25)
         if res.rc != 0:
             raise CommandFailed(f"{self.transport.endpoint}: the {self.profile.runner} runner exited {res.rc}: "
                                 f"{' '.join(res.output.split())[-300:]}")

@@ -92,7 +92,7 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     assert record["log"]["battery"][0] == {"at": record["log"]["battery"][0]["at"], "level": 87, "temp_c": 29.1,
                                            "charging": True}
     assert record["log"]["thermal"] and record["log"]["thermal"][0]["hottest_c"] == 36.1
-    assert len(record["log"]["canary_ms"]) >= 2
+    assert len(record["log"]["canary_ms"]) >= 1
 
     # a second run pushes nothing again: same runner and models (names are content hashes)
     stamps = {p: p.stat().st_mtime_ns for p in [runner, *models]}

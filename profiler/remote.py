@@ -39,6 +39,19 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _append_session(path: Path, session: dict) -> None:
+    """Add this run to the LUT's device record (earlier runs, e.g. before a --resume, are kept)."""
+    record = {"format": "lutnas-device-record", "version": 1, "sessions": []}
+    try:
+        old = json.loads(path.read_text())
+        if isinstance(old, dict) and isinstance(old.get("sessions"), list):
+            record["sessions"] = old["sessions"]
+    except (OSError, ValueError):
+        pass  # no record yet, or one we cannot read: start a new one
+    record["sessions"].append(session)
+    _write_json(path, record)
+
+
 def _rows(runner: str, keys: list[Key], results: list[list], settings: Settings) -> list[dict]:
     """LUT statistic columns per key from the runner's results (one list of results per key)."""
     rows = []
@@ -79,7 +92,7 @@ def profile_remote(
     lut, todo = plan(keys, out, resume, overwrite, env)
     result = Outcome(out, len(keys), already=len(keys) - len(todo))
     log_path = session_log_path(out)
-    session = {"format": "lutnas-device-session", "version": 1, "out": str(out), "device": device.info,
+    session = {"out": str(out), "device": device.info,
                "profile": profile.name, "started": now_utc()}
     if not todo:
         return result
@@ -147,7 +160,7 @@ def profile_remote(
         session.update(finished=now_utc(), log=device.log, reconnects=device.transport.reconnects,
                        measured=result.measured)
         if result.measured:
-            _write_json(log_path, session)
+            _append_session(log_path, session)
         device.close()
     result.wall_s = time.perf_counter() - start
     return result

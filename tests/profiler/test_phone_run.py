@@ -87,7 +87,7 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     models = list((phone.sandbox / "data/local/tmp/lutnas/models").iterdir())
     assert len(models) == 15 and all(m.suffix == ".onnx" for m in models)
     assert (phone.sandbox / "data/local/tmp/.taskset").read_text().strip() == "c0"
-    record = json.loads((tmp_path / "phone.device.json").read_text())
+    record = json.loads((tmp_path / "phone.device.json").read_text())["sessions"][0]
     assert record["device"]["affinity_mask"] == "c0" and record["device"]["sdk"] == "34"
     assert record["log"]["battery"][0] == {"at": record["log"]["battery"][0]["at"], "level": 87, "temp_c": 29.1,
                                            "charging": True}
@@ -99,6 +99,7 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     proc = run(home, "--host", phone.address, "--space", TINY, "--out", out, "--overwrite")
     assert proc.returncode == 0, proc.stderr
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert len(json.loads((tmp_path / "phone.device.json").read_text())["sessions"]) == 2
 
 
 def test_connection_dropped_mid_push_and_mid_benchmark(home, phone, tmp_path):
@@ -119,7 +120,7 @@ def test_runner_silent_longer_than_the_transport_timeout_and_cooldown(home, phon
                profile=profile_with(tmp_path, timeout_s=0.3, batch=16, cooldown_max_s=1.0))
     assert proc.returncode == 0, proc.stderr
     check_complete(out)  # one runner call of well over 0.3 s without a byte of output
-    record = json.loads((tmp_path / "s.device.json").read_text())
+    record = json.loads((tmp_path / "s.device.json").read_text())["sessions"][-1]
     assert record["log"]["cooldown_s"][0] >= 1.0 and record["log"]["thermal"][0]["hottest_c"] == 58.0
 
 

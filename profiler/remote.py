@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -66,6 +68,45 @@ def _rows(runner: str, keys: list[Key], results: list[list], settings: Settings)
     return rows
 
 
+# Provenance that must agree across the phones of a farm (they are one environment in the LUT).
+FARM_COLUMNS = ("device_model", "cores", "governor", "os", "affinity", "runtime_version")
+
+
+def _check_identical(devices: list, envs: list[dict]) -> None:
+    """Refuse a farm of phones that differ in anything that changes a latency."""
+    for d, e in zip(devices[1:], envs[1:]):
+        for c in FARM_COLUMNS:
+            if e[c] != envs[0][c]:
+                raise ValueError(f"--serials: the phones differ in {c}: {devices[0].transport.endpoint} has "
+                                 f"{envs[0][c]!r}, {d.transport.endpoint} has {e[c]!r}; a farm needs identical phones")
+
+
+class _Farm:
+    """Batches handed to one worker thread per phone; a phone that drops off hands its batch back."""
+
+    def __init__(self, batches: list[list[Key]]) -> None:
+        self.queue: queue.Queue[list[Key]] = queue.Queue()
+        for b in batches:
+            self.queue.put(b)
+        self.remaining = len(batches)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.fatal: BaseException | None = None
+        self.dropped: dict[str, BaseException] = {}
+
+    def next(self) -> list[Key] | None:
+        """The next batch, waiting while other phones still hold some; None when all are done."""
+        while not self.stop.is_set():
+            with self.lock:
+                if self.remaining == 0:
+                    return None
+            try:
+                return self.queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None
+
+
 def profile_remote(
     keys: list[Key],
     out: Path,
@@ -82,18 +123,33 @@ def profile_remote(
     progress: Progress | None = None,
     canary: Key | None = None,
 ) -> Outcome:
-    """Measure every key not yet in ``out`` on ``device`` (an AdbDevice); rows saved after each batch."""
+    """Measure every key not yet in ``out`` on ``device`` (an AdbDevice, or a list of identical ones
+    sharing the work, one worker each); rows are saved after each batch."""
+    from devices.adb.transport import ConnectionLost, Unreachable
     from devices.runners.commands import MODELS_PER_CALL, Invocation
 
     progress = progress or NoProgress()
     start = time.perf_counter()
-    profile = device.profile
-    env = {**runtime.provenance(), **device.prepare(runner_file), "toolkit": __version__}
+    devices = list(device) if isinstance(device, (list, tuple)) else [device]
+    profile = devices[0].profile
+    envs, ready, gone = [], [], {}
+    for d in devices:
+        try:
+            envs.append({**runtime.provenance(), **d.prepare(runner_file), "toolkit": __version__})
+            ready.append(d)
+        except (Unreachable, ConnectionLost) as e:
+            if len(devices) == 1:
+                raise
+            gone[str(d.transport.endpoint)] = e  # a farm goes on without a phone that is not there
+    if not ready:
+        raise list(gone.values())[-1]
+    devices = ready
+    _check_identical(devices, envs)
+    env = envs[0]
     lut, todo = plan(keys, out, resume, overwrite, env)
     result = Outcome(out, len(keys), already=len(keys) - len(todo))
     log_path = session_log_path(out)
-    session = {"out": str(out), "device": device.info,
-               "profile": profile.name, "started": now_utc()}
+    session: dict = {"out": str(out), "profile": profile.name, "started": now_utc()}
     if not todo:
         return result
     hits, misses = cache.hits, cache.misses
@@ -104,63 +160,109 @@ def profile_remote(
         progress.advance()
     progress.finish()
     result.exported, result.cached = cache.misses - misses, cache.hits - hits
-    remote = device.sync_models(sorted(set(artifacts.values())))
-    inv = Invocation(binary=device.runner_path, threads=runtime.threads, opt_level=runtime.opt_level,
-                     python=profile.python, tolerance=settings.tolerance, budget_s=settings.budget_s,
-                     min_runs=settings.min_runs, gate=settings.gate, runs=max(settings.min_runs, 10))
+    files = sorted(set(artifacts.values()))
+    remotes = [d.sync_models(files) for d in devices]
     per_call = MODELS_PER_CALL[profile.runner]
     size = profile.batch if per_call == 0 else max(1, profile.batch)
-    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
-    baseline: float | None = None
+    if len(devices) > 1:  # small enough batches that every phone gets work
+        size = max(1, min(size, -(-len(todo) // (2 * len(devices)))))
+    farm = _Farm([todo[i:i + size] for i in range(0, len(todo), size)])
+    farm.dropped.update(gone)
     state = {"lut": lut}
-    progress.start("measure", len(todo))
 
-    def measure_batch(batch: list[Key]) -> tuple[list[list], float | None]:
-        device.cooldown()
+    def invocation(d) -> Invocation:
+        return Invocation(binary=d.runner_path, threads=runtime.threads, opt_level=runtime.opt_level,
+                          python=profile.python, tolerance=settings.tolerance, budget_s=settings.budget_s,
+                          min_runs=settings.min_runs, gate=settings.gate, runs=max(settings.min_runs, 10))
+
+    def measure_batch(d, remote: dict, batch: list[Key]) -> tuple[list[list], float | None]:
+        d.cooldown()
+        inv = invocation(d)
         paths = [remote[artifacts[k]] for k in batch]
         can = remote[artifacts[canary]] if canary is not None else None
         if per_call == 0:
             models = paths + ([can] if can and can not in paths else [])
-            got = dict(zip(models, device.run_models(models, inv)))
+            got = dict(zip(models, d.run_models(models, inv)))
             return [[got[p]] for p in paths], (got[can].median_ms if can else None)
         samples: list[list] = [[] for _ in batch]
         canary_ms = None
         for _ in range(profile.repeats):  # rounds interleaved across the batch's entries
             for i, p in enumerate(paths):
-                samples[i] += device.run_models([p], inv)
+                samples[i] += d.run_models([p], inv)
             if can:
-                canary_ms = device.run_models([can], inv)[0].median_ms
+                canary_ms = d.run_models([can], inv)[0].median_ms
         return samples, canary_ms
 
-    try:
-        for batch in batches:
-            got, canary_ms = measure_batch(batch)
-            if canary_ms is not None:
-                device.log["canary_ms"].append(canary_ms)
-                if baseline is None:
-                    baseline = canary_ms
-                elif abs(canary_ms / baseline - 1) > profile.drift_limit:
-                    device.log["drift"].append({"batch": [str(k) for k in batch], "canary_ms": canary_ms,
-                                                "baseline_ms": baseline})
-                    got, canary_ms = measure_batch(batch)  # once more, after cooling down
-                    if canary_ms is not None:
-                        device.log["canary_ms"].append(canary_ms)
+    def worker(d, remote: dict) -> None:
+        baseline: float | None = None
+        while (batch := farm.next()) is not None:
+            try:
+                got, canary_ms = measure_batch(d, remote, batch)
+                if canary_ms is not None:
+                    d.log["canary_ms"].append(canary_ms)
+                    if baseline is None:
+                        baseline = canary_ms
+                    elif abs(canary_ms / baseline - 1) > profile.drift_limit:
+                        d.log["drift"].append({"batch": [str(k) for k in batch], "canary_ms": canary_ms,
+                                               "baseline_ms": baseline})
+                        got, canary_ms = measure_batch(d, remote, batch)  # once more, after cooling down
+                        if canary_ms is not None:
+                            d.log["canary_ms"].append(canary_ms)
+            except (Unreachable, ConnectionLost) as e:  # the phone dropped off: the others take its batch
+                farm.queue.put(batch)
+                with farm.lock:
+                    farm.dropped[str(d.transport.endpoint)] = e
+                return
+            except BaseException as e:  # garbage output, a failing runner: stop everything
+                with farm.lock:
+                    farm.fatal = farm.fatal or e
+                farm.stop.set()
+                return
             rows = [{**r, **env, "measured_at": now_utc()} for r in _rows(profile.runner, batch, got, settings)]
-            state["lut"] = state["lut"].add(rows, replace=True)
-            save(state["lut"], out)
-            result.measured += len(rows)
-            result.unstable += sum(1 for r in rows if not r["stable"])
-            progress.advance(len(batch))
+            with farm.lock:
+                state["lut"] = state["lut"].add(rows, replace=True)
+                save(state["lut"], out)
+                result.measured += len(rows)
+                result.unstable += sum(1 for r in rows if not r["stable"])
+                farm.remaining -= 1
+                progress.advance(len(batch))
+
+    progress.start("measure", len(todo))
+    threads = [threading.Thread(target=worker, args=(d, r), daemon=True, name=f"phone-{i}")
+               for i, (d, r) in enumerate(zip(devices, remotes))]
+    try:
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(0.2)
+    except KeyboardInterrupt:
+        farm.stop.set()
+        raise
     finally:
         progress.finish()
-        try:
-            device.battery()
-        except Exception:
-            pass  # the battery reading is a record, not a reason to fail
-        session.update(finished=now_utc(), log=device.log, reconnects=device.transport.reconnects,
-                       measured=result.measured)
-        if result.measured:
-            _append_session(log_path, session)
-        device.close()
+        for d in devices:
+            try:
+                d.battery()
+            except Exception:
+                pass  # the battery reading is a record, not a reason to fail
+        with farm.lock:
+            session.update(finished=now_utc(), measured=result.measured,
+                           dropped={k: str(v) for k, v in farm.dropped.items()})
+            if len(devices) == 1:
+                session.update(device=devices[0].info, log=devices[0].log, reconnects=devices[0].transport.reconnects)
+            else:
+                session["farm"] = [{"device": d.info, "log": d.log, "reconnects": d.transport.reconnects}
+                                   for d in devices]
+            if result.measured:
+                _append_session(log_path, session)
+        for d in devices:
+            d.close()
+    if farm.fatal is not None:
+        raise farm.fatal
+    if farm.remaining:
+        last = list(farm.dropped.values())[-1] if farm.dropped else None
+        raise type(last)(f"every phone dropped off; {result.measured} of {len(todo)} entries are saved in {out} "
+                         f"(--resume measures the rest); last: {last}") if last else RuntimeError("phones stopped")
     result.wall_s = time.perf_counter() - start
     return result

@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "overriding the profile's connection")
     p.add_argument("--serial", default=None,
                    help="phones: the USB serial of the phone to use (as `adb devices` lists it)")
+    p.add_argument("--serials", default=None,
+                   help="phones: several identical phones sharing one LUT's entries, one worker each: USB serials "
+                        "or HOST:PORT, comma-separated (a phone that drops off hands its work to the others)")
+    p.add_argument("--shard", default=None,
+                   help="measure only share i of n of the space's entries (i/n, e.g. 1/4), to split a space "
+                        "across hosts; the pieces are joined with `lut merge`")
     p.add_argument("--out", type=Path, default=None, help="output LUT (default: lut/<device>.csv)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true",
@@ -119,6 +125,21 @@ def _canary(space):
     return last.key(next((c for c in last.candidates if c != "skip"), last.candidates[0]))
 
 
+def _open(profile, args, open_device):
+    """The device, or with --serials the list of phones of a farm."""
+    if not args.serials:
+        return open_device(profile, args.affinity, host=args.host, serial=args.serial)
+    if profile.kind != "adb":
+        raise ValueError(f"--serials lists phones; device {profile.name!r} is not a phone")
+    if args.host or args.serial:
+        raise ValueError("give --serials, or --host / --serial, not both")
+    names = [x.strip() for x in args.serials.split(",") if x.strip()]
+    if len(set(names)) != len(names) or not names:
+        raise ValueError(f"--serials {args.serials!r}: list each phone once")
+    return [open_device(profile, args.affinity, host=x if ":" in x else None, serial=None if ":" in x else x)
+            for x in names]
+
+
 def _profile_phone(keys, out, profile, args, common):
     """The phone path: the runner the profile names, then profiler.remote."""
     from devices.runners.commands import RUNTIME_OF
@@ -149,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     profile = get_profile(args.device)
     space = get_space(args.space, args.width_mult, args.resolution)
-    device = open_device(profile, args.affinity, host=args.host, serial=args.serial)
+    device = _open(profile, args, open_device)
     out = args.out or Path("lut") / f"{profile.name}.csv"
 
     from devices.runtimes import get_runtime
@@ -163,6 +184,10 @@ def run(args: argparse.Namespace) -> int:
                         window=args.window, gate=args.gate)
     out.parent.mkdir(parents=True, exist_ok=True)
     keys = space.keys()
+    if args.shard:
+        from profiler.shard import parse_shard, shard_keys
+
+        keys = shard_keys(keys, *parse_shard(args.shard))
     bars = Bars(args.quiet)
     cache = ArtifactCache(args.cache_dir)
     common = dict(runtime=runtime, device=device, cache=cache, build=build_module, input_shape=input_shape,
@@ -189,9 +214,10 @@ def run(args: argparse.Namespace) -> int:
     if profile.kind == "adb":
         from profiler.remote import session_log_path
 
-        print(f"wall {res.wall_s:.1f} s on {device.transport.endpoint}; exports {res.exported} new, "
-              f"{res.cached} cached; {device.transport.reconnects} reconnect(s); "
-              f"phone record in {session_log_path(out)}")
+        phones = device if isinstance(device, list) else [device]
+        print(f"wall {res.wall_s:.1f} s on {', '.join(str(d.transport.endpoint) for d in phones)}; "
+              f"exports {res.exported} new, {res.cached} cached; "
+              f"{sum(d.transport.reconnects for d in phones)} reconnect(s); phone record in {session_log_path(out)}")
         return 0
     ratio = res.wall_s / res.timed_s if res.timed_s else float("nan")
     print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio {ratio:.2f}); "

@@ -41,7 +41,16 @@ class Faults:
 
     drop_after_push_bytes: int | None = None  # drop the connection once this many bytes of a push arrived
     drop_on_shell: str | None = None  # drop the connection when a shell command containing this starts
+    unplug_on_shell: str | None = None  # stop the phone for good when a shell command containing this starts
     fired: list[str] = field(default_factory=list)
+
+    def unplug(self, command: str) -> bool:
+        """Whether the phone goes away as ``command`` starts."""
+        if self.unplug_on_shell is not None and self.unplug_on_shell in command:
+            self.unplug_on_shell = None
+            self.fired.append("unplug")
+            return True
+        return False
 
     def push_bytes(self, total: int) -> bool:
         """Whether to drop now, ``total`` bytes into a push."""
@@ -291,6 +300,7 @@ class AdbEmulator:
         self.stats = {"connections": 0, "rejected_signatures": 0, "prompts": 0}
         self._requested_port = port
         self._listener: socket.socket | None = None
+        self._port: int | None = None
         self._conns: set[Connection] = set()
 
     def authorize(self, public_key: str) -> None:
@@ -310,8 +320,10 @@ class AdbEmulator:
 
     @property
     def port(self) -> int:
-        assert self._listener is not None, "emulator not started"
-        return self._listener.getsockname()[1]
+        """The TCP port (known once started; kept after stop)."""
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
 
     @property
     def address(self) -> str:
@@ -320,6 +332,7 @@ class AdbEmulator:
 
     def start(self) -> "AdbEmulator":
         self._listener = socket.create_server(("127.0.0.1", self._requested_port))
+        self._port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True, name="adb-emu-accept").start()
         return self
 

@@ -64,6 +64,9 @@ def shell_service(emu: AdbEmulator, conn: Connection, stream: Stream, service: s
     if emu.faults.shell(command):
         conn.drop()
         return
+    if emu.faults.unplug(command):
+        emu.stop()
+        return
     sandbox = emu.sandbox
     argv = ["/bin/sh", "-c", to_sandbox(command, sandbox)] if command.strip() else ["/bin/sh"]
     proc = subprocess.Popen(argv, cwd=sandbox, env=shell_env(sandbox), stdin=subprocess.PIPE,

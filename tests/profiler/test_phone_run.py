@@ -165,3 +165,43 @@ def test_runner_printing_garbage_never_writes_partial_rows(home, phone, tmp_path
         assert pd.read_csv(out)["median_ms"].gt(0).all()
     else:
         assert not out.exists()
+
+
+@pytest.fixture
+def two_phones(home, tmp_path):
+    pub = (home / ".android" / "adbkey.pub").read_text()
+    with AdbEmulator(load_phone(PHONE), tmp_path / "a", authorized_keys=[pub]) as a, \
+            AdbEmulator(load_phone(PHONE), tmp_path / "b", authorized_keys=[pub]) as b:
+        yield a, b
+
+
+def test_farm_shares_the_entries_between_phones(home, two_phones, tmp_path):
+    a, b = two_phones
+    out = tmp_path / "farm.csv"
+    proc = run(home, "--serials", f"{a.address},{b.address}", "--space", TINY, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    check_complete(out)
+    for emu in (a, b):  # both phones ran the runner
+        assert (emu.sandbox / "data/local/tmp/.taskset").read_text().strip() == "c0"
+    record = json.loads((tmp_path / "farm.device.json").read_text())["sessions"][0]
+    assert len(record["farm"]) == 2 and record["dropped"] == {}
+
+
+def test_farm_phone_dropping_off_hands_its_entries_to_the_others(home, two_phones, tmp_path):
+    a, b = two_phones
+    b.faults.unplug_on_shell = "--model"  # b goes away as its first runner call starts
+    out = tmp_path / "drop.csv"
+    proc = run(home, "--serials", f"{a.address},{b.address}", "--space", TINY, "--out", out,
+               profile=profile_with(tmp_path, retries=1))
+    assert proc.returncode == 0, proc.stderr
+    assert b.faults.fired == ["unplug"]
+    check_complete(out)  # nothing lost: a measured b's share too
+    record = json.loads((tmp_path / "drop.device.json").read_text())["sessions"][0]
+    assert list(record["dropped"]) == [b.address]
+
+
+def test_farm_refuses_bad_lists(home, tmp_path):
+    proc = run(home, "--serials", "127.0.0.1:9,127.0.0.1:9", "--space", TINY, "--out", tmp_path / "x.csv")
+    assert proc.returncode == 2 and "list each phone once" in proc.stderr
+    proc = run(home, "--serials", "A,B", "--host", "1.2.3.4:5555", "--space", TINY, "--out", tmp_path / "x.csv")
+    assert proc.returncode == 2 and "give --serials, or --host / --serial, not both" in proc.stderr

@@ -100,7 +100,8 @@ class AdbDevice:
         return b
 
     def cooldown(self) -> float:
-        """Wait while the hottest watched zone is above the profile's threshold; returns seconds waited."""
+        """Wait while the hottest watched zone is above the profile's threshold or Android reports thermal
+        status moderate or worse (at most cooldown_max_s); returns seconds waited."""
         start = time.monotonic()
         wait = 1.0
         while True:
@@ -108,7 +109,8 @@ class AdbDevice:
             hot = t.hottest(self.profile.thermal_zones)
             self.log["thermal"].append({"at": time.time(), "hottest_c": hot, "status": t.status})
             waited = time.monotonic() - start
-            if hot is None or hot <= self.profile.cooldown_c or waited >= self.profile.cooldown_max_s:
+            cool = (hot is None or hot <= self.profile.cooldown_c) and t.status < 2  # 2: Android's "moderate"
+            if cool or waited >= self.profile.cooldown_max_s:
                 self.log["cooldown_s"].append(round(waited, 3))
                 return waited
             self.transport.sleep(min(wait, max(0.0, self.profile.cooldown_max_s - waited)))

@@ -136,3 +136,30 @@ def test_paths_are_mapped_into_the_sandbox(tmp_path):
     assert sandbox_file(sb, "/data/local/tmp/f") == sb / "data/local/tmp/f"
     with pytest.raises(PermissionError):
         sandbox_file(sb, "/data/../../etc/passwd")
+
+
+def test_phone_file_errors(tmp_path):
+    bad = tmp_path / "p.toml"
+    bad.write_text('format = 1\n[cpu]\nmax_freq_khz = []\n')
+    with pytest.raises(ValueError, match="cpu.max_freq_khz must be a list of positive integers"):
+        load_phone(bad)
+    bad.write_text('format = 2\n')
+    with pytest.raises(ValueError, match="format must be 1"):
+        load_phone(bad)
+    bad.write_text('format = 1\ncolour = "red"\n')
+    with pytest.raises(ValueError, match="unknown field.*colour"):
+        load_phone(bad)
+
+
+def test_emulator_cli(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "devices.emulator", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and "adb connect 127.0.0.1:5555" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "devices.emulator", "--phone", str(tmp_path / "none.toml"),
+                           "--sandbox", str(tmp_path / "sb")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "none.toml" in proc.stderr

@@ -1,7 +1,6 @@
 """AdbDevice on the emulated phone: fingerprint, pinning, runner and model pushes, cooldown."""
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 

@@ -5,7 +5,10 @@ epochs train w only; then each epoch runs a w pass (SGD, cosine learning
 rate) and a theta pass (Adam), each with the other frozen. The weights'
 loss is the cross-entropy (the latency factor of the fbnet loss does not
 depend on w and would only rescale its learning rate); theta's loss is the
-chosen search loss with the LUT latency of the sampled mask.
+chosen search loss with the LUT latency of the sampled mask, plus (optionally,
+``entropy`` > 0) a weight times theta's mean per-layer entropy, ramped from 0
+after the warm-up: it makes P_theta decide, so that the derived (argmax)
+architecture's latency meets the expected latency the loss steered.
 
 Every random draw comes from a generator seeded by (seed, epoch, purpose), so
 an epoch replays identically after a resume and on every DDP rank (the Gumbel
@@ -55,6 +58,7 @@ class SearchConfig:
     wd_theta: float = 5e-4
     tau: float = 5.0
     tau_decay: float = 0.956
+    entropy: float = 0.0  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
     seed: int = 0
 
     @property
@@ -76,6 +80,8 @@ class SearchConfig:
             raise ValueError(f"warm-up epochs must be between 0 and the epochs ({self.epochs})")
         if self.batch_size < 1:
             raise ValueError("batch size must be >= 1")
+        if not (math.isfinite(self.entropy) and self.entropy >= 0):
+            raise ValueError(f"entropy weight must be >= 0, got {self.entropy}")
         if self.tau <= 0 or not 0 < self.tau_decay <= 1:
             raise ValueError("tau must be > 0 and its decay in (0, 1]")
         if self.lat_unit not in (*LAT_UNITS, "auto"):
@@ -94,6 +100,12 @@ class Dist:
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+
+def theta_entropy(theta: torch.Tensor) -> torch.Tensor:
+    """Mean over layers of the entropy (nats) of softmax(theta[l]); 0 for one-hot, ln K for uniform."""
+    logp = theta.log_softmax(dim=1)
+    return -(logp.exp() * logp).sum(dim=1).mean()
 
 
 def generator(seed: int, epoch: int, purpose: int) -> torch.Generator:
@@ -146,6 +158,13 @@ class Searcher:
     def tau(self, epoch: int) -> float:
         """Gumbel-softmax temperature of an epoch: tau0 * decay^epoch."""
         return self.cfg.tau * self.cfg.tau_decay ** epoch
+
+    def entropy_weight(self, epoch: int) -> float:
+        """The entropy term's weight in an epoch: 0 in the warm-up, rising linearly to ``entropy`` at the last."""
+        searching = self.cfg.epochs - self.cfg.warmup
+        if self.cfg.entropy == 0 or epoch < self.cfg.warmup or searching <= 0:
+            return 0.0
+        return self.cfg.entropy * (epoch - self.cfg.warmup + 1) / searching
 
     def run_epoch(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         """Train one epoch (w pass, then theta pass after the warm-up); returns its metrics row."""
@@ -200,11 +219,14 @@ class Searcher:
         lat_sum = count = 0.0
         loss_cfg = self.cfg.loss_config()
         scale = LAT_UNITS[self.cfg.lat_unit] if self.cfg.loss == "fbnet" else 1.0
+        gamma = self.entropy_weight(epoch)
         for x, y in self._batches(self.splits.train_theta, epoch, 3):
             mask, index = self.net.sample(tau, gumbel)
             logits = self.model(x, mask, index)
             lat = self.latency(mask)
             loss = search_loss(F.cross_entropy(logits, y), lat * scale, loss_cfg)
+            if gamma:
+                loss = loss + gamma * theta_entropy(self.net.theta)
             self.opt_theta.zero_grad(set_to_none=True)
             self.opt_w.zero_grad(set_to_none=True)
             loss.backward()

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-theta", type=float, default=0.01, help="Adam learning rate of theta (default 0.01)")
     p.add_argument("--tau", type=float, default=5.0, help="initial Gumbel-softmax temperature (default 5.0)")
     p.add_argument("--tau-decay", type=float, default=0.956, help="temperature factor per epoch (default 0.956)")
+    p.add_argument("--entropy", type=float, default=0.0,
+                   help="weight of theta's mean per-layer entropy in theta's loss, ramped linearly from 0 after "
+                        "the warm-up to this value at the last epoch (default 0: the paper's loss); about 0.3 "
+                        "makes theta decide, so the argmax architecture lands where the expected latency is")
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")

@@ -1,0 +1,73 @@
+"""The DNAS trainer's pieces: theta's entropy term and its schedule, settings checks, a short search."""
+
+import math
+
+import pytest
+import torch
+
+from lut import load
+from search.data import load_data
+from search.dnas import SearchConfig, Searcher, theta_entropy
+from search.latency import LatencyTerm
+from search.space import load_space_file
+from search.supernet import Supernet
+from tests.conftest import FIXTURES
+
+TINY = FIXTURES / "spaces" / "tiny.toml"
+LUT = FIXTURES / "measured" / "tiny-cpu.csv"
+
+
+def test_theta_entropy_is_the_mean_per_layer_entropy():
+    assert float(theta_entropy(torch.zeros(3, 9))) == pytest.approx(math.log(9))
+    assert float(theta_entropy(torch.tensor([[50.0, 0.0, 0.0, 0.0]]))) == pytest.approx(0.0, abs=1e-12)
+    p = torch.tensor([0.5, 0.25, 0.25])
+    two = torch.stack([p.log(), torch.zeros(3)])  # one layer at H(p), one uniform
+    expected = (float(-(p * p.log()).sum()) + math.log(3)) / 2
+    assert float(theta_entropy(two)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_entropy_gradient_sharpens_theta():
+    theta = torch.tensor([[0.2, 0.0, -0.1]], requires_grad=True)
+    theta_entropy(theta).backward()
+    # descending the entropy raises the largest logit against the others
+    step = -theta.grad[0]
+    assert step[0] > step[1] > step[2]
+
+
+@pytest.fixture(scope="module")
+def parts():
+    space = load_space_file(TINY)
+    matrix = load(LUT).matrix(space)
+    splits = load_data("digits", seed=0, limit=400)  # 80 theta images: 2 theta steps per epoch
+    return space, matrix, splits
+
+
+def searcher(parts, **cfg):
+    space, matrix, splits = parts
+    torch.manual_seed(0)
+    net = Supernet(space, splits.num_classes, "hard")
+    return Searcher(net, LatencyTerm(matrix), splits, SearchConfig(batch_size=32, **cfg), space.input_size)
+
+
+def test_entropy_weight_ramps_from_zero_after_the_warm_up(parts):
+    s = searcher(parts, epochs=5, warmup_epochs=1, entropy=0.4)
+    assert [s.entropy_weight(e) for e in range(5)] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert searcher(parts, epochs=5, warmup_epochs=1).entropy_weight(4) == 0.0
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan")])
+def test_negative_entropy_weight_is_refused(value):
+    with pytest.raises(ValueError, match="entropy weight must be >= 0"):
+        SearchConfig(entropy=value).check()
+
+
+def test_entropy_term_makes_theta_decide(parts):
+    """Same seed, same data: with the entropy term, P_theta ends sharper than without."""
+    def final_entropy(weight: float) -> float:
+        s = searcher(parts, epochs=4, warmup_epochs=1, loss="none", lr_theta=0.1, entropy=weight)
+        for _ in range(4):
+            s.run_epoch()
+        return float(theta_entropy(s.net.theta.detach()))
+
+    plain, sharp = final_entropy(0.0), final_entropy(20.0)
+    assert sharp < plain - 0.05, (plain, sharp)

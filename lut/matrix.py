@@ -124,8 +124,11 @@ def needed_keys(space: SpaceLike) -> list[Key]:
     return list(keys)
 
 
-def build_matrix(lut: LUT, space: SpaceLike) -> Matrix:
-    """The Matrix of ``space`` from ``lut``; MissingKeysError when keys are absent."""
+def build_matrix(lut: LUT, space: SpaceLike, calibrated: bool = True) -> Matrix:
+    """The Matrix of ``space`` from ``lut``; MissingKeysError when keys are absent.
+
+    With ``calibrated`` (default) a whole-network calibration the LUT stores for the space
+    (lut.calibration) is folded in; without, the Matrix holds the LUT's plain sums."""
     fixed = space.fixed_keys()
     absent = [k for k in ("overhead", "stem", "head") if k not in fixed]
     if absent:
@@ -146,4 +149,9 @@ def build_matrix(lut: LUT, space: SpaceLike) -> Matrix:
         for c in layer.candidates:
             table[i, candidates.index(c)] = net(layer.key(c))
     table.setflags(write=False)
-    return Matrix(space.name, candidates, layer_candidates, table, net(fixed["stem"]), net(fixed["head"]), overhead)
+    raw = Matrix(space.name, candidates, layer_candidates, table, net(fixed["stem"]), net(fixed["head"]), overhead)
+    if not calibrated:
+        return raw
+    from lut.calibration import calibrate_matrix, read_calibration
+
+    return calibrate_matrix(raw, read_calibration(lut, space))

@@ -9,6 +9,7 @@ slot (cin, cout, stride, H, W) says where it sits. Searchable blocks:
 Fixed ops of a network: ``stem_k<K>`` (KxK conv + BN + ReLU), ``head_c<C>``
 (1x1 conv to C + BN + ReLU, global average pool, FC to cout) and ``overhead``
 (an identity model: the runtime's per-inference cost, counted once per network).
+Calibration rows of whole networks: ``calib_offset`` and ``calib_scale`` (lut.calibration).
 
 ``format_name(parse_name(s)) == s`` for every valid name; anything else raises
 ValueError naming the bad part and what is allowed. Lives in ``lut`` (not in
@@ -40,6 +41,7 @@ class BlockName:
     expansion: int = 0
     groups: int = 1
     channels: int = 0
+    part: str = ""  # calib: "offset" or "scale"
 
     @property
     def searchable(self) -> bool:
@@ -126,6 +128,17 @@ def _parse_head(parts: list[str], name: str) -> BlockName:
     return BlockName("head", channels=c)
 
 
+CALIB_PARTS = ("offset", "scale")
+
+
+def _parse_calib(parts: list[str], name: str) -> BlockName:
+    if len(parts) < 2 or parts[1] not in CALIB_PARTS:
+        got = f"part {parts[1]!r}" if len(parts) > 1 else "no part"
+        raise ValueError(f"block name {name!r}: {got} after 'calib'; expected calib_offset or calib_scale")
+    _no_more(parts[2:], name, f"calib_{parts[1]}")
+    return BlockName("calib", part=parts[1])
+
+
 def _format_ir(b: BlockName) -> str:
     return f"k{b.kernel}_e{b.expansion}" + (f"_g{b.groups}" if b.groups > 1 else "")
 
@@ -137,9 +150,10 @@ _KINDS: dict[str, tuple[Callable[[str], bool], Callable, Callable[[BlockName], s
     "stem": (lambda head: head == "stem", _parse_stem, lambda b: f"stem_k{b.kernel}"),
     "head": (lambda head: head == "head", _parse_head, lambda b: f"head_c{b.channels}"),
     "overhead": (lambda head: head == "overhead", _parse_overhead, lambda b: "overhead"),
+    "calib": (lambda head: head == "calib", _parse_calib, lambda b: f"calib_{b.part}"),
 }
 KINDS = tuple(_KINDS)
-SYNTAX = "k<K>_e<E>[_g<G>], skip, stem_k<K>, head_c<C> or overhead"
+SYNTAX = "k<K>_e<E>[_g<G>], skip, stem_k<K>, head_c<C>, overhead, calib_offset or calib_scale"
 
 
 def parse_name(name: str) -> BlockName:

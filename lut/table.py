@@ -154,8 +154,9 @@ class LUT:
         """``sha256:<hex>`` of the canonical CSV text: the LUT's identity."""
         return canonical.content_hash(self.to_csv_text())
 
-    def matrix(self, space: SpaceLike) -> Matrix:
-        """Net latencies of ``space``'s layers x candidates (MissingKeysError lists what to profile)."""
+    def matrix(self, space: SpaceLike, calibrated: bool = True) -> Matrix:
+        """Net latencies of ``space``'s layers x candidates (MissingKeysError lists what to profile);
+        a whole-network calibration stored for the space is folded in unless ``calibrated`` is False."""
         from lut.matrix import build_matrix
 
-        return build_matrix(self, space)
+        return build_matrix(self, space, calibrated)

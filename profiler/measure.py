@@ -8,7 +8,9 @@ level (the 20th percentile of its batch medians) is set aside, so each entry
 reports the host's quiet state, which repeats from run to run. An entry stops
 when the 95% CI of its median is within the tolerance or its budget is spent;
 entries that end unstable are measured once more and keep the tighter result.
-A reference block (the canary) timed every round reports drift.
+A reference block (the canary) timed every round reports drift. In ``lockstep`` mode
+(whole-network fidelity) no entry stops before every entry may, so all of them sample
+the host over the same rounds and a noise episode cannot catch a few alone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Settings:
     window: int = 0  # entries interleaved at a time (0: all); finished ones are replaced from the queue
     gate: float = 0.10  # batches slower than the entry's quiet level by more than this are set aside (0: off)
     seed: int = 0
+    lockstep: bool = False  # no entry stops before all may: every entry spans the same rounds (window ignored)
 
 
 @dataclass
@@ -168,7 +171,7 @@ def _pass(entries: list[Entry], settings: Settings, on_done, on_round, canary: E
     queue = list(entries)
     todo: list[Entry] = []
     while queue or todo:
-        while queue and (settings.window <= 0 or len(todo) < settings.window):
+        while queue and (settings.window <= 0 or settings.lockstep or len(todo) < settings.window):
             todo.append(queue.pop(0))
             warm_up(todo[-1], settings, clock)
         order = todo[:]
@@ -184,9 +187,12 @@ def _pass(entries: list[Entry], settings: Settings, on_done, on_round, canary: E
             report.batches += 1
             report.timed_s += sum(times)
         report.rounds += 1
+        finished = [_finished(e, settings) for e in todo]
+        if settings.lockstep and not all(finished):
+            finished = [False] * len(todo)
         still = []
-        for e in todo:
-            if _finished(e, settings):
+        for e, fin in zip(todo, finished):
+            if fin:
                 report.set_aside += e.set_aside
                 e.summary = summarize(e.samples, settings.tolerance, settings.spread_limit)
                 if on_done:

@@ -116,3 +116,28 @@ def test_batches_timed_while_the_host_is_disturbed_are_set_aside():
     ungated = Entry("b", run)
     measure([ungated], Settings(tolerance=1e-6, budget_s=0.3, retry_unstable=False, gate=0), clock=clock)
     assert ungated.summary.p90_ms > 1.4
+
+
+def test_lockstep_entries_span_the_same_rounds_and_finish_together():
+    def run_with(lockstep):
+        clock = FakeTime()
+        quiet = Entry("quiet", clock.runner("quiet", 1e-3))
+        noisy = Entry("noisy", clock.runner("noisy", 1e-3, noise=3.0, seed=1))
+        rounds_at_done = {}
+        state = {"rounds": 0}
+
+        def on_round():
+            state["rounds"] += 1
+
+        settings = Settings(tolerance=0.02, budget_s=0.3, min_runs=30, retry_unstable=False, gate=0, window=1,
+                            lockstep=lockstep)
+        measure([quiet, noisy], settings, on_done=lambda e: rounds_at_done.setdefault(e.id, state["rounds"]),
+                on_round=on_round, clock=clock)
+        return quiet, noisy, rounds_at_done
+
+    quiet, noisy, done = run_with(lockstep=False)
+    assert len(quiet.batches) < len(noisy.batches)  # the quiet entry stopped early on its CI
+    quiet, noisy, done = run_with(lockstep=True)
+    assert len(quiet.batches) == len(noisy.batches)  # window ignored: both in every round, to the end
+    assert done["quiet"] == done["noisy"]
+    assert quiet.summary.stable and quiet.summary.median_ms == pytest.approx(1.0)

@@ -1,0 +1,348 @@
+"""python -m profiler.validate: how well a LUT predicts whole networks on its device.
+
+Samples random architectures of the LUT's space, exports each whole network, measures it
+end to end with the runtime settings of the LUT's rows, and compares with the LUT's
+prediction (calibrated when the LUT stores a calibration for the space).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EPILOG = """\
+examples:
+  python -m profiler.validate --lut lut/cpu.csv --device cpu --samples 50
+  python -m profiler.validate --lut lut/cpu-fbnet.csv --device cpu --samples 50 --seed 2 --out runs/fid-fbnet
+  python -m profiler.validate --lut my.csv --device cpu --space my_space.toml --samples 20
+
+The space is inferred from the LUT (the built-in space it covers completely, at the input
+size of its overhead row); name it with --space/--resolution/--width-mult otherwise. Networks
+run with the runtime, threads, optimization level and CPU affinity recorded in the LUT's
+rows, on the same device and environment (refused otherwise), and are timed with the LUT's
+machinery (profiler.measure): warm-up until settled, then rounds interleaved across all
+networks, each network timed for --batch seconds of consecutive runs per round (its steady
+state, as the LUT's blocks are timed; single runs right after another network ran are
+10-25% slower on a CPU), batches of disturbed host episodes set aside (--gate). No network
+stops before all may (at least --min-rounds rounds, then the median's 95% CI within
+--tolerance or --budget spent), so a host noise episode hits every network alike.
+
+Writes to --out: predictions.csv (each network's blocks, LUT sum, prediction, measured
+median and spread, error in %), summary.json (MAPE, shares within +-5% and +-10%,
+Spearman's rank correlation, median measured/predicted, the LUT's reference keys timed
+now vs in the LUT), scatter.png. Results are saved as networks finish: after Ctrl-C, run
+the same command with --resume to measure the rest.
+
+A calibration (python -m profiler.calibrate) must be judged on other architectures than it
+was fitted on: validate with another --seed than the run it was fitted from.
+"""
+
+FORMAT = "lutnas-fidelity"
+VERSION = 1
+ACCEPT_WITHIN_10, ACCEPT_SPEARMAN = 0.95, 0.95
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m profiler.validate", description=__doc__, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lut", type=Path, required=True, help="the LUT file to judge")
+    p.add_argument("--device", required=True,
+                   help="device profile name (cpu) or profile .toml: must be the device the LUT was measured on")
+    p.add_argument("--samples", type=int, required=True, help="random architectures to measure (e.g. 50)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random architectures (default 0)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: runs/fidelity-<lut name>-seed<S>-n<N>)")
+    p.add_argument("--space", default=None,
+                   help="the LUT's space: fbnet, fbnet-cifar or a .toml/.json file (default: inferred from the LUT)")
+    p.add_argument("--resolution", type=int, default=None,
+                   help="input resolution of a built-in space (default: the LUT's input size)")
+    p.add_argument("--width-mult", type=float, default=None, help="channel width multiplier of a built-in space")
+    p.add_argument("--uncalibrated", action="store_true",
+                   help="judge the LUT's plain sum even when it stores a calibration for the space")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true", help="keep the networks already measured in --out, measure the rest")
+    g.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
+    p.add_argument("--tolerance", type=float, default=0.02,
+                   help="stop a network when its median's 95%% CI half-width is within this share (default 0.02)")
+    p.add_argument("--budget", type=float, default=2.0,
+                   help="timed seconds per network before it stops regardless (default 2.0)")
+    p.add_argument("--min-runs", type=int, default=30, help="timed runs per network at least (default 30)")
+    p.add_argument("--batch", type=float, default=0.05,
+                   help="timed seconds per network per round (default 0.05): consecutive runs, so a network is "
+                        "timed in its steady state like the LUT's blocks are, not just after another network ran")
+    p.add_argument("--min-rounds", type=int, default=20,
+                   help="rounds each network is timed in at least (default 20): every network then samples the "
+                        "host over the same long stretch, so a noise episode cannot catch a few networks alone")
+    p.add_argument("--gate", type=float, default=0.10,
+                   help="set aside batches slower than the network's quiet level by more than this share "
+                        "(default 0.10, 0 keeps every batch)")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="exported-model cache (default: $LUTNAS_CACHE or ~/.cache/lutnas)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.samples < 1:
+        raise ValueError("--samples must be >= 1")
+    if args.gate < 0:
+        raise ValueError("--gate must be >= 0")
+    for name in ("tolerance", "budget", "batch"):
+        if not getattr(args, name) > 0:
+            raise ValueError(f"--{name} must be > 0")
+    if args.min_runs < 1:
+        raise ValueError("--min-runs must be >= 1")
+    if args.min_rounds < 1:
+        raise ValueError("--min-rounds must be >= 1")
+
+
+def _prepare_out(out: Path, run_info: dict[str, Any], resume: bool, overwrite: bool) -> bool:
+    """Create ``out``; True when earlier results are to be kept. Refuses to clobber or to mix runs."""
+    from search.archfile import atomic_write_text
+
+    table, info = out / "predictions.csv", out / "run.json"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+    earlier = table.exists() or info.exists()
+    if earlier and not (resume or overwrite):
+        raise FileExistsError(f"{out}: holds an earlier validation; pass --resume to measure only the networks "
+                              f"it lacks, or --overwrite to start again")
+    if earlier and resume:
+        try:
+            old = json.loads(info.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{info}: cannot resume from it: {' '.join(str(e).split())}") from None
+        diffs = [k for k in run_info if old.get(k) != run_info[k]]
+        if diffs:
+            raise ValueError(f"{info}: cannot resume: that run differs in {', '.join(diffs)}; "
+                             f"use another --out or --overwrite")
+        return table.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        for name in ("predictions.csv", "summary.json", "scatter.png"):
+            (out / name).unlink(missing_ok=True)
+    atomic_write_text(info, json.dumps(run_info, indent=2) + "\n")
+    return False
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate as the arguments say; returns the exit code."""
+    from devices.connect import open_device
+    from devices.profiles import get_profile
+    from lut import load
+    from lut.calibration import read_calibration, without_calibration
+    from profiler.fidelity import sample_architectures
+    from profiler.lutspace import resolve_space, runtime_settings
+
+    _check_args(args)
+    lut = load(args.lut)
+    space = resolve_space(lut, args.space, args.width_mult, args.resolution)
+    raw = lut.matrix(space, calibrated=False)  # MissingKeysError names the keys and the profiler command
+    cal = None if args.uncalibrated else read_calibration(lut, space)
+    rt = runtime_settings(lut)
+    profile = get_profile(args.device)
+    from devices.runtimes import get_runtime
+    from profiler.networks import check_device, check_environment
+
+    check_device(lut, profile.name)
+    device = open_device(profile, rt.affinity)
+    runtime = get_runtime(rt.runtime, rt.threads, rt.opt_level)
+    env = {**device.prepare(), **runtime.provenance()}
+    check_environment(lut, env)
+    archs = sample_architectures([layer.candidates for layer in space.layers], args.samples, args.seed)
+
+    out = args.out or Path("runs") / f"fidelity-{args.lut.stem}-seed{args.seed}-n{args.samples}"
+    run_info = {"format": FORMAT, "version": VERSION, "lut": str(args.lut), "lut_hash": lut.content_hash(),
+                "lut_hash_uncalibrated": without_calibration(lut).content_hash(), "space": space.name,
+                "input_size": space.input_size, "width_mult": space.width_mult, "seed": args.seed,
+                "samples": args.samples, "uncalibrated": bool(args.uncalibrated)}
+    keep = _prepare_out(out, run_info, args.resume, args.overwrite)
+    return _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out, keep, run_info)
+
+
+def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Path, keep: bool,
+                        run_info: dict[str, Any]) -> int:
+    from devices.cache import ArtifactCache
+    from profiler.measure import Entry, Settings, measure
+    from profiler.networks import Result, export_networks, read_results, reference_keys, results_csv
+    from profiler.run import Bars
+    from search.archfile import atomic_write_text
+    from search.blocks import build_module, input_shape
+
+    start = time.perf_counter()
+    results = [Result(i, a, raw.predict(a), cal.apply(raw.predict(a)) if cal else raw.predict(a))
+               for i, a in enumerate(archs)]
+    table = out / "predictions.csv"
+    already = read_results(table, results) if keep else 0
+    todo = [r for r in results if r.measured is None]
+    bars = Bars(args.quiet)
+    cache = ArtifactCache(args.cache_dir)
+    settings = Settings(tolerance=args.tolerance, budget_s=args.budget, min_runs=args.min_runs, gate=args.gate,
+                        min_batches=args.min_rounds, batch_s=args.batch, seed=args.seed, lockstep=True,
+                        retry_unstable=False)
+    sessions: list = []
+    report = None
+    refs = reference_keys(space)
+    try:
+        bars.start("export", len(todo))
+        paths = export_networks(space, [r.blocks for r in todo], runtime, cache, bars.advance)
+        bars.finish()
+        shape = (1, 3, space.input_size, space.input_size)
+        entries = []
+        for r, path in zip(todo, paths):
+            sessions.append(runtime.open(path, shape))
+            entries.append(Entry(r.arch, sessions[-1].run))
+        canary = None
+        for name, key in refs.items():  # the canary is also timed every round: drift
+            s = runtime.open(cache.get(lambda k=key: build_module(k), input_shape(key), runtime), input_shape(key))
+            sessions.append(s)
+            if name == "canary":
+                canary = s.run
+            entries.append(Entry(name, s.run))
+        by_arch = {r.arch: r for r in results}
+        seen: set[int] = set()
+        state = {"dirty": False}
+        ref_ms: dict[str, float] = {}
+
+        def done(e: Entry) -> None:
+            if isinstance(e.id, str):
+                ref_ms[e.id] = e.summary.median_ms
+                return
+            by_arch[e.id].measured = e.summary.as_row()
+            state["dirty"] = True
+            if e.id not in seen:
+                seen.add(e.id)
+                bars.advance()
+
+        def flush() -> None:
+            if state["dirty"]:
+                atomic_write_text(table, results_csv(results))
+                state["dirty"] = False
+
+        bars.start("measure", len(todo))
+        try:
+            if todo:
+                report = measure(entries, settings, on_done=done, on_round=flush, canary=canary)
+        except KeyboardInterrupt:
+            _keep_partial(entries, by_arch, settings)  # lockstep: nothing has finished before the end
+            state["dirty"] = True
+            raise
+        finally:
+            flush()
+            bars.finish()
+    except KeyboardInterrupt:
+        bars.finish()
+        got = sum(r.measured is not None for r in results)
+        print(f"\ninterrupted: {got} of {len(results)} networks are measured and saved in {table}; "
+              f"run the same command with --resume to measure the rest", file=sys.stderr)
+        return 130
+    finally:
+        for s in sessions:
+            s.close()
+    wall = time.perf_counter() - start
+    summary = _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall, already)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    _plot(results, cal, space, lut, out / "scatter.png", summary)
+    for line in _report_lines(summary, out):
+        print(line)
+    return 0
+
+
+def _keep_partial(entries, by_arch, settings) -> None:
+    """Summaries of the networks' runs so far (after Ctrl-C); those with under --min-runs runs are dropped."""
+    from profiler.stats import quiet_mask, summarize
+
+    for e in entries:
+        r = by_arch.get(e.id) if isinstance(e.id, int) else None
+        if r is None or r.measured is not None:
+            continue
+        mask = quiet_mask(e.batches, settings.gate)
+        samples = [x for b, quiet in zip(e.batches, mask) if quiet for x in b]
+        if len(samples) >= settings.min_runs:
+            r.measured = summarize(samples, settings.tolerance, settings.spread_limit).as_row()
+
+
+def _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall: float,
+             already: int) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from profiler.fidelity import fidelity
+
+    done = [r for r in results if r.measured]
+    measured = [r.measured["median_ms"] for r in done]
+    fid = fidelity([r.predicted_ms for r in done], measured)
+    summary: dict[str, Any] = {**run_info, "device": {k: env[k] for k in sorted(env)},
+                               "calibration": None if cal is None else asdict(cal),
+                               "fidelity": fid.as_dict()}
+    if cal is not None:
+        summary["fidelity_uncalibrated"] = fidelity([r.lut_ms for r in done], measured).as_dict()
+    summary["unstable_networks"] = sum(not r.measured["stable"] for r in done)
+    summary["reference"] = {name: {"key": str(key), "lut_ms": lut.latency(key), "now_ms": ref_ms.get(name),
+                                   "now_over_lut": (ref_ms[name] / lut.latency(key)) if name in ref_ms else None}
+                            for name, key in refs.items()}
+    summary["measurement"] = {**asdict(settings), "wall_s": round(wall, 1), "resumed_networks": already,
+                              "rounds": report.rounds if report else 0,
+                              "canary_p90_over_p10": round(1 + report.drift, 4) if report else None,
+                              "batches": report.batches if report else 0,
+                              "set_aside": report.set_aside if report else 0}
+    summary["acceptance"] = {"within_10_at_least": ACCEPT_WITHIN_10, "spearman_at_least": ACCEPT_SPEARMAN,
+                             "met": bool(fid.within_10 >= ACCEPT_WITHIN_10 and fid.spearman >= ACCEPT_SPEARMAN)}
+    summary["command"] = " ".join(sys.argv)
+    return summary
+
+
+def _plot(results, cal, space, lut, path: Path, summary: dict[str, Any]) -> None:
+    from profiler.plots import plot_scatter
+
+    done = [r for r in results if r.measured]
+    f = summary["fidelity"]
+    rho = "n/a" if f["spearman"] is None else f"{f['spearman']:.3f}"
+    title = (f"{Path(str(lut.source)).name}: {space.name} {space.input_size}x{space.input_size}, {len(done)} networks, "
+             f"seed {summary['seed']}\nMAPE {f['mape'] * 100:.1f}%, within 10% {f['within_10'] * 100:.0f}%, "
+             f"Spearman {rho}" + (f"; calibration {cal}" if cal else ""))
+    plot_scatter([r.predicted_ms for r in done], [r.measured["median_ms"] for r in done], path, title,
+                 raw=[r.lut_ms for r in done] if cal else None)
+
+
+def _report_lines(summary: dict[str, Any], out: Path) -> list[str]:
+    from profiler.fidelity import Fidelity, format_fidelity
+
+    lines = [f"{summary['lut']} ({summary['space']} {summary['input_size']}x{summary['input_size']}), "
+             f"seed {summary['seed']}, on {summary['device']['device']} ({summary['device']['runtime']}, "
+             f"{summary['device']['threads']} thread(s), opt {summary['device']['opt_level']})"]
+    label = "calibrated" if summary["calibration"] else "LUT sum"
+    lines += format_fidelity(Fidelity(**{k: float("nan") if v is None else v
+                                         for k, v in summary["fidelity"].items()}), label)
+    if "fidelity_uncalibrated" in summary:
+        lines += format_fidelity(Fidelity(**{k: float("nan") if v is None else v
+                                             for k, v in summary["fidelity_uncalibrated"].items()}), "LUT sum")
+    refs = [f"{name} {r['now_over_lut']:.2f}" for name, r in summary["reference"].items() if r["now_over_lut"]]
+    if refs:
+        lines.append("LUT keys timed now / in the LUT: " + ", ".join(refs))
+    m = summary["measurement"]
+    lines.append(f"{m['rounds']} rounds, canary p90/p10 {m['canary_p90_over_p10'] or 1:.2f}, {m['set_aside']} of "
+                 f"{m['batches']} batches set aside (host disturbed), {summary['unstable_networks']} unstable "
+                 f"network(s), wall {m['wall_s']:.0f} s")
+    acc = summary["acceptance"]
+    lines.append(f"acceptance (>= {acc['within_10_at_least']:.0%} within +-10%, Spearman >= "
+                 f"{acc['spearman_at_least']}): {'met' if acc['met'] else 'NOT met'}")
+    lines.append(f"wrote {out}/predictions.csv, summary.json, scatter.png")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: clear one-line errors, exit 2 on bad input, no tracebacks."""
+    args = build_parser().parse_args(argv)
+    from devices.profiles import DeviceUnavailable
+    from lut.clirun import guarded
+
+    return guarded(run, args, (DeviceUnavailable,))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,13 +34,15 @@ stops before all may (at least --min-rounds rounds, then the median's 95% CI wit
 Writes to --out: predictions.csv (each network's blocks, LUT sum, prediction, measured
 median and spread, error in %), summary.json (MAPE, shares within +-5% and +-10%,
 Spearman's rank correlation, median measured/predicted, the LUT's reference keys timed
-now vs in the LUT), scatter.png. Results are saved as networks finish: after Ctrl-C, run
-the same command with --resume to measure the rest.
+now vs in the LUT), scatter.png. The runs so far are saved every 30 s and on Ctrl-C or a
+TERM signal (networks with fewer than --min-runs quiet runs are left out): run the same
+command with --resume to measure the networks that are missing.
 
 A calibration (python -m profiler.calibrate) must be judged on other architectures than it
 was fitted on: validate with another --seed than the run it was fitted from.
 """
 
+INTERIM_S = 30.0  # seconds between saves of the runs so far while no network has finished
 FORMAT = "lutnas-fidelity"
 VERSION = 1
 ACCEPT_WITHIN_10, ACCEPT_SPEARMAN = 0.95, 0.95
@@ -219,17 +221,25 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
                 seen.add(e.id)
                 bars.advance()
 
+        last = {"t": time.monotonic()}
+
         def flush() -> None:
             if state["dirty"]:
                 atomic_write_text(table, results_csv(results))
                 state["dirty"] = False
+            elif time.monotonic() - last["t"] > INTERIM_S:  # lockstep: save the runs so far, in case of a kill
+                partial = _partial(entries, by_arch, settings)
+                atomic_write_text(table, results_csv([Result(r.arch, r.blocks, r.lut_ms, r.predicted_ms,
+                                                             r.measured or partial.get(r.arch)) for r in results]))
+                last["t"] = time.monotonic()
 
         bars.start("measure", len(todo))
         try:
             if todo:
                 report = measure(entries, settings, on_done=done, on_round=flush, canary=canary)
-        except KeyboardInterrupt:
-            _keep_partial(entries, by_arch, settings)  # lockstep: nothing has finished before the end
+        except KeyboardInterrupt:  # lockstep: nothing has finished before the end; keep the runs so far
+            for arch, row in _partial(entries, by_arch, settings).items():
+                by_arch[arch].measured = row
             state["dirty"] = True
             raise
         finally:
@@ -253,10 +263,11 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
     return 0
 
 
-def _keep_partial(entries, by_arch, settings) -> None:
-    """Summaries of the networks' runs so far (after Ctrl-C); those with under --min-runs runs are dropped."""
+def _partial(entries, by_arch, settings) -> dict[int, dict[str, float | int]]:
+    """Summaries of the unfinished networks' runs so far; those with under --min-runs quiet runs are left out."""
     from profiler.stats import quiet_mask, summarize
 
+    out = {}
     for e in entries:
         r = by_arch.get(e.id) if isinstance(e.id, int) else None
         if r is None or r.measured is not None:
@@ -264,7 +275,8 @@ def _keep_partial(entries, by_arch, settings) -> None:
         mask = quiet_mask(e.batches, settings.gate)
         samples = [x for b, quiet in zip(e.batches, mask) if quiet for x in b]
         if len(samples) >= settings.min_runs:
-            r.measured = summarize(samples, settings.tolerance, settings.spread_limit).as_row()
+            out[e.id] = summarize(samples, settings.tolerance, settings.spread_limit).as_row()
+    return out
 
 
 def _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall: float,
@@ -338,10 +350,17 @@ def _report_lines(summary: dict[str, Any], out: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: clear one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
+    import signal
+
     from devices.profiles import DeviceUnavailable
     from lut.clirun import guarded
 
+    signal.signal(signal.SIGTERM, _interrupt)  # a kill saves what was measured, like Ctrl-C
     return guarded(run, args, (DeviceUnavailable,))
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -142,7 +142,8 @@ def test_calibrate_stores_a_line_that_validate_then_applies(run, tmp_path):
     assert proc.returncode == 2 and "another LUT" in proc.stderr
 
 
-def test_ctrl_c_keeps_what_was_measured_and_resume_finishes(run, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_a_kill_keeps_what_was_measured_and_resume_finishes(run, tmp_path, sig):
     d, lut, _, _ = run
     out = tmp_path / "out"
     args = ["--lut", lut, "--device", "cpu", "--space", TINY, "--samples", 3, "--out", out]
@@ -155,7 +156,7 @@ def test_ctrl_c_keeps_what_was_measured_and_resume_finishes(run, tmp_path):
         time.sleep(0.5)  # wait for the measure stage's progress bar (stderr, unbuffered)
         err += os.read(proc.stderr.fileno(), 65536).decode() if _readable(proc.stderr) else ""
     time.sleep(2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, rest = proc.communicate(timeout=60)
     assert proc.returncode == 130, err + rest
     assert "--resume" in rest and "Traceback" not in rest

@@ -185,6 +185,8 @@ def test_ctrl_c_keeps_finished_rows_and_says_how_to_go_on(tmp_path):
         _, err = proc.communicate(timeout=120)
         if not (proc.returncode == 0 and len(load(out)) == 15):
             break
+    else:  # every entry ended in the same round as the first saved row: the signal found nothing to stop
+        pytest.skip("each run finished before the signal arrived (loaded machine)")
     assert proc.returncode == 130, err
     n = len(load(out))
     assert f"interrupted: {n} of 15 entries are saved in {out}; run again with --resume" in err

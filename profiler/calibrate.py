@@ -27,10 +27,10 @@ Judge a calibration on other architectures than it was fitted on: validate with 
 --seed than the run it came from. The fit weighs every network alike (least squares in
 relative error), keeps the offset >= 0, and stores the bootstrap spread of both values in
 the rows' p10/p90/std columns (n = measurements fitted). On a shared host the level of whole
-networks moves with the other tenants' load (up to ~10% between runs here, more than single
-blocks move): pooling runs made at different times fits the line to the host's typical state.
-Re-measuring the LUT's rows
-(profiler.run --resume/--overwrite) leaves the calibration rows as they are: fit again then.
+networks moves with the other tenants' load (by 10-20% between runs on the build VM, far more
+than single blocks move): pooling runs made at different times fits the line to the host's
+typical state. Re-measuring the LUT's rows (profiler.run --resume/--overwrite) leaves the
+calibration rows as they are: fit again then.
 """
 
 

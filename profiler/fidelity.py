@@ -77,7 +77,8 @@ def format_fidelity(f: Fidelity, label: str = "") -> list[str]:
     head = f"{label}: " if label else ""
     return [f"{head}{f.n} networks: MAPE {f.mape * 100:.1f}%, within +-5% {f.within_5 * 100:.0f}%, "
             f"within +-10% {f.within_10 * 100:.0f}%, Spearman {rho}",
-            f"{' ' * len(head)}measured/predicted median {f.median_ratio:.3f}, worst error {f.max_abs_error * 100:.1f}%"]
+            f"{' ' * len(head)}measured/predicted median {f.median_ratio:.3f}, "
+            f"worst error {f.max_abs_error * 100:.1f}%"]
 
 
 def sample_architectures(candidates: Sequence[Sequence[str]], n: int, seed: int) -> list[list[str]]:

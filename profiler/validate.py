@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uncalibrated", action="store_true",
                    help="judge the LUT's plain sum even when it stores a calibration for the space")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="keep the networks already measured in --out, measure the rest")
+    g.add_argument("--resume", action="store_true",
+                   help="keep the networks already measured in --out, measure the rest")
     g.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     p.add_argument("--tolerance", type=float, default=0.02,
                    help="stop a network when its median's 95%% CI half-width is within this share (default 0.02)")

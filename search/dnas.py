@@ -30,7 +30,7 @@ from torch import nn
 
 from search.data import Splits, batches, num_batches
 from search.latency import LatencyTerm
-from search.loss import LossConfig, search_loss
+from search.loss import TARGET_LOSSES, LossConfig, search_loss
 from search.supernet import Supernet
 
 CHECKPOINT = "checkpoint.pt"
@@ -86,7 +86,7 @@ class SearchConfig:
             raise ValueError("tau must be > 0 and its decay in (0, 1]")
         if self.lat_unit not in (*LAT_UNITS, "auto"):
             raise ValueError(f"unknown latency unit {self.lat_unit!r}; known: {', '.join(LAT_UNITS)}")
-        if self.loss in ("target", "target-abs") and not (self.target_ms and self.target_ms > 0):
+        if self.loss in TARGET_LOSSES and not (self.target_ms and self.target_ms > 0):
             raise ValueError(f"the {self.loss} loss needs --target-ms > 0")
 
 

@@ -34,7 +34,7 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         _check_mode(self.mode)
-        if self.mode in ("target", "target-abs"):
+        if self.mode in TARGET_LOSSES:
             if self.target_ms is None:
                 raise ValueError("target loss needs a latency target: set target_ms (--target-ms)")
             if not (math.isfinite(self.target_ms) and self.target_ms > 0):
@@ -47,6 +47,8 @@ class LossConfig:
                 if not (math.isfinite(v) and v > 0):
                     raise ValueError(f"fbnet loss {name} must be > 0, got {v}")
 
+
+TARGET_LOSSES = ("target", "target-abs")  # the modes that need a latency target T
 
 LossFn = Callable[[Tensor, Tensor, LossConfig], Tensor]
 LOSSES: dict[str, LossFn] = {}

@@ -11,6 +11,8 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from search.hardware import TRAIN_DEVICES
+
 EPILOG = """\
 examples:
   python -m search.run --lut lut/cpu.csv                                # fbnet-cifar on digits, fbnet loss
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=("hard", "soft"), default="hard",
                    help="hard: one sampled candidate runs per layer (default); soft: all run, weighted (the paper)")
-    p.add_argument("--loss", choices=("fbnet", "target", "target-abs", "none"), default="fbnet",
+    p.add_argument("--loss", choices=("fbnet", "target", "target-abs", "none"), default="fbnet",  # search.loss.LOSSES
                    help="fbnet: CE*alpha*(log LAT)^beta; target: CE + lambda*max(0, LAT/T - 1) (a ceiling); "
                         "target-abs: CE + lambda*|LAT/T - 1| (TuNAS: lands on T from both sides); none: CE only")
     p.add_argument("--alpha", type=float, default=0.2, help="fbnet loss alpha (default 0.2)")
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu",
+    p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",
                    help="where the supernet trains (default cpu; cuda: bitwise reproducibility is not promised, "
                         "and torchrun uses nccl with one GPU per process)")
     p.add_argument("--out", type=Path, default=None, help="result folder (default runs/<UTC timestamp>)")
@@ -103,20 +105,6 @@ def _settings(args: argparse.Namespace):
     return cfg, run, out
 
 
-def _device(kind: str):
-    """The torch device to train on (cuda: this process's GPU under torchrun); ValueError if absent."""
-    import torch
-
-    if kind == "cpu":
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ValueError(f"--train-device cuda: no CUDA GPU is usable here (torch {torch.__version__}); "
-                         f"use --train-device cpu")
-    index = int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count()
-    torch.cuda.set_device(index)
-    return torch.device("cuda", index)
-
-
 def _dist(device):
     from search.dnas import Dist
 
@@ -147,7 +135,9 @@ def search(args: argparse.Namespace) -> int:
     if cfg.lat_unit == "auto":
         fastest = matrix.fixed_ms + float(matrix.latency_ms.min(axis=1).sum())
         cfg.lat_unit = "ms" if fastest > math.e else "us"
-    device = _device(run.get("train_device", "cpu"))
+    from search.hardware import train_device
+
+    device = train_device(run.get("train_device", "cpu"))
     dist = _dist(device)
     say = (lambda *a: print(*a, file=sys.stderr)) if dist.main else (lambda *a: None)
     if len(lut.environments()) > 1:

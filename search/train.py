@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from search.archfile import Arch, read_arch, write_arch
 from search.export import OneLineParser
+from search.hardware import TRAIN_DEVICES
 from search.results import TRAIN_COLUMNS, default_out_dir, write_rows
 
 MOMENTUM = 0.9
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="result folder (default runs/<UTC timestamp>)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch CPU threads (results are reproducible for the same N)")
-    p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu",
+    p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",
                    help="where to train (default cpu; cuda results are not bitwise reproducible)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -175,9 +176,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from search.run import _device
+    from search.hardware import train_device
 
-    device = _device(args.train_device)
+    device = train_device(args.train_device)
     splits = load_data(args.data, seed=args.seed, limit=args.limit)
     out = args.out or default_out_dir()
     try:

@@ -118,6 +118,8 @@ def _check_train_arch():
     (["--arch", str(TINY_ARCH), "--batch-size", "x"], "invalid int value: 'x'"),
     (["--arch", str(TINY_ARCH), "--out", "{tmp}/afile/run"], "cannot write to"),
     ([], "the following arguments are required: --arch"),
+    *([(["--arch", str(TINY_ARCH), "--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
+      if not torch.cuda.is_available() else []),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, message):
     (tmp_path / "afile").write_text("not a folder\n")

@@ -14,7 +14,7 @@ from lut import LUT, load, save
 from lut.calibration import calibration_keys
 from profiler.fidelity import fidelity
 from search.space import load_space_file
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, interruptible
 
 TINY_LUT = FIXTURES / "measured" / "tiny-cpu.csv"
 TINY = FIXTURES / "spaces" / "tiny.toml"
@@ -149,7 +149,8 @@ def test_ctrl_c_or_a_kill_keeps_what_was_measured_and_resume_finishes(run, tmp_p
     args = ["--lut", lut, "--device", "cpu", "--space", TINY, "--samples", 3, "--out", out]
     endless = ["--budget", "60", "--min-rounds", "100000", "--min-runs", "5", "--batch", "0.0005"]
     proc = subprocess.Popen([sys.executable, "-m", "profiler.validate", *map(str, args), *endless], cwd=ROOT,
-                            env=env_of(d / "cache"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env_of(d / "cache"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     deadline = time.time() + 120
     err = ""
     while time.time() < deadline and proc.poll() is None and "measure" not in err:

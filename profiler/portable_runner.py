@@ -1,4 +1,8 @@
-"""lutnas portable runner: time ONNX models where Python and onnxruntime run (phones with Termux, ARM boards).
+"""lutnas portable runner: time models where Python runs (phones with Termux, ARM boards).
+
+ONNX models run in onnxruntime, ExecuTorch programs (.pte) in executorch's
+Python runtime (``--runtime executorch``; its XNNPACK delegate, if the program
+was lowered to it, sizes its thread pool from --threads).
 
 Runs standalone as the ``__main__`` of a zip bundle that also carries
 profiler/measure.py and profiler/stats.py, so a phone measures with exactly
@@ -6,11 +10,12 @@ the statistics of the local profiler: warm-up until settled, rounds
 interleaved across the models, adaptive stop on the median's 95% CI, quiet
 batches, unstable entries measured again. Prints one JSON object per model:
 
-    {"format": "lutnas-portable-runner", "version": 1, "model": PATH, "runtime": "onnxruntime",
+    {"format": "lutnas-portable-runner", "version": 1, "model": PATH, "runtime": "onnxruntime" | "executorch",
      "runtime_version": "1.x", "summary": {"median_ms": ..., "p10_ms": ..., "p90_ms": ..., "std_ms": ...,
      "n": ..., "ci_rel": ..., "stable": 0|1}}
 
     python3 runner.pyz --model a.onnx --model b.onnx --threads 1 --opt-level all
+    python3 runner.pyz --runtime executorch --model a.pte --threads 1
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ import json
 import sys
 
 FORMAT, VERSION = "lutnas-portable-runner", 1
-LEVELS = ("disable", "basic", "extended", "all")
+LEVELS = ("disable", "basic", "extended", "all", "xnnpack", "portable")  # the last two are baked into a .pte
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The runner's command line."""
-    p = argparse.ArgumentParser(prog="lutnas-runner", description="time ONNX models; print JSON lines")
-    p.add_argument("--model", action="append", required=True, help="an .onnx file (repeat for several)")
+    p = argparse.ArgumentParser(prog="lutnas-runner", description="time ONNX or ExecuTorch models; print JSON lines")
+    p.add_argument("--model", action="append", required=True, help="an .onnx or .pte file (repeat for several)")
+    p.add_argument("--runtime", choices=sorted(OPENERS), default="onnxruntime")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--opt-level", choices=LEVELS, default="all")
     p.add_argument("--tolerance", type=float, default=0.02)
@@ -37,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def open_session(path: str, threads: int, level: str):
-    """An onnxruntime session with a bound random input; returns (session, run)."""
+def open_onnx(path: str, threads: int, level: str):
+    """An onnxruntime session with a bound random input; returns (session, run, version)."""
     import numpy as np
     import onnxruntime as ort
 
@@ -59,21 +65,44 @@ def open_session(path: str, threads: int, level: str):
     binding.bind_cpu_input(inp.name, x)
     binding.bind_output(sess.get_outputs()[0].name)
     sess.run_with_iobinding(binding)
-    return sess, lambda: sess.run_with_iobinding(binding)
+    return sess, lambda: sess.run_with_iobinding(binding), ort.__version__
+
+
+def open_pte(path: str, threads: int, level: str):
+    """An ExecuTorch program's forward method with a random input of its declared shape; (program, run, version)."""
+    import torch
+    from executorch.extension.pybindings import portable_lib
+    from executorch.runtime import Runtime
+    from executorch.version import __version__
+
+    if level not in ("xnnpack", "portable"):
+        raise ValueError(f"optimization level {level!r} is an ONNX Runtime level; a .pte has xnnpack or portable")
+    if portable_lib._threadpool_get_thread_count() != threads:
+        portable_lib._unsafe_reset_threadpool(threads)  # before loading: resizing under a loaded method crashes
+    program = Runtime.get().load_program(path)
+    method = program.load_method("forward")
+    x = torch.randn(*program.metadata("forward").input_tensor_meta(0).sizes(),
+                    generator=torch.Generator().manual_seed(0))
+    method.execute([x])
+    return (program, method), lambda: method.execute([x]), __version__.split("+")[0]
+
+
+OPENERS = {"onnxruntime": open_onnx, "executorch": open_pte}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure every model; exit 2 with one line on stderr when a model cannot be loaded."""
     args = build_parser().parse_args(argv)
-    import onnxruntime as ort
-
     from profiler.measure import Entry, Settings, measure
 
-    sessions, entries = [], []
+    sessions, entries, version = [], [], ""
     for path in args.model:
         try:
-            sess, run = open_session(path, args.threads, args.opt_level)
-        except Exception as e:  # onnxruntime raises its own exception types
+            sess, run, version = OPENERS[args.runtime](path, args.threads, args.opt_level)
+        except ImportError as e:
+            print(f"error: runtime {args.runtime} is not installed on this device ({e.name or e})", file=sys.stderr)
+            return 2
+        except Exception as e:  # the runtimes raise their own exception types
             print(f"error: {path}: cannot load the model: {' '.join(str(e).split())[:300]}", file=sys.stderr)
             return 2
         sessions.append(sess)
@@ -82,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                         seed=args.seed)
     measure(entries, settings)
     for e in entries:
-        print(json.dumps({"format": FORMAT, "version": VERSION, "model": e.id, "runtime": "onnxruntime",
-                          "runtime_version": ort.__version__, "summary": e.summary.as_row()}), flush=True)
+        print(json.dumps({"format": FORMAT, "version": VERSION, "model": e.id, "runtime": args.runtime,
+                          "runtime_version": version, "summary": e.summary.as_row()}), flush=True)
     return 0
 
 

@@ -135,7 +135,7 @@ def profile_remote(
     envs, ready, gone = [], [], {}
     for d in devices:
         try:
-            envs.append({**runtime.provenance(), **d.prepare(runner_file), "toolkit": __version__})
+            envs.append({**runtime.provenance(), **d.prepare(runner_file, runtime.name), "toolkit": __version__})
             ready.append(d)
         except (Unreachable, ConnectionLost) as e:
             if len(devices) == 1:
@@ -172,6 +172,7 @@ def profile_remote(
 
     def invocation(d) -> Invocation:
         return Invocation(binary=d.runner_path, threads=runtime.threads, opt_level=runtime.opt_level,
+                          runtime=runtime.name,
                           python=profile.python, tolerance=settings.tolerance, budget_s=settings.budget_s,
                           min_runs=settings.min_runs, gate=settings.gate, runs=max(settings.min_runs, 10))
 

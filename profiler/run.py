@@ -41,11 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, default=None,
                    help="input resolution of a built-in space (default: 224 for fbnet, 32 for fbnet-cifar)")
     p.add_argument("--runtime", default=None,
-                   help="onnxruntime or torchscript (default: the device profile's, onnxruntime for cpu)")
+                   help="onnxruntime, executorch (XNNPACK, extra lutnas[executorch]) or torchscript "
+                        "(default: the device profile's, onnxruntime for cpu)")
     p.add_argument("--threads", type=int, default=None,
                    help="intra-op threads of the runtime (default: the device profile's, 1 for cpu)")
     p.add_argument("--opt-level", default=None,
-                   help="graph optimization level (onnxruntime: disable, basic, extended, all; default all)")
+                   help="optimization level (onnxruntime: disable, basic, extended, all, default all; "
+                        "executorch: xnnpack, portable, default xnnpack)")
     p.add_argument("--affinity", default=None,
                    help="CPU pinning: 'last' (highest allowed CPU), 'none', or a CPU list like '2-3' "
                         "(default: the device profile's)")
@@ -142,13 +144,14 @@ def _open(profile, args, open_device):
 
 def _profile_phone(keys, out, profile, args, common):
     """The phone path: the runner the profile names, then profiler.remote."""
-    from devices.runners.commands import RUNTIME_OF
+    from devices.runners.commands import RUNTIMES_OF
     from profiler.bundle import build_portable_runner
     from profiler.remote import profile_remote
 
     runtime = common["runtime"]
-    if RUNTIME_OF[profile.runner] != runtime.name:
-        raise ValueError(f"runner {profile.runner} runs {RUNTIME_OF[profile.runner]} models, not {runtime.name}; "
+    if runtime.name not in RUNTIMES_OF[profile.runner]:
+        raise ValueError(f"runner {profile.runner} runs {' or '.join(RUNTIMES_OF[profile.runner])} models, "
+                         f"not {runtime.name}; "
                          f"change runner or runtime in {profile.source or profile.name}")
     if profile.runner == "portable":
         runner_file = build_portable_runner(common["cache"].root / "runners")

@@ -1,4 +1,4 @@
-"""python -m search.export: an arch.json's network (stem + chosen blocks + head) as ONNX or TorchScript."""
+"""python -m search.export: an arch.json's network (stem + chosen blocks + head) as ONNX, ExecuTorch or TorchScript."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from typing import Any, Sequence
 from search.archfile import Arch, read_arch
 
 # --format name -> (runtime whose exporter writes it, usual suffix)
-FORMATS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", ".onnx"), "torchscript": ("torchscript", ".pt")}
+FORMATS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", ".onnx"), "torchscript": ("torchscript", ".pt"),
+                                         "executorch": ("executorch", ".pte")}
 
 EPILOG = """\
 examples:
   python -m search.export --arch runs/X/arch.json --out model.onnx
   python -m search.export --arch runs/X/arch.json --out model.pt --format torchscript
+  python -m search.export --arch runs/X/arch.json --out model.pte     # ExecuTorch + XNNPACK, for phones
   python -m search.export --arch runs/X/train/arch.json --weights runs/X/train/weights.pt --out model.onnx
 
 arch.json needs only format, version, space and blocks, so hand-written files work:
@@ -41,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True,
                    help="file to write (written atomically; missing folders are created)")
     p.add_argument("--format", dest="fmt", default=None, metavar="{" + ",".join(FORMATS) + "}",
-                   help="onnx (opset-pinned, self-contained .onnx, runs in ONNX Runtime) or torchscript "
-                        "(traced and frozen .pt); default: from the --out suffix (.pt: torchscript), else onnx")
+                   help="onnx (opset-pinned, self-contained .onnx, runs in ONNX Runtime), executorch (.pte with the "
+                        "XNNPACK delegate, runs in ExecuTorch) or torchscript (traced and frozen .pt); "
+                        "default: from the --out suffix (.pt: torchscript, .pte: executorch), else onnx")
     p.add_argument("--num-classes", type=int, default=None, metavar="N",
                    help="classifier outputs; default: from --weights, else arch.json's num_classes, "
                         "else the space's")

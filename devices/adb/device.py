@@ -34,6 +34,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+# Python that prints a runtime's version on the phone (the portable runner's runtimes)
+VERSION_PROBES = {
+    "onnxruntime": "import onnxruntime; print(onnxruntime.__version__)",
+    "executorch": "from executorch.version import __version__ as v; print(v.split('+')[0])",
+}
+
+
 class AdbDevice:
     """One phone named by a profile (its connection overridden by ``host`` or ``serial``)."""
 
@@ -151,13 +158,13 @@ class AdbDevice:
         return out
 
     # ------------------------------------------------------------------ runs
-    def prepare(self, runner_file: Path) -> dict[str, object]:
+    def prepare(self, runner_file: Path, runtime: str = "onnxruntime") -> dict[str, object]:
         """Connect, fingerprint, install the runner; returns the LUT provenance of this phone."""
         info = self.fingerprint()
         cores = [facts.Core(c["id"], c["max_khz"], c["governor"]) for c in info["cores"]]
         self.mask, cpus = self._mask(cores)
         self.install_runner(runner_file)
-        version = self.runtime_version()
+        version = self.runtime_version(runtime)
         self.battery()
         info.update(affinity_mask=self.mask or "none", affinity=cpus, runner=self.profile.runner,
                     runner_sha256=self.runner_sha, runtime_version=version, endpoint=str(self.transport.endpoint))
@@ -173,15 +180,16 @@ class AdbDevice:
             "runtime_version": f"{version} (runner {self.profile.runner} sha256:{self.runner_sha})",
         }
 
-    def runtime_version(self) -> str:
-        """The runtime's version on the phone (portable runner: the phone's onnxruntime)."""
+    def runtime_version(self, runtime: str = "onnxruntime") -> str:
+        """The runtime's version on the phone (portable runner: the phone's Python package; native: unknown)."""
         if self.profile.runner != "portable":
             return "unknown"
-        res = self.transport.run_long(f"{q(self.profile.python)} -c 'import onnxruntime; print(onnxruntime.__version__)'",
+        probe = VERSION_PROBES[runtime]
+        res = self.transport.run_long(f"{q(self.profile.python)} -c {q(probe)}",
                                       f"{self.workdir}/jobs", timeout_s=300, poll_s=0.2)  # an import may be slow
         version = res.output.strip().splitlines()[-1] if res.output.strip() else ""
         if res.rc != 0 or not version:
-            raise CommandFailed(f"{self.transport.endpoint}: the portable runner needs Python with onnxruntime on the "
+            raise CommandFailed(f"{self.transport.endpoint}: the portable runner needs Python with {runtime} on the "
                                 f"phone; `{self.profile.python}` said: {' '.join(res.output.split())[:200]}")
         return version
 

@@ -22,11 +22,13 @@ class Invocation:
     min_runs: int = 30
     gate: float = 0.10
     runs: int = 50  # timed runs of a native runner
+    runtime: str = "onnxruntime"  # what the portable runner loads the models with
 
 
 def portable(inv: Invocation, models: list[str]) -> str:
     """The project's runner: all models in one invocation, interleaved."""
-    return (f"{q(inv.python)} {q(inv.binary)} --threads {int(inv.threads)} --opt-level {q(inv.opt_level)} "
+    return (f"{q(inv.python)} {q(inv.binary)} --runtime {q(inv.runtime)} --threads {int(inv.threads)} "
+            f"--opt-level {q(inv.opt_level)} "
             f"--tolerance {float(inv.tolerance)!r} --budget {float(inv.budget_s)!r} --min-runs {int(inv.min_runs)} "
             f"--gate {float(inv.gate)!r} " + " ".join(f"--model {q(m)}" for m in models))
 
@@ -45,8 +47,9 @@ def tflite_benchmark(inv: Invocation, models: list[str]) -> str:
 
 
 def executor_runner(inv: Invocation, models: list[str]) -> str:
-    """ExecuTorch executor_runner."""
-    return f"{q(inv.binary)} --model_path={q(models[0])} --num_executions={int(inv.runs)}"
+    """ExecuTorch executor_runner (built with the XNNPACK backend and its thread pool), outputs not printed."""
+    return (f"{q(inv.binary)} --model_path={q(models[0])} --num_executions={int(inv.runs)} "
+            f"--cpu_threads={int(inv.threads)} --print_output=none")
 
 
 COMMANDS: dict[str, Callable[[Invocation, list[str]], str]] = {
@@ -55,10 +58,10 @@ COMMANDS: dict[str, Callable[[Invocation, list[str]], str]] = {
     "benchmark_model": tflite_benchmark,
     "executor_runner": executor_runner,
 }
-# Models per invocation (0: any number) and the runtime whose export each runner runs.
+# Models per invocation (0: any number) and the runtimes whose exports each runner runs.
 MODELS_PER_CALL = {"portable": 0, "onnxruntime_perf_test": 1, "benchmark_model": 1, "executor_runner": 1}
-RUNTIME_OF = {"portable": "onnxruntime", "onnxruntime_perf_test": "onnxruntime", "benchmark_model": "tflite",
-              "executor_runner": "executorch"}
+RUNTIMES_OF = {"portable": ("onnxruntime", "executorch"), "onnxruntime_perf_test": ("onnxruntime",),
+               "benchmark_model": ("tflite",), "executor_runner": ("executorch",)}
 
 
 def command(runner: str, inv: Invocation, models: list[str], mask: str | None = None) -> str:

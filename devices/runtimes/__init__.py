@@ -21,6 +21,7 @@ def register_runtime(name: str, target: str) -> None:
 
 register_runtime("onnxruntime", "devices.runtimes.onnxrt:OnnxRuntime")
 register_runtime("torchscript", "devices.runtimes.torchscript:TorchScript")
+register_runtime("executorch", "devices.runtimes.executorch_rt:ExecuTorch")
 
 
 def get_runtime(name: str, threads: int = 1, opt_level: str | None = None) -> Runtime:

@@ -58,13 +58,13 @@ def test_provenance_records_level_threads_and_exporter():
 
 
 def test_registry_errors():
-    with pytest.raises(ValueError, match="unknown runtime 'tflite'; known: onnxruntime, torchscript"):
+    with pytest.raises(ValueError, match="unknown runtime .tflite.; known: onnxruntime, torchscript, executorch"):
         get_runtime("tflite")
     with pytest.raises(ValueError, match="unknown ONNX Runtime optimization level 'max'; known: disable"):
         get_runtime("onnxruntime", opt_level="max")
     with pytest.raises(ValueError, match="threads must be >= 1"):
         get_runtime("onnxruntime", threads=0)
-    assert set(RUNTIMES) >= {"onnxruntime", "torchscript"}
+    assert set(RUNTIMES) >= {"onnxruntime", "torchscript", "executorch"}
 
 
 def test_cache_exports_once_per_content(tmp_path):
@@ -87,3 +87,56 @@ def test_content_hash_depends_on_structure_shape_and_exporter():
     assert a != content_hash(build_module(KEYS[0]), (1, 16, 9, 9), get_runtime("onnxruntime"))
     assert a != content_hash(build_module(KEYS[2]), (1, 16, 8, 8), get_runtime("onnxruntime"))
     assert a != content_hash(build_module(KEYS[0]), (1, 16, 8, 8), get_runtime("torchscript"))
+
+
+@pytest.mark.parametrize("key", KEYS, ids=str)
+def test_executorch_pte_runs_and_equals_torch(key, tmp_path):
+    rt = get_runtime("executorch")
+    module = build_module(key)
+    path = tmp_path / "m.pte"
+    rt.export(module, input_shape(key), path)
+    assert path.read_bytes()[4:8] == b"ET12"  # the ExecuTorch flatbuffer identifier
+    s = rt.open(path, input_shape(key))
+    with torch.no_grad():
+        expected = module(s.x).numpy()
+    np.testing.assert_allclose(s.output(), expected, atol=1e-4, rtol=1e-4)
+    s.close()
+
+
+def test_executorch_levels_change_the_export_and_both_run(tmp_path):
+    key = KEYS[2]
+    module = build_module(key)
+    sizes = {}
+    for level in ("xnnpack", "portable"):
+        rt = get_runtime("executorch", opt_level=level)
+        path = tmp_path / f"{level}.pte"
+        rt.export(module, input_shape(key), path)
+        sizes[level] = path.read_bytes()
+        s = rt.open(path, input_shape(key))
+        with torch.no_grad():
+            np.testing.assert_allclose(s.output(), module(s.x).numpy(), atol=1e-4, rtol=1e-4)
+        assert level in rt.export_id()
+    assert sizes["xnnpack"] != sizes["portable"]
+    assert b"XnnpackBackend" in sizes["xnnpack"] and b"XnnpackBackend" not in sizes["portable"]
+
+
+def test_executorch_thread_pool_follows_the_runtime(tmp_path):
+    from devices.runtimes.executorch_rt import thread_count
+
+    key = KEYS[0]
+    path = tmp_path / "m.pte"
+    get_runtime("executorch").export(build_module(key), input_shape(key), path)
+    for threads in (2, 1):
+        get_runtime("executorch", threads=threads).open(path, input_shape(key)).run()
+        assert thread_count() == threads
+
+
+def test_executorch_provenance_and_errors(monkeypatch):
+    p = get_runtime("executorch", threads=3).provenance()
+    assert p["runtime"] == "executorch" and p["opt_level"] == "xnnpack" and p["threads"] == 3
+    assert p["runtime_version"] == "1.5.1" and p["exporter"].startswith("torch.export+executorch/")
+    with pytest.raises(ValueError, match="unknown ExecuTorch optimization level 'all'; known: xnnpack, portable"):
+        get_runtime("executorch", opt_level="all")
+    monkeypatch.setitem(__import__("sys").modules, "executorch.runtime", None)  # as if not installed
+    with pytest.raises(ValueError, match=r"ExecuTorch is not installed: pip install 'lutnas\[executorch\]'"):
+        get_runtime("executorch")

@@ -13,7 +13,7 @@ from search.space import load_space_file
 from tests.conftest import FIXTURES
 
 ALLOWED_TOP = {"__future__", "argparse", "dataclasses", "gc", "json", "math", "random", "sys", "time", "typing",
-               "numpy", "onnxruntime", "profiler"}
+               "numpy", "onnxruntime", "torch", "executorch", "profiler"}
 
 
 def test_bundle_is_reproducible_and_named_by_its_hash(tmp_path):
@@ -24,7 +24,7 @@ def test_bundle_is_reproducible_and_named_by_its_hash(tmp_path):
 
 
 def test_bundled_code_imports_only_what_a_phone_has():
-    """Only the stdlib, numpy, onnxruntime and the bundled profiler modules (nothing else of ours)."""
+    """Only the stdlib, numpy, the runtimes (onnxruntime; executorch with torch) and the bundled profiler modules."""
     bundled = {name[:-3].replace("/", ".") for name in MEMBERS if name.startswith("profiler/")}
     for name, path in MEMBERS.items():
         for node in ast.walk(ast.parse(path.read_text())):
@@ -52,3 +52,24 @@ def test_bundle_measures_a_model(tmp_path):
     bad = subprocess.run([sys.executable, str(runner), "--model", str(tmp_path / "missing.onnx")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "missing.onnx: cannot load the model" in bad.stderr
+
+
+def test_bundle_measures_an_executorch_program(tmp_path):
+    from devices.runtimes import get_runtime
+
+    space = load_space_file(FIXTURES / "spaces" / "tiny.toml")
+    key = space.layers[2].key("k3_e1")
+    model = tmp_path / "m.pte"
+    get_runtime("executorch").export(build_module(key), input_shape(key), model)
+    runner = build_portable_runner(tmp_path)
+    args = [sys.executable, str(runner), "--runtime", "executorch", "--threads", "2", "--budget", "0.05",
+            "--min-runs", "5", "--tolerance", "0.2"]
+    proc = subprocess.run([*args, "--opt-level", "xnnpack", "--model", str(model)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [r] = parse_output("portable", proc.stdout)
+    assert r.model == str(model) and r.n >= 5 and r.runtime_version == "1.5.1"
+    assert '"runtime": "executorch"' in proc.stdout
+    bad = subprocess.run([*args, "--model", str(model)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "optimization level 'all' is an ONNX Runtime level; a .pte has xnnpack or portable" in bad.stderr

@@ -102,6 +102,44 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     assert len(json.loads((tmp_path / "phone.device.json").read_text())["sessions"]) == 2
 
 
+def test_executorch_programs_on_the_phone_through_the_portable_runner(home, phone, tmp_path):
+    out = tmp_path / "phone-et.csv"
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out, "--runtime", "executorch")
+    assert proc.returncode == 0, proc.stderr
+    frame = check_complete(out)
+    assert set(frame["runtime"]) == {"executorch"} and set(frame["opt_level"]) == {"xnnpack"}
+    assert frame["runtime_version"].str.startswith("1.5.1 (runner portable sha256:").all()
+    models = list((phone.sandbox / "data/local/tmp/lutnas/models").iterdir())
+    assert len(models) == 15 and all(m.suffix == ".pte" for m in models)
+
+
+def test_executor_runner_binary_times_pte_programs_on_the_phone(home, phone, tmp_path):
+    """executor_runner's orchestration; the binary is a stand-in (tests/fixtures/runners/bin) printing its format."""
+    standin = FIXTURES / "runners" / "bin" / "executor_runner_standin.py"
+    profile = profile_with(tmp_path, runner="executor_runner", runner_binary=str(standin), runtime="executorch",
+                           repeats=2)
+    out = tmp_path / "phone-er.csv"
+    # a fifth of the space: each call of the stand-in starts a Python that imports executorch (seconds)
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out, "--shard", "1/5", profile=profile)
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 3 and (frame["median_ms"] > 0).all()
+    assert set(frame["runtime"]) == {"executorch"} and set(frame["n"]) == {2}
+    sha = __import__("hashlib").sha256(standin.read_bytes()).hexdigest()
+    assert frame["runtime_version"].str.endswith(f"(runner executor_runner sha256:{sha})").all()
+    assert len(list((phone.sandbox / "data/local/tmp/lutnas/models").glob("*.pte"))) >= 3
+
+
+def test_runner_that_cannot_run_the_runtime_is_refused_before_anything_moves(home, phone, tmp_path):
+    profile = profile_with(tmp_path, runner="onnxruntime_perf_test", runner_binary=str(tmp_path / "perf"))
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", tmp_path / "x.csv",
+               "--runtime", "executorch", profile=profile)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: runner onnxruntime_perf_test runs onnxruntime models, "
+                                          "not executorch; change runner or runtime in ")
+    assert not (tmp_path / "x.csv").exists() and not (phone.sandbox / "data/local/tmp/lutnas").exists()
+
+
 def test_connection_dropped_mid_push_and_mid_benchmark(home, phone, tmp_path):
     phone.faults.drop_after_push_bytes = 4096  # inside the runner's push
     phone.faults.drop_on_shell = "lutnas-poll"  # while the first benchmark runs

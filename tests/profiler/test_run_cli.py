@@ -149,6 +149,27 @@ def test_torchscript_runtime(tmp_path):
     assert len(frame) == 15
 
 
+def test_executorch_runtime_honours_threads_and_records_its_level(tmp_path):
+    out = tmp_path / "et.csv"
+    proc = cli("--space", TINY, "--runtime", "executorch", "--threads", "2", "--out", out, *FAST,
+               cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 15 and set(frame["runtime"]) == {"executorch"}
+    assert set(frame["opt_level"]) == {"xnnpack"} and set(frame["threads"]) == {2}
+    assert (frame["median_ms"] > 0).all()
+    assert len(list((tmp_path / "cache" / "executorch").glob("*.pte"))) == 15
+    assert "cpuinfo" not in proc.stderr and "Failed to load" not in proc.stderr
+
+
+def test_executorch_unknown_level_is_one_line(tmp_path):
+    proc = cli("--space", TINY, "--runtime", "executorch", "--opt-level", "all", "--out", tmp_path / "x.csv",
+               *FAST, cache=tmp_path / "cache")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: unknown ExecuTorch optimization level 'all'; known: xnnpack, portable")
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_kill_mid_run_then_resume_measures_only_the_rest(tmp_path):
     out = tmp_path / "killed.csv"
     cache = tmp_path / "cache"

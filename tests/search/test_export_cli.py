@@ -89,6 +89,21 @@ def test_torchscript_matches_torch(tmp_path, weights):
         np.testing.assert_allclose(loaded(x).numpy(), net(x).numpy(), atol=1e-4, rtol=0)
 
 
+def test_executorch_pte_from_the_suffix_matches_torch(tmp_path, weights):
+    from executorch.runtime import Runtime
+
+    wpath, net, arch = weights
+    out = tmp_path / "model.pte"
+    r = export("--arch", TINY_ARCH, "--out", out, "--weights", wpath)
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out} (executorch," in r.stdout
+    method = Runtime.get().load_program(out).load_method("forward")
+    x = sample_input(arch)
+    with torch.no_grad():
+        for i in range(len(x)):  # exported at batch 1
+            np.testing.assert_allclose(method.execute([x[i:i + 1]])[0].numpy(), net(x[i:i + 1]).numpy(), atol=1e-4)
+
+
 def test_format_from_suffix_and_seeded_init(tmp_path):
     """Without --weights the network is the seeded fresh one (same as ChildNet after manual_seed)."""
     arch = read_arch(ARCH / "tiny_minimal.json")

@@ -90,6 +90,24 @@ def calibrate_matrix(matrix: Matrix, cal: Calibration | None) -> Matrix:
                                overhead_ms=cal.offset_ms + matrix.overhead_ms * cal.scale)
 
 
+def measured_after_fit(lut: LUT, space: SpaceLike) -> tuple[str, list[Key]] | None:
+    """When ``space``'s calibration was fitted (its rows' ``measured_at``) and the keys of ``space`` measured
+    after that: rows re-measured since, which the fit never saw (fit again). None without a calibration.
+    Rows of unknown date (imported) are not counted."""
+    keys = calibration_keys(space)
+    if keys[SCALE] not in lut:
+        return None
+    fitted_at = str(lut.row(keys[SCALE])["measured_at"])
+    used = dict.fromkeys([*space.fixed_keys().values(), *(layer.key(c) for layer in space.layers
+                                                          for c in layer.candidates)])
+    stamps = {k: str(lut.row(k)["measured_at"]) for k in used if k in lut}
+    return fitted_at, [k for k, at in stamps.items() if _iso(at) and at > fitted_at]
+
+
+def _iso(stamp: str) -> bool:
+    return len(stamp) == 20 and stamp[4] == "-" and stamp[10] == "T" and stamp.endswith("Z")
+
+
 def is_calibration(block: str) -> bool:
     """True for the reserved calibration op names."""
     return block in NAMES

@@ -5,7 +5,7 @@ loader chains them (v -> v+1 -> ... -> SCHEMA_VERSION) before it checks the
 columns and cells against the current schema, so every earlier version stays
 loadable. A migration works on the raw table: every cell is a string and the
 index holds the file's line numbers (keep both, so problems still point at
-the right line). Schema 1 is the first version, so the registry is empty.
+the right line).
 """
 
 from __future__ import annotations
@@ -44,4 +44,10 @@ def upgrade(frame: "pd.DataFrame", version: int) -> "pd.DataFrame":
             raise LookupError(f"no migration from schema {v} to {v + 1}; this toolkit cannot read schema {v}")
         frame = MIGRATIONS[v](frame.copy())
         frame["schema"] = str(v + 1)
+    return frame
+
+
+@register(1)
+def _v1_to_v2(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Schema 2 only added names (calib_offset, calib_scale) and a runtime (executorch); a v1 table is valid v2."""
     return frame

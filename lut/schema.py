@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Each schema version: the first lutnas release that writes it, and what changed (docs/lut-format.md).
 SCHEMA_HISTORY: dict[int, tuple[str, str]] = {
     1: ("0.1.0", "first version"),
+    2: ("0.2.0", "the reserved op names calib_offset and calib_scale (a whole-network calibration) and the "
+                 "runtime executorch; the columns are unchanged"),
 }
 # device_model of rows imported from a format that records no provenance (lut.formats).
 IMPORTED_PREFIX = "unknown (imported from "

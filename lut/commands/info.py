@@ -19,16 +19,20 @@ def _values(values: list[str]) -> str:
     return ", ".join(values[:SHOWN_VALUES]) + more if values else "-"
 
 
-def format_info(lut: LUT, path: Path | str) -> list[str]:
-    """The lines ``info`` prints for a loaded LUT (without the coverage of spaces)."""
+def format_info(lut: LUT, path: Path | str, stored: int | None = None) -> list[str]:
+    """The lines ``info`` prints for a loaded LUT (without the coverage of spaces); ``stored`` is the schema
+    version the file was written in, when older than the one it was read as."""
     from lut.schema import IMPORTED_PREFIX, SCHEMA_VERSION
 
     frame = lut.frame
     stable = int(frame["stable"].sum())
     versions = sorted({int(v) for v in frame["schema"]}) or [SCHEMA_VERSION]
+    shown = ", ".join(str(v) for v in versions)
+    if stored is not None and stored != versions[0]:
+        shown = f"{stored} (read as {shown} through the migrations; saving writes {shown})"
     lines = [
         f"file:          {path}",
-        f"schema:        {', '.join(str(v) for v in versions)}",
+        f"schema:        {shown}",
         f"rows:          {len(lut)} ({stable} stable, {len(lut) - stable} unstable)",
         f"content hash:  {lut.content_hash()}",
         "provenance:",
@@ -63,6 +67,27 @@ def format_coverage(lut: LUT) -> list[str]:
         + ("" if c.complete else f", missing e.g. {c.missing[0]}") for c in cov]
 
 
+def calibration_lines(lut: LUT, spaces: list) -> list[str]:
+    """For each space the LUT holds a whole-network calibration of: the line, when and on how many networks it
+    was fitted, and a warning when rows of the space were measured again after the fit."""
+    from lut.calibration import SCALE, calibration_keys, measured_after_fit, read_calibration
+
+    lines: list[str] = []
+    for space in spaces:
+        found = measured_after_fit(lut, space)
+        if found is None:
+            continue
+        fitted_at, newer = found
+        n = int(lut.row(calibration_keys(space)[SCALE])["n"])
+        lines.append(f"calibration ({space.name}): {read_calibration(lut, space)}, fitted at {fitted_at} "
+                     f"on {n} network measurements")
+        if newer:
+            lines.append(f"warning: {len(newer)} {space.name} row(s) were measured after its calibration was "
+                         f"fitted (e.g. {newer[0]}); the calibration never saw them: fit it again "
+                         f"(python -m profiler.validate, then python -m profiler.calibrate)")
+    return lines
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, help="the LUT CSV file")
 
@@ -70,8 +95,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from lut.io import load
 
+    from lut.spaces import builtin_names, get_space
+
     lut = load(args.file)
-    print("\n".join(format_info(lut, args.file) + format_coverage(lut)))
+    spaces = [get_space(name) for name in builtin_names()]
+    print("\n".join(format_info(lut, args.file, stored_version(args.file)) + format_coverage(lut)
+                    + calibration_lines(lut, spaces)))
+
+
+def stored_version(path: Path) -> int | None:
+    """The schema version written in the file (its first row), before any migration."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        header, first = next(rows, []), next(rows, [])
+    if "schema" not in header or len(first) != len(header):
+        return None
+    value = first[header.index("schema")]
+    return int(value) if value.isdigit() else None
     return OK
 
 

@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
                      + (f" and {len(cov.missing) - SHOWN_MISSING} more" if len(cov.missing) > SHOWN_MISSING else ""),
                      f"measure them with: {profiler_command(lut, space.name)}"]
     lines += sanity_lines(lut)
+    from lut.commands.info import calibration_lines
+    from lut.spaces import builtin_names, get_space
+
+    spaces = [space] if space is not None else [get_space(name) for name in builtin_names()]
+    lines += [ln for ln in calibration_lines(lut, spaces) if ln.startswith("warning:")]
     print("\n".join(lines))
     return status
 

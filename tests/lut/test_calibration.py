@@ -111,3 +111,17 @@ def test_an_offset_whose_spread_reaches_zero_still_makes_a_valid_row(space):
     lut = store_calibration(load(VALID), space, rows)  # checked like a file: p10 > 0, p10 <= median
     row = lut.row(calibration_keys(space)["calib_offset"])
     assert row["p10_ms"] == 0.000001 and row["median_ms"] == 0.01 and row["stable"] == 0
+
+
+def test_rows_measured_after_the_fit_are_found(space):
+    from lut.calibration import measured_after_fit
+
+    assert measured_after_fit(load(VALID), space) is None
+    lut = calibrated(0.2, 1.5)  # fitted at ENV's measured_at, 2025-01-15T10:00:00Z
+    assert measured_after_fit(lut, space) == ("2025-01-15T10:00:00Z", [])
+    again = lut.row(space.layers[1].key("skip"))
+    lut = lut.add([{**again, "median_ms": 0.05, "p10_ms": 0.04, "p90_ms": 0.06,
+                    "measured_at": "2025-02-01T08:00:00Z"}], replace=True)
+    assert measured_after_fit(lut, space) == ("2025-01-15T10:00:00Z", [space.layers[1].key("skip")])
+    imported = lut.add([{**again, "measured_at": "unknown"}], replace=True)  # no date: not counted
+    assert measured_after_fit(imported, space)[1] == []

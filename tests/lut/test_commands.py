@@ -72,6 +72,35 @@ def test_validate_space_coverage_and_sanity_summary():
     assert lines[-1].endswith(" of 48 checks fail")
 
 
+def test_info_and_validate_tell_a_calibration_and_rows_measured_after_it(tmp_path):
+    from lut.calibration import Estimate, calibration_rows, store_calibration
+    from search.space import get_space
+
+    space = get_space("fbnet-cifar")
+    lut = load(MEASURED)
+    fitted = max(lut.frame["measured_at"])
+    prov = {**{c: lut.frame[c].iloc[0] for c in lut.provenance()}, "measured_at": fitted}
+    rows = calibration_rows(space, Estimate(0.05, 0.04, 0.06, 0.01, 0.1, 40),
+                            Estimate(1.1, 1.05, 1.15, 0.02, 0.03, 40), prov)
+    path = tmp_path / "cal.csv"
+    save(store_calibration(lut, space, rows), path)
+    res = run("info", str(path))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-1] == (f"calibration (fbnet-cifar): 0.0500 ms + 1.1000 x LUT, fitted at {fitted} "
+                                           f"on 40 network measurements")
+    assert "warning" not in run("validate", str(path), "--space", "fbnet-cifar").stdout
+    # one row measured again after the fit
+    key = space.layers[3].key("k5_e6")
+    later = load(path).add([{**load(path).row(key), "measured_at": "2030-01-01T00:00:00Z"}], replace=True)
+    save(later, path)
+    warning = (f"warning: 1 fbnet-cifar row(s) were measured after its calibration was fitted (e.g. {key}); "
+               f"the calibration never saw them: fit it again (python -m profiler.validate, then "
+               f"python -m profiler.calibrate)")
+    assert run("info", str(path)).stdout.splitlines()[-1] == warning
+    res = run("validate", str(path))
+    assert res.returncode == 0 and warning in res.stdout.splitlines()
+
+
 def test_validate_missing_keys_of_a_space_is_a_finding():
     res = run("validate", rel(MEASURED), "--space", "fbnet")
     assert res.returncode == 1 and res.stderr == ""

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lut import LUT, Key, load
+from lut._version import __version__
 from lut.formats import Options, get_format, names, register
 from lut.formats.common import MIN_MS
 from lut.schema import IMPORTED_PREFIX, LUTError
@@ -86,7 +87,7 @@ def test_imported_rows_say_they_have_no_provenance():
     prov = imported.lut.provenance()
     assert prov["device_model"] == [f"{IMPORTED_PREFIX}lookup_table.txt)"]
     assert prov["measured_at"] == ["unknown"] and prov["runtime"] == ["unknown"] and prov["device"] == ["unknown"]
-    assert prov["toolkit"] == ["unknown (imported by lutnas 0.1.0)"]
+    assert prov["toolkit"] == [f"unknown (imported by lutnas {__version__})"]
     assert set(imported.lut.frame["stable"]) == {0}
     assert imported.notes[0].startswith("10 of 22 layers sit at the same slot as an earlier layer")
     assert imported.notes[1].startswith("lookup_table.txt has no overhead, stem, head: written as 0.000001 ms")

@@ -121,8 +121,11 @@ def test_load_of_missing_file_and_directory(tmp_path):
         load(tmp_path)
 
 
+V1 = VALID.parent / "versions" / "v1.csv"
+
+
 def test_loader_applies_registered_migration(tmp_path, monkeypatch):
-    """Pretend the current schema is 2: a schema-1 file must go through MIGRATIONS[1]."""
+    """A schema-1 file goes through MIGRATIONS[1] (here a stand-in for the real one)."""
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(migrations, "MIGRATIONS", {})
     seen = []
@@ -133,7 +136,7 @@ def test_loader_applies_registered_migration(tmp_path, monkeypatch):
         frame["device"] = frame["device"] + "-v2"
         return frame
 
-    table = load(VALID)
+    table = load(V1)
     assert seen == [list(range(2, 12))]  # the raw table, indexed by file line
     assert table.provenance()["device"] == ["cpu-v2"]
     assert set(table.frame["schema"]) == {2}
@@ -146,15 +149,15 @@ def test_loader_applies_registered_migration(tmp_path, monkeypatch):
 def test_migration_problems_point_at_the_file_line(monkeypatch):
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(migrations, "MIGRATIONS", {1: lambda f: f.assign(median_ms="0")})
-    with pytest.raises(LUTError, match=r"valid\.csv: line 2, column median_ms: 0 must be > 0"):
-        load(VALID)
+    with pytest.raises(LUTError, match=r"v1\.csv: line 2, column median_ms: 0 must be > 0"):
+        load(V1)
 
 
 def test_missing_migration_is_reported(monkeypatch):
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(migrations, "MIGRATIONS", {})
     with pytest.raises(LUTError, match="line 2, column schema: no migration from schema 1 to 2"):
-        load(VALID)
+        load(V1)
 
 
 def test_register_refuses_duplicates(monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lut import LUT, Key, load
-from lut.schema import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, LUTError, PROVENANCE_COLUMNS
+from lut.schema import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, PROVENANCE_COLUMNS, SCHEMA_VERSION, LUTError
 
 from .conftest import VALID, make_row
 
@@ -93,7 +93,7 @@ def test_add_to_empty_and_from_lut():
 def test_from_rows_fills_schema_and_accepts_frames():
     rows = [make_row("skip", 8, 8, 1, 4, 4, 0.1, stable=True, threads=np.int64(2))]
     a = LUT.from_rows(rows)
-    assert a.row(Key("skip", 8, 8, 1, 4, 4))["schema"] == 1
+    assert a.row(Key("skip", 8, 8, 1, 4, 4))["schema"] == SCHEMA_VERSION
     assert LUT.from_rows(a.frame) == a
     assert LUT.from_rows([]) == LUT.empty()
 

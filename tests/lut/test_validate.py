@@ -18,8 +18,8 @@ from .conftest import LUT_FIXTURES, VALID
 CASES = {
     "missing_column.csv": (1, "p90_ms", "missing column(s): p90_ms"),
     "extra_column.csv": (1, "gpu", "unknown column(s): gpu"),
-    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 2); this toolkit (lutnas 0.1.0) reads "
-                                      "schema <= 1: upgrade to a lutnas release after 0.1.0 that reads schema 2"),
+    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 3); this toolkit (lutnas 0.2.0) reads "
+                                      "schema <= 2: upgrade to a lutnas release after 0.2.0 that reads schema 3"),
     "schema_not_int.csv": (3, "schema", "schema version 'one' is not an integer"),
     "mixed_schema.csv": (6, "schema", "schema 2 differs from schema 1 on line 2"),
     "nan_latency.csv": (4, "median_ms", "'nan' is NaN"),
@@ -134,7 +134,7 @@ def test_unterminated_quote_is_malformed_csv():
 
 
 def test_unknown_old_schema_version():
-    text = VALID.read_text().replace("\n1,", "\n0,")
+    text = VALID.read_text().replace("\n2,", "\n0,")
     problems = check_text(text).problems
     assert str(problems[0]) == "line 2, column schema: unknown schema version 0; versions start at 1"
 

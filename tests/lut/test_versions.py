@@ -31,6 +31,17 @@ def test_a_fixture_of_every_schema_version_loads_into_the_current_one(version, t
     assert load(tmp_path / "now.csv") == table
 
 
+def test_info_names_the_version_a_file_was_written_in():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "lut", "info", str(VERSIONS / "v1.csv")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert f"schema:        1 (read as {SCHEMA_VERSION} through the migrations; saving writes {SCHEMA_VERSION})" \
+        in res.stdout.splitlines()
+
+
 def test_every_version_has_a_fixture_a_release_and_a_history_entry():
     assert sorted(int(p.stem[1:]) for p in VERSIONS.glob("v*.csv")) == list(range(1, SCHEMA_VERSION + 1))
     assert sorted(SCHEMA_HISTORY) == list(range(1, SCHEMA_VERSION + 1))

@@ -61,12 +61,16 @@ class MissingKeysError(LUTError):
                          f"measure them with: {command}")
 
 
-def profiler_command(lut: LUT, space: str) -> str:
-    """The profiler command that adds a space's missing keys to ``lut``'s file."""
+def profiler_command(lut: LUT, space: str | SpaceLike) -> str:
+    """The profiler command that adds a space's missing keys to ``lut``'s file (a space that knows its
+    ``cli_args``, as search.space.Space does, keeps its resolution and width multiplier)."""
     prov = lut.provenance()
     device, runtime, threads = (prov[c][0] if prov[c] else DEFAULTS[c] for c in ("device", "runtime", "threads"))
     out = str(lut.source) if lut.source else f"lut/{device}.csv"
-    args = ["python", "-m", "profiler.run", "--device", device, "--space", space, "--runtime", runtime,
+    cli_args = getattr(space, "cli_args", None)
+    space_args = cli_args() if cli_args else ["--space", space if isinstance(space, str) else space.name]
+    level = ["--opt-level", prov["opt_level"][0]] if prov.get("opt_level") else []
+    args = ["python", "-m", "profiler.run", "--device", device, *space_args, "--runtime", runtime, *level,
             "--threads", threads, "--out", out, "--resume"]
     return " ".join(shlex.quote(a) for a in args)
 
@@ -136,7 +140,7 @@ def build_matrix(lut: LUT, space: SpaceLike, calibrated: bool = True) -> Matrix:
     missing = [k for k in needed_keys(space) if k not in lut]
     if missing:
         where = str(lut.source) if lut.source else "LUT"
-        raise MissingKeysError(missing, profiler_command(lut, space.name), where, space.name)
+        raise MissingKeysError(missing, profiler_command(lut, space), where, space.name)
     overhead = lut.latency(fixed["overhead"])
 
     def net(key: Key) -> float:

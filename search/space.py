@@ -69,6 +69,18 @@ class Space:
     width_mult: float = 1.0
     params: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    def cli_args(self) -> list[str]:
+        """``--space`` (and ``--resolution`` / ``--width-mult`` where a built-in's differ from its defaults):
+        the arguments that build this space again on a lutnas command line."""
+        args = ["--space", self.name]
+        if self.name in SPACES:
+            default = SPACES[self.name]()
+            if self.input_size != default.input_size:
+                args += ["--resolution", str(self.input_size)]
+            if self.width_mult != default.width_mult:
+                args += ["--width-mult", f"{self.width_mult:g}"]
+        return args
+
     @property
     def candidates(self) -> tuple[str, ...]:
         """Candidate names of the first layer (all layers share them in built-in spaces)."""

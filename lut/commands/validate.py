@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             status = FINDINGS
             lines = [f"{path}: space {cov}; missing: " + ", ".join(str(k) for k in cov.missing[:SHOWN_MISSING])
                      + (f" and {len(cov.missing) - SHOWN_MISSING} more" if len(cov.missing) > SHOWN_MISSING else ""),
-                     f"measure them with: {profiler_command(lut, space.name)}"]
+                     f"measure them with: {profiler_command(lut, space)}"]
     lines += sanity_lines(lut)
     from lut.commands.info import calibration_lines
     from lut.spaces import builtin_names, get_space

@@ -108,7 +108,7 @@ def test_validate_missing_keys_of_a_space_is_a_finding():
     assert first.startswith(f"{rel(MEASURED)}: space fbnet: 0 of 111 keys (0%); missing: overhead@3>3/s1@224x224, ")
     assert first.endswith(" and 101 more")
     assert second == (f"measure them with: python -m profiler.run --device cpu --space fbnet --runtime onnxruntime "
-                      f"--threads 1 --out {rel(MEASURED)} --resume")
+                      f"--opt-level all --threads 1 --out {rel(MEASURED)} --resume")
 
 
 def test_validate_sanity_warnings_do_not_fail(tmp_path):

@@ -65,7 +65,8 @@ def test_missing_keys_error_gives_the_profiler_command(space):
     assert isinstance(err, LUTError)
     assert err.missing == [Key("k3_e1", 24, 24, 1, 16, 16), Key("k3_e1_g2", 24, 24, 1, 16, 16),
                            Key("skip", 24, 24, 1, 16, 16)]
-    command = (f"python -m profiler.run --device cpu --space fbnet-cifar --runtime onnxruntime --threads 1 "
+    command = (f"python -m profiler.run --device cpu --space fbnet-cifar --runtime onnxruntime --opt-level all "
+               f"--threads 1 "
                f"--out {VALID} --resume")
     assert err.command == command
     message = str(err)
@@ -86,11 +87,12 @@ def test_missing_keys_of_an_empty_lut_use_defaults(space):
 
 
 def test_missing_keys_command_follows_provenance(space):
-    rows = [make_row("overhead", 3, 3, 1, 32, 32, 0.05, device="pixel", runtime="executorch", threads=4)]
+    rows = [make_row("overhead", 3, 3, 1, 32, 32, 0.05, device="pixel", runtime="executorch", threads=4,
+                     opt_level="xnnpack")]
     with pytest.raises(MissingKeysError) as info:
         LUT.from_rows(rows).matrix(replace(space, name="my space.toml"))
     assert info.value.command == ("python -m profiler.run --device pixel --space 'my space.toml' --runtime "
-                                  "executorch --threads 4 --out lut/pixel.csv --resume")
+                                  "executorch --opt-level xnnpack --threads 4 --out lut/pixel.csv --resume")
 
 
 def test_space_without_fixed_keys_is_refused():
@@ -100,3 +102,15 @@ def test_space_without_fixed_keys_is_refused():
 
     with pytest.raises(ValueError, match="lacks overhead, head"):
         load(VALID).matrix(Bad())
+
+
+def test_missing_keys_command_keeps_resolution_and_width():
+    from search.space import get_space
+
+    table = load(VALID)
+    for space, extra in [(get_space("fbnet-cifar", input_size=16), " --resolution 16"),
+                         (get_space("fbnet", width_mult=0.5), " --width-mult 0.5"),
+                         (get_space("fbnet-cifar"), "")]:
+        with pytest.raises(MissingKeysError) as info:
+            table.matrix(space)
+        assert f"--space {space.name}{extra} --runtime onnxruntime" in info.value.command

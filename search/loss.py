@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
-from torch import Tensor
+if TYPE_CHECKING:  # the losses use tensor methods only: importing this module (for --help) loads no torch
+    from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class LossConfig:
 
 TARGET_LOSSES = ("target", "target-abs")  # the modes that need a latency target T
 
-LossFn = Callable[[Tensor, Tensor, LossConfig], Tensor]
+LossFn = Callable[["Tensor", "Tensor", LossConfig], "Tensor"]
 LOSSES: dict[str, LossFn] = {}
 
 
@@ -72,19 +72,19 @@ def _fbnet(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
         raise ValueError(f"fbnet loss needs LAT > 1 ms (its log must be positive), got {smallest:.4g} ms: "
                          f"a network under 1 ms; use the target mode (a latency target in ms), "
                          f"or express LAT in a smaller unit")
-    return ce * cfg.alpha * torch.log(lat) ** cfg.beta
+    return ce * cfg.alpha * lat.log() ** cfg.beta
 
 
 def _target(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
     if cfg.target_ms is None:
         raise ValueError("target loss needs a latency target: set target_ms (--target-ms)")
-    return ce + cfg.lam * torch.relu(lat / cfg.target_ms - 1.0)
+    return ce + cfg.lam * (lat / cfg.target_ms - 1.0).relu()
 
 
 def _target_abs(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
     if cfg.target_ms is None:
         raise ValueError("target-abs loss needs a latency target: set target_ms (--target-ms)")
-    return ce + cfg.lam * torch.abs(lat / cfg.target_ms - 1.0)
+    return ce + cfg.lam * (lat / cfg.target_ms - 1.0).abs()
 
 
 def _none(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:
@@ -109,4 +109,4 @@ def reimplementation_loss(ce: Tensor, lat: Tensor, alpha: float, beta: float) ->
     It equals ``alpha * beta * CE * log LAT``, not the paper's ``CE * alpha * (log LAT) ** beta``;
     kept only so a test can show the two differ.
     """
-    return alpha * ce * torch.log(lat ** beta)
+    return alpha * ce * (lat ** beta).log()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from search.hardware import TRAIN_DEVICES
+from search.loss import LOSSES
 
 EPILOG = """\
 examples:
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=("hard", "soft"), default="hard",
                    help="hard: one sampled candidate runs per layer (default); soft: all run, weighted (the paper)")
-    p.add_argument("--loss", choices=("fbnet", "target", "target-abs", "none"), default="fbnet",  # search.loss.LOSSES
+    p.add_argument("--loss", choices=tuple(LOSSES), default="fbnet",
                    help="fbnet: CE*alpha*(log LAT)^beta; target: CE + lambda*max(0, LAT/T - 1) (a ceiling); "
                         "target-abs: CE + lambda*|LAT/T - 1| (TuNAS: lands on T from both sides); none: CE only")
     p.add_argument("--alpha", type=float, default=0.2, help="fbnet loss alpha (default 0.2)")

@@ -117,3 +117,19 @@ def test_errors():
     object.__setattr__(bad, "target_ms", None)
     with pytest.raises(ValueError, match="target loss needs a latency target"):
         search_loss(t(1.0), t(5.0), bad)
+
+
+def test_run_offers_exactly_the_registered_losses_without_loading_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, search.run\n"
+            "p = search.run.build_parser()\n"
+            "[a] = [a for a in p._actions if a.dest == 'loss']\n"
+            "print(sorted(a.choices), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=__import__("tests.conftest", fromlist=["ROOT"]).ROOT)
+    assert out.returncode == 0, out.stderr
+    from search.loss import LOSSES
+
+    assert out.stdout.strip() == f"{sorted(LOSSES)} False"

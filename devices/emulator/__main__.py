@@ -49,10 +49,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one-line errors, exit 2 on bad input."""
-    from lut.clirun import guarded
-
-    return guarded(run, build_parser().parse_args(argv))
+    """Entry point: one-line errors and exit 2 on bad input; Ctrl-C, the way to stop it, exits 0."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("\nemulated phone stopped", file=sys.stderr)
+        return 0
+    except (ValueError, OSError) as e:
+        where = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
+        print(f"error: {' '.join(where.split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -163,3 +163,16 @@ def test_emulator_cli(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "devices.emulator", "--phone", str(tmp_path / "none.toml"),
                            "--sandbox", str(tmp_path / "sb")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "none.toml" in proc.stderr
+    # Ctrl-C is how it stops: exit 0 with one line
+    import signal
+
+    from tests.conftest import interruptible
+
+    phone = ROOT / "tests" / "fixtures" / "phones" / "pixel7-emulated.toml"
+    serving = subprocess.Popen([sys.executable, "-m", "devices.emulator", "--phone", str(phone), "--sandbox",
+                                str(tmp_path / "sb")], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=interruptible)
+    assert serving.stdout.readline().startswith("emulated phone listening on 127.0.0.1:")
+    serving.send_signal(signal.SIGINT)
+    out, err = serving.communicate(timeout=60)
+    assert serving.returncode == 0 and err.strip() == "emulated phone stopped"

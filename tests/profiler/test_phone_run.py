@@ -113,6 +113,22 @@ def test_executorch_programs_on_the_phone_through_the_portable_runner(home, phon
     assert len(models) == 15 and all(m.suffix == ".pte" for m in models)
 
 
+def test_onnxruntime_perf_test_binary_times_onnx_models_on_the_phone(home, phone, tmp_path):
+    """onnxruntime_perf_test's orchestration; the binary is a stand-in (tests/fixtures/runners/bin) printing its
+    summary: repeats per entry, interleaved, the per-call medians as the row's samples."""
+    standin = FIXTURES / "runners" / "bin" / "onnxruntime_perf_test_standin.py"
+    profile = profile_with(tmp_path, runner="onnxruntime_perf_test", runner_binary=str(standin), repeats=3)
+    out = tmp_path / "phone-perf.csv"
+    proc = run(home, "--host", phone.address, "--space", TINY, "--out", out, profile=profile)
+    assert proc.returncode == 0, proc.stderr
+    frame = check_complete(out)
+    assert set(frame["runtime"]) == {"onnxruntime"} and set(frame["n"]) == {3}
+    sha = __import__("hashlib").sha256(standin.read_bytes()).hexdigest()
+    assert frame["runtime_version"].str.endswith(f"(runner onnxruntime_perf_test sha256:{sha})").all()
+    runner = phone.sandbox / "data/local/tmp/lutnas/bin" / standin.name
+    assert runner.read_bytes() == standin.read_bytes()
+
+
 def test_executor_runner_binary_times_pte_programs_on_the_phone(home, phone, tmp_path):
     """executor_runner's orchestration; the binary is a stand-in (tests/fixtures/runners/bin) printing its format."""
     standin = FIXTURES / "runners" / "bin" / "executor_runner_standin.py"

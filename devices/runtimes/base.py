@@ -27,16 +27,18 @@ class Runtime(ABC):
 
     name: str = ""
     suffix: str = ""
+    title: str = ""  # the name in messages, e.g. "ONNX Runtime"
+    levels: tuple[str, ...] = ()  # the optimization levels it knows
+    default_level: str = ""  # the level used when none is asked for
 
     def __init__(self, threads: int = 1, opt_level: str | None = None) -> None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.threads = threads
-        self.opt_level = opt_level or self.default_opt_level()
-
-    def default_opt_level(self) -> str:
-        """The optimization level used when none is asked for."""
-        return "default"
+        self.opt_level = opt_level or self.default_level
+        if self.opt_level not in self.levels:
+            raise ValueError(f"unknown {self.title or self.name} optimization level {self.opt_level!r}; "
+                             f"known: {', '.join(self.levels)}")
 
     @abstractmethod
     def export(self, module: Any, input_shape: tuple[int, ...], path: Path) -> None:

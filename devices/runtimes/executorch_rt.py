@@ -96,15 +96,12 @@ class ExecuTorch(Runtime):
 
     name = "executorch"
     suffix = ".pte"
-
-    def default_opt_level(self) -> str:
-        return "xnnpack"
+    title = "ExecuTorch"
+    levels = OPT_LEVELS
+    default_level = "xnnpack"
 
     def __init__(self, threads: int = 1, opt_level: str | None = None) -> None:
         super().__init__(threads, opt_level)
-        if self.opt_level not in OPT_LEVELS:
-            raise ValueError(f"unknown ExecuTorch optimization level {self.opt_level!r}; "
-                             f"known: {', '.join(OPT_LEVELS)}")
         self.version = _modules()[2]
 
     def export(self, module: Any, input_shape: tuple[int, ...], path: Path) -> None:

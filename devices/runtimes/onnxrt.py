@@ -54,15 +54,9 @@ class OnnxRuntime(Runtime):
 
     name = "onnxruntime"
     suffix = ".onnx"
-
-    def default_opt_level(self) -> str:
-        return "all"
-
-    def __init__(self, threads: int = 1, opt_level: str | None = None) -> None:
-        super().__init__(threads, opt_level)
-        if self.opt_level not in OPT_LEVELS:
-            raise ValueError(f"unknown ONNX Runtime optimization level {self.opt_level!r}; "
-                             f"known: {', '.join(OPT_LEVELS)}")
+    title = "ONNX Runtime"
+    levels = tuple(OPT_LEVELS)
+    default_level = "all"
 
     def export(self, module: Any, input_shape: tuple[int, ...], path: Path) -> None:
         x = torch.randn(*input_shape)

@@ -36,14 +36,9 @@ class TorchScript(Runtime):
 
     name = "torchscript"
     suffix = ".pt"
-
-    def default_opt_level(self) -> str:
-        return "freeze"
-
-    def __init__(self, threads: int = 1, opt_level: str | None = None) -> None:
-        super().__init__(threads, opt_level)
-        if self.opt_level != "freeze":
-            raise ValueError(f"unknown TorchScript optimization level {self.opt_level!r}; known: freeze")
+    title = "TorchScript"
+    levels = ("freeze",)
+    default_level = "freeze"
 
     def export(self, module: Any, input_shape: tuple[int, ...], path: Path) -> None:
         x = torch.randn(*input_shape)

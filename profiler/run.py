@@ -30,6 +30,8 @@ fingerprint goes into every row and the full record (battery, thermal, canary) i
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
+    from profiler.options import add_measure_options
+
     p = argparse.ArgumentParser(prog="python -m profiler.run", description=__doc__,
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu",
@@ -67,20 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and measure only the missing keys")
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out with a fresh measurement")
-    p.add_argument("--tolerance", type=float, default=0.02,
-                   help="stop an entry when its median's 95%% CI half-width is within this share (default 0.02)")
-    p.add_argument("--budget", type=float, default=2.0,
-                   help="timed seconds per entry before it stops regardless, flagged unstable (default 2.0)")
-    p.add_argument("--min-runs", type=int, default=30, help="timed runs per entry at least (default 30)")
+    add_measure_options(p, "entry", budget_note=", flagged unstable")
     p.add_argument("--window", type=int, default=0,
                    help="entries measured interleaved at a time, finished ones replaced from the queue "
                         "(default 0: all at once, so host noise episodes reach every entry alike)")
-    p.add_argument("--gate", type=float, default=0.10,
-                   help="set aside batches slower than the entry's quiet level by more than this share "
-                        "(host noise episodes; default 0.10, 0 keeps every batch)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="exported-model cache (default: $LUTNAS_CACHE or ~/.cache/lutnas)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 

@@ -50,6 +50,8 @@ ACCEPT_WITHIN_10, ACCEPT_SPEARMAN = 0.95, 0.95
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
+    from profiler.options import add_measure_options
+
     p = argparse.ArgumentParser(prog="python -m profiler.validate", description=__doc__, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lut", type=Path, required=True, help="the LUT file to judge")
@@ -70,23 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true",
                    help="keep the networks already measured in --out, measure the rest")
     g.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
-    p.add_argument("--tolerance", type=float, default=0.02,
-                   help="stop a network when its median's 95%% CI half-width is within this share (default 0.02)")
-    p.add_argument("--budget", type=float, default=2.0,
-                   help="timed seconds per network before it stops regardless (default 2.0)")
-    p.add_argument("--min-runs", type=int, default=30, help="timed runs per network at least (default 30)")
+    add_measure_options(p, "network")
     p.add_argument("--batch", type=float, default=0.05,
                    help="timed seconds per network per round (default 0.05): consecutive runs, so a network is "
                         "timed in its steady state like the LUT's blocks are, not just after another network ran")
     p.add_argument("--min-rounds", type=int, default=20,
                    help="rounds each network is timed in at least (default 20): every network then samples the "
                         "host over the same long stretch, so a noise episode cannot catch a few networks alone")
-    p.add_argument("--gate", type=float, default=0.10,
-                   help="set aside batches slower than the network's quiet level by more than this share "
-                        "(default 0.10, 0 keeps every batch)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="exported-model cache (default: $LUTNAS_CACHE or ~/.cache/lutnas)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 

@@ -47,7 +47,7 @@ def _modules() -> tuple[Any, Any, str]:
             import executorch.runtime as et_runtime
             from executorch.extension.pybindings import portable_lib
             from executorch.version import __version__
-    except ImportError as e:
+    except ImportError:
         raise ValueError(INSTALL_HINT) from None
     return et_runtime, portable_lib, __version__.split("+")[0]
 

@@ -97,15 +97,13 @@ def measured_after_fit(lut: LUT, space: SpaceLike) -> tuple[str, list[Key]] | No
     keys = calibration_keys(space)
     if keys[SCALE] not in lut:
         return None
+    from lut.cells import timestamp
+    from lut.matrix import needed_keys
+
     fitted_at = str(lut.row(keys[SCALE])["measured_at"])
-    used = dict.fromkeys([*space.fixed_keys().values(), *(layer.key(c) for layer in space.layers
-                                                          for c in layer.candidates)])
-    stamps = {k: str(lut.row(k)["measured_at"]) for k in used if k in lut}
-    return fitted_at, [k for k, at in stamps.items() if _iso(at) and at > fitted_at]
-
-
-def _iso(stamp: str) -> bool:
-    return len(stamp) == 20 and stamp[4] == "-" and stamp[10] == "T" and stamp.endswith("Z")
+    fitted = timestamp(fitted_at)
+    return fitted_at, [k for k in needed_keys(space)
+                       if k in lut and timestamp(str(lut.row(k)["measured_at"])) > fitted]
 
 
 def is_calibration(block: str) -> bool:

@@ -79,6 +79,16 @@ def _check_block(text: str) -> str | None:
     return None if canonical == text else f"{text!r} is not canonical; write {canonical!r}"
 
 
+def timestamp(text: str) -> float:
+    """A ``measured_at`` cell as POSIX seconds (UTC when no zone is given); ``unknown`` is the oldest."""
+    if text == UNKNOWN:
+        return float("-inf")
+    when = dt.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
+
+
 def _check_measured_at(text: str) -> str | None:
     if text == UNKNOWN:
         return None

@@ -16,14 +16,13 @@ order of the inputs.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import pandas as pd
 
 from lut import canonical
-from lut.cells import UNKNOWN, format_cell
+from lut.cells import format_cell, timestamp
 from lut.schema import COLUMNS, ENVIRONMENT_COLUMNS, KEY_COLUMNS, Key, LUTError
 
 if TYPE_CHECKING:
@@ -32,21 +31,12 @@ if TYPE_CHECKING:
 SHOWN = 3  # keys named in a message before "and N more"
 
 
-def _timestamp(text: str) -> float:
-    if text == UNKNOWN:
-        return float("-inf")
-    when = dt.datetime.fromisoformat(text)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return when.timestamp()
-
-
 def _precise(frame: pd.DataFrame) -> list[pd.Series]:
-    return [-frame["stable"], frame["ci_rel"], -frame["n"], -frame["measured_at"].map(_timestamp)]
+    return [-frame["stable"], frame["ci_rel"], -frame["n"], -frame["measured_at"].map(timestamp)]
 
 
 def _newest(frame: pd.DataFrame) -> list[pd.Series]:
-    return [-frame["measured_at"].map(_timestamp), -frame["stable"], frame["ci_rel"], -frame["n"]]
+    return [-frame["measured_at"].map(timestamp), -frame["stable"], frame["ci_rel"], -frame["n"]]
 
 
 # policy name -> sort keys of a frame's rows (smaller is preferred); None: refuse conflicts

@@ -58,9 +58,14 @@ def coverage(lut: LUT, space: SpaceLike) -> Coverage:
     return Coverage(space.name, len(needed) - len(missing), len(needed), missing)
 
 
+def builtin_spaces() -> list[SpaceLike]:
+    """Every built-in space at its defaults, in registry order."""
+    return [get_space(name) for name in builtin_names()]
+
+
 def builtin_coverage(lut: LUT) -> list[Coverage]:
     """Coverage of every built-in space, in registry order."""
-    return [coverage(lut, get_space(name)) for name in builtin_names()]
+    return [coverage(lut, space) for space in builtin_spaces()]
 
 
 def best_space(lut: LUT) -> SpaceLike | None:

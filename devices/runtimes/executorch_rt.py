@@ -72,12 +72,10 @@ class ExecuTorchSession(Session):
 
     def __init__(self, path: Path, input_shape: tuple[int, ...]) -> None:
         et_runtime, _, _ = _modules()
+        self.x = torch.randn(*input_shape, generator=torch.Generator().manual_seed(0))
         with _quiet_stderr():
             self.program = et_runtime.Runtime.get().load_program(Path(path))
             self.method = self.program.load_method("forward")
-        gen = torch.Generator().manual_seed(0)
-        self.x = torch.randn(*input_shape, generator=gen)
-        with _quiet_stderr():
             self.run()
 
     def run(self) -> None:

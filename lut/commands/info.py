@@ -94,13 +94,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lut.io import load
-
-    from lut.spaces import builtin_names, get_space
+    from lut.spaces import builtin_spaces
 
     lut = load(args.file)
-    spaces = [get_space(name) for name in builtin_names()]
     print("\n".join(format_info(lut, args.file, stored_version(args.file)) + format_coverage(lut)
-                    + calibration_lines(lut, spaces)))
+                    + calibration_lines(lut, builtin_spaces())))
+    return OK
 
 
 def stored_version(path: Path) -> int | None:
@@ -114,7 +113,6 @@ def stored_version(path: Path) -> int | None:
         return None
     value = first[header.index("schema")]
     return int(value) if value.isdigit() else None
-    return OK
 
 
 COMMAND = Command(

@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
                      f"measure them with: {profiler_command(lut, space)}"]
     lines += sanity_lines(lut)
     from lut.commands.info import calibration_lines
-    from lut.spaces import builtin_names, get_space
+    from lut.spaces import builtin_spaces
 
-    spaces = [space] if space is not None else [get_space(name) for name in builtin_names()]
+    spaces = [space] if space is not None else builtin_spaces()
     lines += [ln for ln in calibration_lines(lut, spaces) if ln.startswith("warning:")]
     print("\n".join(lines))
     return status

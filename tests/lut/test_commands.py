@@ -379,3 +379,8 @@ def test_convert_bad_input(tmp_path):
     assert out.read_text() == "keep\n"
     assert "is also the input" in one_error(run("convert", out, "-o", out, "--overwrite"))
     assert out.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize("command", [["info", str(VALID)], ["validate", str(VALID)]])
+def test_commands_return_their_exit_status_in_process(command, capsys):
+    assert main(command) == 0

@@ -73,3 +73,15 @@ def test_bundle_measures_an_executorch_program(tmp_path):
     bad = subprocess.run([*args, "--model", str(model)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "optimization level 'all' is an ONNX Runtime level; a .pte has xnnpack or portable" in bad.stderr
+
+
+def test_bundle_says_when_the_device_lacks_the_runtime(tmp_path):
+    shadow = tmp_path / "site" / "executorch"  # an executorch that cannot be imported, as on a phone without it
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'executorch'\", name='executorch')\n")
+    runner = build_portable_runner(tmp_path)
+    proc = subprocess.run([sys.executable, str(runner), "--runtime", "executorch", "--opt-level", "xnnpack",
+                           "--model", str(tmp_path / "m.pte")], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: runtime executorch is not installed on this device (executorch)"

@@ -17,7 +17,7 @@ from lut.schema import Key
 
 
 class ChannelShuffle(nn.Module):
-    """ShuffleNet's channel shuffle; export-friendly (view/transpose/reshape)."""
+    """ShuffleNet's channel shuffle; export-friendly (reshape/transpose/reshape; any memory format)."""
 
     def __init__(self, groups: int) -> None:
         super().__init__()
@@ -26,7 +26,7 @@ class ChannelShuffle(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         g = self.groups
-        return x.view(n, g, c // g, h, w).transpose(1, 2).reshape(n, c, h, w)
+        return x.reshape(n, g, c // g, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
 def conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:

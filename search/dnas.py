@@ -17,6 +17,7 @@ samples agree across ranks; the data is sharded by rank).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -29,11 +30,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from search.data import Splits, batches, num_batches
+from search.hardware import batch_to
 from search.latency import LatencyTerm
 from search.loss import TARGET_LOSSES, LossConfig, search_loss
+from search.layers import check_weights
 from search.supernet import Supernet
 
 CHECKPOINT = "checkpoint.pt"
+RECALIBRATE_IMAGES = 1024  # images of the w split that re-estimate a judged path's BatchNorm statistics
+RECALIBRATE_BATCH = 128
 LAT_UNITS = {"ms": 1.0, "us": 1000.0}
 
 
@@ -45,6 +50,7 @@ class SearchConfig:
     warmup_epochs: int | None = None  # default: 10% of the epochs
     batch_size: int = 64
     mode: str = "hard"
+    weights: str = "shared"  # how a layer's candidates hold their weights (search.layers.WEIGHTS)
     loss: str = "fbnet"
     alpha: float = 0.2
     beta: float = 0.6
@@ -80,6 +86,7 @@ class SearchConfig:
             raise ValueError(f"warm-up epochs must be between 0 and the epochs ({self.epochs})")
         if self.batch_size < 1:
             raise ValueError("batch size must be >= 1")
+        check_weights(self.weights)
         if not (math.isfinite(self.entropy) and self.entropy >= 0):
             raise ValueError(f"entropy weight must be >= 0, got {self.entropy}")
         if self.tau <= 0 or not 0 < self.tau_decay <= 1:
@@ -109,7 +116,8 @@ def theta_entropy(theta: torch.Tensor) -> torch.Tensor:
 
 
 def generator(seed: int, epoch: int, purpose: int) -> torch.Generator:
-    """A generator for one purpose (0 data order, 1 Gumbel w pass, 2 Gumbel theta pass) of one epoch."""
+    """A generator for one purpose of one epoch (0 data order of the w pass, 1 Gumbel w pass,
+    2 Gumbel theta pass, 3 data order of the theta pass, 4 BatchNorm recalibration sample)."""
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 101 + purpose)
 
 
@@ -192,7 +200,7 @@ class Searcher:
     def _batches(self, data, epoch: int, purpose: int):
         it = batches(data, self.cfg.batch_size, self.size, shuffle=True, generator=generator(self.cfg.seed, epoch, purpose),
                      drop_last=True, rank=self.dist.rank, world=self.dist.world)
-        return ((x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)) for x, y in it)
+        return ((batch_to(x, self.device), y.to(self.device, non_blocking=True)) for x, y in it)
 
     def _w_pass(self, epoch: int, tau: float, progress) -> tuple[float, float, int]:
         gumbel = generator(self.cfg.seed, epoch, 1)
@@ -241,14 +249,18 @@ class Searcher:
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """Loss and accuracy of the most likely architecture on the theta split (eval mode)."""
-        self.net.eval()
+        """Loss and accuracy of the most likely architecture on the theta split (eval mode).
+
+        Its BatchNorm statistics are first recomputed on RECALIBRATE_IMAGES images of the w split
+        (``Supernet.recalibrate``): the running ones mix every path the search sampled.
+        """
         index = self.net.probabilities().argmax(dim=1)
+        self.recalibrate(index)
         mask = F.one_hot(index, self.net.theta.shape[1]).float()
         total = correct = seen = 0.0
         for x, y in batches(self.splits.train_theta, 256, self.size, shuffle=False, rank=self.dist.rank,
                             world=self.dist.world):
-            x, y = x.to(self.device), y.to(self.device)
+            x, y = batch_to(x, self.device), y.to(self.device)
             logits = self.net(x, mask, index)
             total += float(F.cross_entropy(logits, y, reduction="sum"))
             correct += float((logits.argmax(1) == y).sum())
@@ -256,6 +268,15 @@ class Searcher:
         self.net.train()
         total, correct, seen = self._reduce(total, correct, seen)
         return total / max(seen, 1), 100 * correct / max(seen, 1)
+
+    def recalibrate(self, index: torch.Tensor) -> None:
+        """Recompute the BatchNorm statistics of architecture ``index`` on a fixed sample of the w split."""
+        size = min(RECALIBRATE_BATCH, max(1, len(self.splits.train_w) // self.dist.world))
+        count = max(1, RECALIBRATE_IMAGES // size)
+        it = batches(self.splits.train_w, size, self.size, shuffle=True,
+                     generator=generator(self.cfg.seed, self.state.epoch, 4), drop_last=True,
+                     rank=self.dist.rank, world=self.dist.world)
+        self.net.recalibrate(index, (batch_to(x, self.device) for x, _ in itertools.islice(it, count)))
 
     def _reduce(self, *values: float) -> tuple[float, ...]:
         if self.dist.world == 1:

@@ -1,4 +1,4 @@
-"""Where a search or a training runs: the torch device named on the command line."""
+"""Where a search or a training runs: the torch device named on the command line, and the memory layout."""
 
 from __future__ import annotations
 
@@ -21,3 +21,21 @@ def train_device(kind: str):
     index = int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count()
     torch.cuda.set_device(index)
     return torch.device("cuda", index)
+
+
+def on_device(model, device):
+    """``model`` moved to ``device`` in channels-last memory layout (in place; returned).
+
+    Channels-last lets oneDNN run the depthwise convolutions' backward pass on the CPU about 1.3x
+    faster than in NCHW (benchmarks/supernet_step.py measures a step); inputs follow with ``batch_to``.
+    """
+    import torch
+
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+def batch_to(x, device):
+    """An input batch on ``device`` in the layout ``on_device`` gives the model."""
+    import torch
+
+    return x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)

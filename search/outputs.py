@@ -44,11 +44,6 @@ def write_outputs(searcher, space, matrix, lut, run: dict[str, Any], cfg, out: P
 
 def inherit(net, space, blocks: list[str], num_classes: int):
     """The derived ChildNet carrying the supernet's weights of the chosen candidates."""
-    from search.network import ChildNet
-
-    child = ChildNet(space, blocks, num_classes)
-    child.stem.load_state_dict(net.stem.state_dict())
-    child.head.load_state_dict(net.head.state_dict())
-    for i, (layer, name) in enumerate(zip(space.layers, blocks)):
-        child.blocks[i].load_state_dict(net.layers[i][layer.candidates.index(name)].state_dict())
-    return child.eval()
+    if net.head.fc.out_features != num_classes:
+        raise ValueError(f"the supernet has {net.head.fc.out_features} classes, not {num_classes}")
+    return net.child(blocks)

@@ -14,6 +14,8 @@ from typing import Any
 from search.hardware import TRAIN_DEVICES
 from search.loss import LOSSES
 
+WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
+
 EPILOG = """\
 examples:
   python -m search.run --lut lut/cpu.csv                                # fbnet-cifar on digits, fbnet loss
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=("hard", "soft"), default="hard",
                    help="hard: one sampled candidate runs per layer (default); soft: all run, weighted (the paper)")
+    p.add_argument("--weights", choices=WEIGHT_CHOICES, default="shared",
+                   help="shared (default): a layer's candidates share one superkernel (3x3 = centre of 5x5, "
+                        "e1/e3 = leading channels of e6), so the supernet trains like one network; "
+                        "independent: every candidate has its own weights (the FBNet paper)")
     p.add_argument("--loss", choices=tuple(LOSSES), default="fbnet",
                    help="fbnet: CE*alpha*(log LAT)^beta; target: CE + lambda*max(0, LAT/T - 1) (a ceiling); "
                         "target-abs: CE + lambda*|LAT/T - 1| (TuNAS: lands on T from both sides); none: CE only")
@@ -89,7 +95,9 @@ def _settings(args: argparse.Namespace):
             saved = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: cannot resume: {e}") from None
-        return SearchConfig(**saved["config"]), saved["run"], args.resume
+        config = dict(saved["config"])
+        config.setdefault("weights", "independent")  # searches before lutnas 0.3 had independent weights only
+        return SearchConfig(**config), saved["run"], args.resume
     names = {f.name for f in fields(SearchConfig)}
     cfg = SearchConfig(**{k: v for k, v in vars(args).items() if k in names and k != "warmup_epochs"},
                        warmup_epochs=args.warmup_epochs)
@@ -148,7 +156,9 @@ def search(args: argparse.Namespace) -> int:
         torch.set_num_threads(run["threads"])
     splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"])
     torch.manual_seed(cfg.seed)
-    net = Supernet(space, splits.num_classes, cfg.mode).to(device)
+    from search.hardware import on_device
+
+    net = on_device(Supernet(space, splits.num_classes, cfg.mode, cfg.weights), device)
     latency = LatencyTerm(matrix).to(device)
     wrap = None
     if dist.world > 1:

@@ -1,5 +1,9 @@
 """The FBNet supernet: every candidate of every searchable layer, and the logits theta that choose.
 
+The candidates of a layer hold their weights ``shared`` (default: one
+superkernel per layer, Single-Path NAS style) or ``independent`` (one module
+each, the paper's supernet); see ``search.layers``.
+
 A Gumbel-softmax mask ``m`` (layers x candidates) drawn from theta picks the
 architecture of a step. Two modes:
 
@@ -16,12 +20,15 @@ from accuracy and latency alike.
 
 from __future__ import annotations
 
+import itertools
+from typing import Iterable, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from search.blocks import build_module
-from search.network import head_module, stem_module
+from search.layers import check_weights, searchable_layer
+from search.network import ChildNet, head_module, stem_module
 from search.space import Space
 
 MODES = ("hard", "soft")
@@ -64,9 +71,11 @@ def gumbel_mask(theta: Tensor, tau: float, hard: bool,
 class Supernet(nn.Module):
     """Stem, every candidate at every searchable layer, head, and the architecture logits theta."""
 
-    def __init__(self, space: Space, num_classes: int | None = None, mode: str = "hard") -> None:
+    def __init__(self, space: Space, num_classes: int | None = None, mode: str = "hard",
+                 weights: str = "shared") -> None:
         super().__init__()
         self.mode = _check_mode(mode)
+        self.weights = check_weights(weights)
         self.space = space
         self.candidates: tuple[str, ...] = tuple(space.candidates)
         for layer in space.layers:
@@ -75,9 +84,7 @@ class Supernet(nn.Module):
                                  f"{', '.join(layer.candidates)}; the supernet needs every layer to share "
                                  f"{', '.join(self.candidates)}")
         self.stem = stem_module(space)
-        self.layers = nn.ModuleList(
-            nn.ModuleList(build_module(layer.key(c)).train() for c in self.candidates) for layer in space.layers
-        )
+        self.layers = nn.ModuleList(searchable_layer(weights, layer, self.candidates) for layer in space.layers)
         self.head = head_module(space, num_classes)
         self.theta = nn.Parameter(torch.zeros(len(space.layers), len(self.candidates)))
 
@@ -101,6 +108,54 @@ class Supernet(nn.Module):
         """Block names of a sampled ``index`` (one per layer)."""
         return [self.candidates[i] for i in index.tolist()]
 
+    def child(self, blocks: Sequence[str]) -> ChildNet:
+        """The stand-alone network of ``blocks`` carrying this supernet's weights (copies), in eval mode."""
+        child = ChildNet(self.space, blocks, self.head.fc.out_features)
+        child.stem.load_state_dict(self.stem.state_dict())
+        child.head.load_state_dict(self.head.state_dict())
+        for l, (layer, name) in enumerate(zip(self.layers, child.choices)):
+            child.blocks[l].load_state_dict(layer.block(self.candidates.index(name)).state_dict())
+        return child.eval()
+
+    def path_norms(self, index: Tensor) -> list[nn.BatchNorm2d]:
+        """The BatchNorms the architecture ``index`` runs through (stem, its candidates, head)."""
+        fixed = [m for part in (self.stem, self.head) for m in part.modules() if isinstance(m, nn.BatchNorm2d)]
+        chosen = [m for layer, i in zip(self.layers, index.tolist()) for m in layer.norms(i)]
+        return list(dict.fromkeys(fixed + chosen))
+
+    @torch.no_grad()
+    def recalibrate(self, index: Tensor, inputs: Iterable[Tensor]) -> int:
+        """Re-estimate the BatchNorm statistics of the architecture ``index`` on ``inputs`` (batches).
+
+        Single-path one-shot practice (Guo et al. 2020): the running statistics a supernet keeps
+        mix every sampled path, so before an architecture is judged with the supernet's weights
+        its statistics are recomputed on training data (a plain average over the batches).
+        The weights do not change; the supernet is left in eval mode. Returns the images seen.
+        """
+        batches = iter(inputs)
+        first = next(batches, None)
+        if first is None:
+            raise ValueError("recalibrate needs at least one batch of inputs")
+        norms = self.path_norms(index)
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+        mask = F.one_hot(index, len(self.candidates)).float()
+        self.eval()
+        for m in norms:
+            m.train()
+        seen = 0
+        try:
+            for x in itertools.chain([first], batches):
+                self(x, mask, index)
+                seen += len(x)
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+            self.eval()
+        return seen
+
     def forward(self, x: Tensor, mask: Tensor, index: Tensor) -> Tensor:
         """Logits of ``x`` through the architecture ``mask``/``index`` (see the module docstring)."""
         shape = (len(self.layers), len(self.candidates))
@@ -109,12 +164,12 @@ class Supernet(nn.Module):
                              f"got {tuple(mask.shape)} and {tuple(index.shape)}")
         x = self.stem(x)
         if self.mode == "hard":
-            for l, (ops, i) in enumerate(zip(self.layers, index.tolist())):
-                x = ops[i](x) * mask[l, i]
+            for l, (layer, i) in enumerate(zip(self.layers, index.tolist())):
+                x = layer.run(i, x) * mask[l, i]
         else:
-            for l, ops in enumerate(self.layers):
-                out = mask[l, 0] * ops[0](x)
-                for i in range(1, len(ops)):
-                    out = out + mask[l, i] * ops[i](x)
+            for l, layer in enumerate(self.layers):
+                out = mask[l, 0] * layer.run(0, x)
+                for i in range(1, len(layer)):
+                    out = out + mask[l, i] * layer.run(i, x)
                 x = out
         return self.head(x)

@@ -94,6 +94,7 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
     import torch.nn.functional as F
 
     from search.data import batches, num_batches
+    from search.hardware import batch_to, on_device
     from search.network import ChildNet
 
     _check(epochs, batch_size, lr)
@@ -103,7 +104,7 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
     drop_last = len(train) >= batch_size  # a lone tail batch makes BatchNorm statistics noisy
     steps = num_batches(train, batch_size, drop_last=drop_last)
     torch.manual_seed(seed)
-    model = ChildNet(arch.space, arch.blocks, splits.num_classes).to(device)
+    model = on_device(ChildNet(arch.space, arch.blocks, splits.num_classes), device)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * step / (epochs * steps))))
     order = torch.Generator().manual_seed(seed)
@@ -114,7 +115,7 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
         model.train()
         total = correct = seen = 0.0
         for x, y in batches(train, batch_size, size, shuffle=True, generator=order, drop_last=drop_last):
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x, y = batch_to(x, device), y.to(device, non_blocking=True)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
@@ -132,7 +133,8 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
         history.append(row)
         if on_epoch:
             on_epoch(row)
-    return {"test_acc": test_acc, "test_images": len(splits.test), "history": history, "model": model.cpu()}
+    return {"test_acc": test_acc, "test_images": len(splits.test), "history": history,
+            "model": model.to(device="cpu", memory_format=torch.contiguous_format)}
 
 
 def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> float:
@@ -140,12 +142,13 @@ def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> flo
     import torch
 
     from search.data import batches
+    from search.hardware import batch_to
 
     model.eval()
     correct = seen = 0
     with torch.no_grad():
         for x, y in batches(data, EVAL_BATCH, input_size, shuffle=False):
-            correct += int((model(x.to(device)).argmax(1) == y.to(device)).sum())
+            correct += int((model(batch_to(x, device)).argmax(1) == y.to(device)).sum())
             seen += len(y)
     return 100.0 * correct / max(seen, 1)
 

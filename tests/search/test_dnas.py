@@ -45,7 +45,7 @@ def parts():
 def searcher(parts, **cfg):
     space, matrix, splits = parts
     torch.manual_seed(0)
-    net = Supernet(space, splits.num_classes, "hard")
+    net = Supernet(space, splits.num_classes, "hard", cfg.get("weights", "shared"))
     return Searcher(net, LatencyTerm(matrix), splits, SearchConfig(batch_size=32, **cfg), space.input_size)
 
 
@@ -61,11 +61,12 @@ def test_negative_entropy_weight_is_refused(value):
         SearchConfig(entropy=value).check()
 
 
-def test_entropy_term_makes_theta_decide(parts):
+@pytest.mark.parametrize("weights", ["shared", "independent"])
+def test_entropy_term_makes_theta_decide(parts, weights):
     """Same seed, same data: with the entropy term, P_theta ends sharper than without."""
     def final_entropy(weight: float) -> float:
-        s = searcher(parts, epochs=4, warmup_epochs=1, loss="none", lr_theta=0.1, entropy=weight)
-        for _ in range(4):
+        s = searcher(parts, epochs=6, warmup_epochs=1, loss="none", lr_theta=0.1, entropy=weight, weights=weights)
+        for _ in range(6):
             s.run_epoch()
         return float(theta_entropy(s.net.theta.detach()))
 

@@ -14,6 +14,7 @@ from lut.matrix import Matrix
 from search.latency import LatencyTerm
 from search.network import ChildNet
 from search.space import get_space
+from search.layers import WEIGHTS
 from search.supernet import MODES, Supernet, gumbel_mask
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "spaces" / "tiny.toml"
@@ -98,13 +99,15 @@ def test_unknown_mode_lists_the_modes(space):
     assert MODES == ("hard", "soft")
 
 
-def test_structure_and_parameter_groups(space):
-    net = Supernet(space, num_classes=5)
+@pytest.mark.parametrize("weights", WEIGHTS)
+def test_structure_and_parameter_groups(space, weights):
+    net = Supernet(space, num_classes=5, weights=weights)
+    assert net.weights == weights
     L, K = len(space.layers), len(space.candidates)
     assert net.theta.shape == (L, K) and (net.theta == 0).all()
     torch.testing.assert_close(net.probabilities(), torch.full((L, K), 1 / K))
-    assert len(net.layers) == L and all(len(ops) == K for ops in net.layers)
-    assert all(op.training for ops in net.layers for op in ops)
+    assert len(net.layers) == L and all(len(layer) == K for layer in net.layers)
+    assert all(m.training for m in net.modules())
     assert net.arch_parameters() == [net.theta]
     w = net.weight_parameters()
     assert all(p is not net.theta for p in w)
@@ -116,17 +119,28 @@ def test_structure_and_parameter_groups(space):
         net(torch.randn(2, 3, 16, 16), mask[:2], index[:2])
 
 
-def calls_per_candidate(net: Supernet) -> list[list[int]]:
-    counts = [[0] * len(ops) for ops in net.layers]
-    for l, ops in enumerate(net.layers):
-        for i, op in enumerate(ops):
-            op.register_forward_hook(lambda *_, l=l, i=i: counts[l].__setitem__(i, counts[l][i] + 1))
+def calls_per_candidate(net: Supernet, inputs: dict | None = None) -> list[list[int]]:
+    """Count each layer's candidate calls (and keep each call's input in ``inputs[(l, i)]``)."""
+    counts = [[0] * len(layer) for layer in net.layers]
+    for l, layer in enumerate(net.layers):
+        def run(i, x, l=l, run=layer.run):
+            counts[l][i] += 1
+            if inputs is not None:
+                inputs[(l, i)] = x
+            return run(i, x)
+        layer.run = run
     return counts
 
 
-def test_hard_forward_runs_only_the_sampled_candidates(space):
+def test_unknown_weights_are_refused(space):
+    with pytest.raises(ValueError, match="unknown supernet weights 'tied'; known: shared, independent"):
+        Supernet(space, weights="tied")
+
+
+@pytest.mark.parametrize("weights", WEIGHTS)
+def test_hard_forward_runs_only_the_sampled_candidates(space, weights):
     torch.manual_seed(0)
-    net = Supernet(space, mode="hard")
+    net = Supernet(space, mode="hard", weights=weights)
     counts = calls_per_candidate(net)
     mask, index = net.sample(1.0, gen(2))
     net(torch.randn(2, 3, 16, 16), mask, index)
@@ -134,52 +148,45 @@ def test_hard_forward_runs_only_the_sampled_candidates(space):
     assert counts == expected
 
 
-def test_soft_forward_runs_every_candidate(space):
+@pytest.mark.parametrize("weights", WEIGHTS)
+def test_soft_forward_runs_every_candidate(space, weights):
     torch.manual_seed(0)
-    net = Supernet(space, mode="soft")
+    net = Supernet(space, mode="soft", weights=weights)
     counts = calls_per_candidate(net)
     mask, index = net.sample(1.0, gen(2))
     net(torch.randn(2, 3, 16, 16), mask, index)
     assert counts == [[1] * len(space.candidates)] * len(space.layers)
 
 
+@pytest.mark.parametrize("weights", WEIGHTS)
 @pytest.mark.parametrize("train", [True, False])
-def test_hard_forward_equals_the_child_network(space, train):
+def test_hard_forward_equals_the_child_network(space, train, weights):
     torch.manual_seed(0)
-    net = Supernet(space, mode="hard")
+    net = randomize_bn(Supernet(space, mode="hard", weights=weights))
     mask, index = net.sample(1.0, gen(4))
     choices = net.choices(index)
-    child = ChildNet(space, choices)
-    child.stem.load_state_dict(net.stem.state_dict())
-    child.head.load_state_dict(net.head.state_dict())
-    for l, i in enumerate(index.tolist()):
-        child.blocks[l].load_state_dict(net.layers[l][i].state_dict())
+    child = net.child(choices)
+    assert isinstance(child, ChildNet) and child.choices == choices and not child.training
     net.train(train)
     child.train(train)
     x = torch.randn(3, 3, 16, 16, generator=gen(9))
     torch.testing.assert_close(net(x, mask, index), child(x), rtol=1e-5, atol=1e-5)
 
 
-def test_soft_forward_is_the_mask_weighted_sum(space):
+@pytest.mark.parametrize("weights", WEIGHTS)
+def test_soft_forward_is_the_mask_weighted_sum(space, weights):
     torch.manual_seed(0)
-    net = Supernet(space, mode="soft").eval()
+    net = randomize_bn(Supernet(space, mode="soft", weights=weights)).eval()
     mask, index = net.sample(1.0, gen(4))
     x = torch.randn(2, 3, 16, 16, generator=gen(9))
     # layer 0 checked by hand; the other layers are then fed the same tensor
     h = net.stem(x)
-    layer0 = sum(mask[0, i] * op(h) for i, op in enumerate(net.layers[0]))
-    seen: dict[str, torch.Tensor] = {}
-
-    def keep(name):
-        def hook(module, inputs, output):
-            seen[name] = inputs[0]  # returns None: the output is left alone
-        return hook
-
-    net.layers[0][0].register_forward_hook(keep("in"))
-    net.layers[1][0].register_forward_hook(keep("next"))
+    layer0 = sum(mask[0, i] * net.layers[0].run(i, h) for i in range(len(net.layers[0])))
+    seen: dict = {}
+    calls_per_candidate(net, seen)
     net(x, mask, index)
-    torch.testing.assert_close(seen["in"], h)
-    torch.testing.assert_close(seen["next"], layer0)
+    torch.testing.assert_close(seen[(0, 0)], h)
+    torch.testing.assert_close(seen[(1, 0)], layer0)
 
 
 def synthetic_matrix(space, seed=0) -> Matrix:
@@ -188,10 +195,11 @@ def synthetic_matrix(space, seed=0) -> Matrix:
     return Matrix(space.name, space.candidates, (space.candidates,) * L, rng.uniform(0.5, 3.0, (L, K)), 1.0, 0.5, 0.1)
 
 
+@pytest.mark.parametrize("weights", WEIGHTS)
 @pytest.mark.parametrize("mode", MODES)
-def test_theta_learns_from_both_ce_and_latency(space, mode):
+def test_theta_learns_from_both_ce_and_latency(space, mode, weights):
     torch.manual_seed(0)
-    net = randomize_bn(Supernet(space, mode=mode))
+    net = randomize_bn(Supernet(space, mode=mode, weights=weights))
     lat_term = LatencyTerm(synthetic_matrix(space))
     x, y = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])
 
@@ -206,9 +214,9 @@ def test_theta_learns_from_both_ce_and_latency(space, mode):
     assert all(p.grad is None for p in net.weight_parameters())
 
 
-def test_unsampled_candidates_get_no_gradient_in_hard_mode(space):
+def test_unsampled_independent_candidates_get_no_gradient_in_hard_mode(space):
     torch.manual_seed(0)
-    net = randomize_bn(Supernet(space, mode="hard"))
+    net = randomize_bn(Supernet(space, mode="hard", weights="independent"))
     mask, index = net.sample(1.0, gen(3))
     F.cross_entropy(net(torch.randn(4, 3, 16, 16), mask, index), torch.tensor([0, 1, 2, 3])).backward()
     for l, ops in enumerate(net.layers):
@@ -234,3 +242,46 @@ def test_layers_must_share_candidates(space):
                                       for l in space.layers))
     with pytest.raises(ValueError, match="layer 1 has candidates k3_e1, skip"):
         Supernet(odd)
+
+
+@pytest.mark.parametrize("weights", WEIGHTS)
+def test_recalibrate_recomputes_the_path_statistics_only(space, weights):
+    torch.manual_seed(0)
+    net = randomize_bn(Supernet(space, weights=weights))
+    index = torch.tensor([1, 2, 3])
+    path = net.path_norms(index)
+    others = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d) and all(m is not p for p in path)]
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    batches = [torch.randn(4, 3, 16, 16, generator=gen(k)) * 2 + 1 for k in range(3)]
+    assert net.recalibrate(index, iter(batches)) == 12
+    assert not net.training and all(m.momentum == 0.1 for m in path)
+    # the stem's statistics are the average over the batches of its conv output's batch statistics
+    conv = net.stem[0]
+    outs = [conv(x).detach() for x in batches]
+    torch.testing.assert_close(net.stem[1].running_mean, torch.stack([o.mean((0, 2, 3)) for o in outs]).mean(0))
+    torch.testing.assert_close(net.stem[1].running_var,
+                               torch.stack([o.transpose(0, 1).flatten(1).var(1) for o in outs]).mean(0))
+    after = net.state_dict()
+    for k, v in before.items():
+        if not k.endswith(("running_mean", "running_var", "num_batches_tracked")):
+            assert torch.equal(after[k], v), k  # weights untouched
+    names = {id(m): n for n, m in net.named_modules()}
+    for m in others:
+        assert torch.equal(m.running_mean, before[names[id(m)] + ".running_mean"]), names[id(m)]
+
+
+def test_recalibrate_needs_a_batch(space):
+    net = Supernet(space)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(ValueError, match="at least one batch"):
+        net.recalibrate(torch.zeros(3, dtype=torch.long), iter([]))
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+
+
+def test_path_norms_of_shared_layers_are_the_layers_norms(space):
+    net = Supernet(space)
+    index = torch.tensor([0, 3, 3])  # skip at layer 1 (a shape change: its projection's norm) and layer 2
+    norms = net.path_norms(index)
+    assert net.layers[1].bn_project in norms and net.layers[1].bn_expand not in norms
+    assert net.layers[0].bn_expand in norms and net.head.conv[1] in norms and net.stem[1] in norms
+    assert len(norms) == len(set(map(id, norms)))

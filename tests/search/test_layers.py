@@ -1,0 +1,203 @@
+"""Searchable layers: shared weights are what they claim, and every candidate is its stand-alone block."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from search.blocks import ChannelShuffle, IRBlock, Skip
+from search.layers import (WEIGHTS, IndependentLayer, SharedLayer, SlicedBatchNorm2d, check_weights,
+                           group_blocks, searchable_layer, shuffle_order)
+from search.space import FBNET_CANDIDATES, Layer
+
+CANDS = FBNET_CANDIDATES  # k3_e1 k3_e1_g2 k3_e3 k3_e6 k5_e1 k5_e1_g2 k5_e3 k5_e6 skip
+SLOTS = {  # (cin, cout, stride, size): the kinds of slot a layer can be
+    "residual": (8, 8, 1, 8),
+    "stride2": (8, 16, 2, 8),
+    "widen": (8, 16, 1, 6),
+}
+
+
+def make(slot: str, weights: str = "shared", candidates=CANDS, seed: int = 0) -> torch.nn.Module:
+    cin, cout, stride, size = SLOTS[slot]
+    torch.manual_seed(seed)
+    layer = searchable_layer(weights, Layer(0, 0, cin, cout, stride, size, size, tuple(candidates)), candidates)
+    randomize(layer)
+    return layer
+
+
+def randomize(module: torch.nn.Module, seed: int = 5) -> None:
+    """Non-trivial BatchNorm affine parameters and statistics (the zero-initialized residual gamma too)."""
+    g = torch.Generator().manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                n = m.num_features
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+
+
+def inputs(slot: str, n: int = 4, seed: int = 1) -> torch.Tensor:
+    cin, _, _, size = SLOTS[slot]
+    return torch.randn(n, cin, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def test_registry_and_unknown_name():
+    assert list(WEIGHTS) == ["shared", "independent"]
+    assert check_weights("shared") == "shared"
+    with pytest.raises(ValueError, match="unknown supernet weights 'tied'; known: shared, independent"):
+        check_weights("tied")
+    assert isinstance(make("residual", "independent"), IndependentLayer)
+    assert isinstance(make("residual"), SharedLayer)
+
+
+def test_shared_tensors_have_the_largest_candidates_shapes():
+    layer = make("stride2")
+    assert layer.expand.shape == (8 * 6, 8, 1, 1)
+    assert layer.depthwise.shape == (8 * 6, 1, 5, 5)
+    assert layer.project.shape == (16, 8 * 6, 1, 1)
+    assert layer.skip.shape == (16, 8, 1, 1)  # skip has a projection where the shape changes
+    assert make("residual").skip is None  # ... and none where it is the identity
+    assert len(layer) == 9
+
+
+def test_k3_kernel_is_the_centre_of_the_k5_kernel_and_changes_with_it():
+    layer = make("stride2")
+    k3, k5 = CANDS.index("k3_e6"), CANDS.index("k5_e6")
+    dw3, dw5 = layer.weights(k3)[1].detach().clone(), layer.weights(k5)[1].detach().clone()
+    assert dw3.shape == (48, 1, 3, 3) and dw5.shape == (48, 1, 5, 5)
+    assert torch.equal(dw3, dw5[:, :, 1:4, 1:4])
+    assert torch.equal(dw5, layer.depthwise)
+    with torch.no_grad():
+        layer.depthwise[7, 0, 2, 2] += 1.0  # the centre tap: both candidates change
+        layer.depthwise[7, 0, 0, 0] += 1.0  # a corner: only the 5x5 changes
+    assert torch.equal(layer.weights(k3)[1], layer.weights(k5)[1][:, :, 1:4, 1:4])
+    assert layer.weights(k3)[1][7, 0, 1, 1] == dw3[7, 0, 1, 1] + 1.0
+    assert layer.weights(k5)[1][7, 0, 0, 0] == dw5[7, 0, 0, 0] + 1.0
+
+
+def test_smaller_expansions_are_the_leading_channels_of_the_largest():
+    layer = make("stride2")
+    e6 = [w.detach().clone() for w in layer.weights(CANDS.index("k5_e6"))]
+    for name, mid in (("k5_e1", 8), ("k5_e3", 24)):
+        we, wd, wp = layer.weights(CANDS.index(name))
+        assert torch.equal(we, e6[0][:mid]) and torch.equal(wd, e6[1][:mid]) and torch.equal(wp, e6[2][:, :mid])
+    with torch.no_grad():
+        layer.expand[3, 5] += 1.0
+    assert layer.weights(CANDS.index("k5_e1"))[0][3, 5] == e6[0][3, 5] + 1.0
+
+
+def test_group_candidate_takes_the_block_diagonal_of_the_shuffle_ordered_rows():
+    layer = make("stride2")
+    we, _, wp = layer.weights(CANDS.index("k3_e1_g2"))
+    assert we.shape == (8, 4, 1, 1) and wp.shape == (16, 4, 1, 1)
+    order = shuffle_order(8, 2)
+    assert order == [0, 2, 4, 6, 1, 3, 5, 7]
+    rows = layer.expand[:8][order]
+    assert torch.equal(we[:4], rows[:4, :4]) and torch.equal(we[4:], rows[4:, 4:])
+    assert torch.equal(wp[:8], layer.project[:8, :4]) and torch.equal(wp[8:], layer.project[8:, 4:8])
+    # after the block's own shuffle, expanded channel p is computed by shared row p (restricted to its group)
+    x = inputs("stride2")
+    pre = torch.nn.functional.conv2d(x, we, groups=2)
+    post = ChannelShuffle(2)(pre)
+    for p in range(8):
+        g = order.index(p) // 4
+        w = layer.expand[p:p + 1, 4 * g:4 * g + 4]
+        torch.testing.assert_close(post[:, p:p + 1], torch.nn.functional.conv2d(x[:, 4 * g:4 * g + 4], w))
+
+
+def test_group_blocks_of_a_dense_weight():
+    w = torch.arange(4 * 6, dtype=torch.float32).reshape(4, 6, 1, 1)
+    assert group_blocks(w, 1) is w
+    blocks = group_blocks(w, 2)
+    assert blocks.shape == (4, 3, 1, 1)
+    assert blocks[:, :, 0, 0].tolist() == [[0, 1, 2], [6, 7, 8], [15, 16, 17], [21, 22, 23]]
+
+
+@pytest.mark.parametrize("weights", list(WEIGHTS))
+@pytest.mark.parametrize("slot", list(SLOTS))
+@pytest.mark.parametrize("train", [True, False])
+def test_every_candidate_equals_its_stand_alone_block(weights, slot, train):
+    layer = make(slot, weights)
+    layer.train(train)
+    x = inputs(slot)
+    for i, name in enumerate(CANDS):
+        block = layer.block(i)
+        assert isinstance(block, Skip if name == "skip" else IRBlock), name
+        block.train(train)
+        torch.testing.assert_close(layer.run(i, x), block(x), rtol=1e-5, atol=1e-5, msg=f"{slot} {name}")
+
+
+def test_stand_alone_block_holds_copies_of_the_sliced_weights():
+    layer = make("stride2")
+    i = CANDS.index("k3_e3")
+    block = layer.block(i)
+    we, wd, wp = layer.weights(i)
+    assert torch.equal(block.expand[0].weight, we) and torch.equal(block.depthwise[0].weight, wd)
+    assert torch.equal(block.project[0].weight, wp)
+    assert torch.equal(block.expand[1].weight, layer.bn_expand.weight[:24])
+    assert torch.equal(block.project[1].running_var, layer.bn_project.running_var)
+    with torch.no_grad():
+        block.expand[0].weight.zero_()
+    assert layer.expand.abs().sum() > 0  # a copy, not a view
+    skip = layer.block(CANDS.index("skip"))
+    assert torch.equal(skip.proj[0].weight, layer.skip)
+
+
+def test_shared_residual_candidates_start_as_the_identity():
+    cin, cout, stride, size = SLOTS["residual"]
+    torch.manual_seed(0)
+    layer = SharedLayer(Layer(0, 0, cin, cout, stride, size, size, CANDS), CANDS)
+    x = inputs("residual")
+    for i in range(len(CANDS)):
+        torch.testing.assert_close(layer.run(i, x), x)
+
+
+def test_only_the_candidates_slices_get_gradients():
+    layer = make("stride2")
+    i = CANDS.index("k3_e1")
+    layer.run(i, inputs("stride2")).square().sum().backward()
+    assert layer.expand.grad[:8].abs().sum() > 0 and layer.expand.grad[8:].abs().sum() == 0
+    dw = layer.depthwise.grad
+    assert dw[:8, :, 1:4, 1:4].abs().sum() > 0 and dw[:, :, 0].abs().sum() == 0 and dw[8:].abs().sum() == 0
+    assert layer.project.grad[:, 8:].abs().sum() == 0
+    assert layer.skip.grad is None
+
+
+def test_norms_name_the_batchnorms_a_candidate_runs_through():
+    layer = make("stride2")
+    assert layer.norms(0) == [layer.bn_expand, layer.bn_depthwise, layer.bn_project]
+    assert layer.norms(CANDS.index("skip")) == [layer.bn_project]
+    assert make("residual").norms(CANDS.index("skip")) == []
+    ind = make("stride2", "independent")
+    assert ind.norms(0) == [m for m in ind[0].modules() if isinstance(m, torch.nn.BatchNorm2d)] and len(ind.norms(0)) == 3
+
+
+def test_sliced_batchnorm_uses_and_updates_only_the_leading_channels():
+    bn = SlicedBatchNorm2d(6, momentum=0.5)
+    ref = torch.nn.BatchNorm2d(4, momentum=0.5)
+    x = torch.randn(8, 4, 3, 3, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    torch.testing.assert_close(bn(x), ref(x))
+    torch.testing.assert_close(bn.running_mean[:4], ref.running_mean)
+    torch.testing.assert_close(bn.running_var[:4], ref.running_var)
+    assert bn.running_mean[4:].tolist() == [0.0, 0.0] and bn.running_var[4:].tolist() == [1.0, 1.0]
+    bn.eval()
+    ref.eval()
+    torch.testing.assert_close(bn(x), ref(x))
+    bn.train()
+    ref.train()
+    bn.momentum = None  # cumulative average, as nn.BatchNorm2d
+    ref.momentum = None
+    bn.reset_running_stats()
+    ref.reset_running_stats()
+    for k in range(3):
+        bn(x * (k + 1))
+        ref(x * (k + 1))
+    torch.testing.assert_close(bn.running_var[:4], ref.running_var)
+
+
+def test_group_count_must_divide_the_channels():
+    with pytest.raises(ValueError, match="groups 2 do not divide the input channels 5"):
+        SharedLayer(Layer(3, 0, 5, 8, 1, 4, 4, ("k3_e1_g2",)), ("k3_e1_g2",))

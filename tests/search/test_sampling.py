@@ -1,0 +1,75 @@
+"""Random architectures in a latency band: inside the band, distinct, uniform over it, reproducible."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from search.sampling import latency_range, mid_latency, near_latency, tilt_for
+
+TABLE = np.array([[0.1, 0.2, 0.4], [0.1, 0.3, 0.5], [0.05, 0.2, 0.6]])
+FIXED = 0.2
+
+
+def latency(arch) -> float:
+    return FIXED + sum(TABLE[l, i] for l, i in enumerate(arch))
+
+
+def band(target: float, tol: float) -> set[tuple[int, ...]]:
+    return {a for a in itertools.product(range(3), repeat=3) if abs(latency(a) / target - 1) <= tol}
+
+
+def test_range_and_middle():
+    assert latency_range(TABLE, FIXED) == pytest.approx((0.45, 1.7))
+    assert mid_latency(TABLE, FIXED) == pytest.approx(1.075)
+
+
+def test_tilt_puts_the_expected_latency_on_the_target():
+    for target in (0.6, 1.0, 1.5):
+        lam = tilt_for(TABLE, FIXED, target)
+        p = np.exp(-lam * TABLE)
+        p /= p.sum(axis=1, keepdims=True)
+        assert FIXED + (p * TABLE).sum() == pytest.approx(target, rel=1e-6)
+    assert tilt_for(TABLE, FIXED, 0.6) > 0 > tilt_for(TABLE, FIXED, 1.5)  # towards fast, towards slow
+    with pytest.raises(ValueError, match="outside the space's range"):
+        tilt_for(TABLE, FIXED, 2.0)
+
+
+@pytest.mark.parametrize("target", [0.55, 0.9, 1.4])
+def test_draws_are_distinct_and_inside_the_band(target):
+    inside = band(target, 0.1)
+    archs = near_latency(TABLE, FIXED, target, len(inside), tolerance=0.1, seed=3)
+    assert {tuple(a) for a in archs} == inside  # every member of the band, each once
+    with pytest.raises(ValueError, match=f"found only {len(inside)} of {len(inside) + 1}"):
+        near_latency(TABLE, FIXED, target, len(inside) + 1, tolerance=0.1, seed=3)
+
+
+def test_exclude_and_reproducibility():
+    inside = sorted(band(0.9, 0.1))
+    first = near_latency(TABLE, FIXED, 0.9, 2, tolerance=0.1, seed=7)
+    assert first == near_latency(TABLE, FIXED, 0.9, 2, tolerance=0.1, seed=7)
+    rest = near_latency(TABLE, FIXED, 0.9, len(inside) - 1, tolerance=0.1, seed=1, exclude=[first[0]])
+    assert first[0] not in rest
+
+
+@pytest.mark.parametrize("target", [0.6, 1.4])  # the two ends of the range, where the tilt is strong
+def test_every_architecture_of_the_band_is_equally_likely(target):
+    inside = band(target, 0.15)
+    assert len(inside) >= 3
+    counts = Counter(tuple(near_latency(TABLE, FIXED, target, 1, tolerance=0.15, seed=s)[0]) for s in range(800))
+    assert set(counts) == inside
+    expected = 800 / len(inside)
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    assert chi2 < 3 * (len(inside) - 1) + 10  # a tilted draw without the correction fails this by far
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        near_latency(TABLE, FIXED, 1.0, 0)
+    with pytest.raises(ValueError, match="tolerance"):
+        near_latency(TABLE, FIXED, 1.0, 1, tolerance=0)
+    with pytest.raises(ValueError, match="finite"):
+        near_latency([[1.0, float("nan")]], 0.0, 1.0, 1)

@@ -25,7 +25,8 @@ the sliced weights (``block(i)`` builds that block). Shared BatchNorm
 statistics mix the candidates, so an architecture is judged after
 ``Supernet.recalibrate`` re-estimates them for its path.
 
-A layer runs candidate ``i`` with ``run(i, x)``, has ``len()`` candidates,
+A layer runs candidate ``i`` with ``run(i, x)``, the soft relaxation over all
+candidates weighted by a mask row with ``mix(weights, x)``, has ``len()`` candidates,
 gives candidate ``i``'s stand-alone module with ``block(i)`` and the
 BatchNorms it runs through with ``norms(i)``.
 """
@@ -53,6 +54,13 @@ class IndependentLayer(nn.ModuleList):
     def run(self, i: int, x: Tensor) -> Tensor:
         """Candidate ``i``'s output."""
         return self[i](x)
+
+    def mix(self, weights: Tensor, x: Tensor) -> Tensor:
+        """``sum_i weights[i] * op_i(x)``: the paper's soft relaxation (every candidate runs)."""
+        out = weights[0] * self[0](x)
+        for i in range(1, len(self)):
+            out = out + weights[i] * self[i](x)
+        return out
 
     def block(self, i: int) -> nn.Module:
         """Candidate ``i``'s module (the module itself: its weights are its own)."""
@@ -130,6 +138,8 @@ class SharedLayer(nn.Module):
         for p in (self.expand, self.depthwise, self.project, self.skip):  # nn.Conv2d's initialization
             if p is not None:
                 nn.init.kaiming_uniform_(p, a=math.sqrt(5))
+        self.dense = [i for i, b in enumerate(self.specs) if b.kind == "ir" and b.groups == 1]
+        self.dense_mid = max((self.cin * self.specs[i].expansion for i in self.dense), default=0)
         self.bn_expand = SlicedBatchNorm2d(self.mid_max)
         self.bn_depthwise = SlicedBatchNorm2d(self.mid_max)
         self.bn_project = nn.BatchNorm2d(layer.cout)
@@ -159,22 +169,65 @@ class SharedLayer(nn.Module):
                 group_blocks(self.project[:, :mid], b.groups))
 
     def run(self, i: int, x: Tensor) -> Tensor:
-        """Candidate ``i``'s output: its stand-alone block's computation with the sliced weights.
+        """Candidate ``i``'s output: its stand-alone block's computation with the sliced weights."""
+        if self.specs[i].kind == "skip":
+            return x if self.skip is None else self.bn_project(F.conv2d(x, self.skip, stride=self.stride))
+        h = self._branch(i, x)
+        return x + h if self.residual else h
+
+    def _branch(self, i: int, x: Tensor) -> Tensor:
+        """An inverted-residual candidate's output without the residual input.
 
         A group candidate's shuffle runs before its expansion BatchNorm and ReLU here (per-channel
         ops commute with a permutation), so the shared BatchNorm's channel ``j`` meets channel ``j``.
         """
         b = self.specs[i]
-        if b.kind == "skip":
-            return x if self.skip is None else self.bn_project(F.conv2d(x, self.skip, stride=self.stride))
         we, wd, wp = self.weights(i)
         h = F.conv2d(x, we, groups=b.groups)
         if b.groups > 1:
             h = _shuffle(h, b.groups)
         h = F.relu(self.bn_expand(h))
         h = F.relu(self.bn_depthwise(F.conv2d(h, wd, stride=self.stride, padding=b.kernel // 2, groups=h.shape[1])))
-        h = self.bn_project(F.conv2d(h, wp, groups=b.groups))
-        return x + h if self.residual else h
+        return self.bn_project(F.conv2d(h, wp, groups=b.groups))
+
+    def mix(self, weights: Tensor, x: Tensor) -> Tensor:
+        """The soft relaxation over every candidate at about the cost of the largest one (FBNetV2's masks).
+
+        The dense candidates (no groups) share the expansion and its BatchNorm, so it runs once at
+        the largest expansion. Candidate (k, e) weighs channel ``c < cin * e`` with ``weights[i]``;
+        per channel, the depthwise kernel is the shared one under a spatial mask mixing the kernel
+        sizes' centres by those weights (Single-Path NAS's superkernel), so one depthwise conv runs;
+        its output, gated per channel by the channel's total weight, goes through one projection
+        conv and BatchNorm, scaled by the dense candidates' total weight. Group candidates and
+        ``skip`` run on their own and are added with their weights; the input is added once where
+        the layer is residual. A one-hot ``weights`` gives exactly ``run(i, x)`` in training mode
+        (batch statistics); in between it is a relaxation, as in FBNetV2 (Wan et al. 2020).
+        """
+        out: Tensor | float = x if self.residual else 0.0
+        if self.dense:
+            mid, kmax = self.dense_mid, self.kmax
+            channel = torch.arange(mid, device=x.device)
+            grid = torch.arange(kmax, device=x.device)
+            spatial = 0.0  # (mid, kmax, kmax): each channel's mix of kernel-size centres
+            gate = 0.0  # (mid,): each channel's total weight
+            for i in self.dense:
+                b = self.specs[i]
+                off = (kmax - b.kernel) // 2
+                inside = ((grid >= off) & (grid < off + b.kernel)).to(x.dtype)
+                on = weights[i] * (channel < self.cin * b.expansion).to(x.dtype)
+                spatial = spatial + on.view(-1, 1, 1) * (inside.view(-1, 1) * inside.view(1, -1))
+                gate = gate + on
+            kernel = self.depthwise[:mid] * (spatial / gate.clamp_min(1e-12).view(-1, 1, 1)).unsqueeze(1)
+            h = F.relu(self.bn_expand(F.conv2d(x, self.expand[:mid])))
+            d = F.relu(self.bn_depthwise(F.conv2d(h, kernel, stride=self.stride, padding=kmax // 2, groups=mid)))
+            total = sum(weights[i] for i in self.dense)
+            out = out + total * self.bn_project(F.conv2d(d * gate.view(1, -1, 1, 1), self.project[:, :mid]))
+        for i, b in enumerate(self.specs):
+            if b.kind == "ir" and b.groups > 1:
+                out = out + weights[i] * self._branch(i, x)
+            elif b.kind == "skip" and self.skip is not None:
+                out = out + weights[i] * self.run(i, x)
+        return out
 
     @torch.no_grad()
     def block(self, i: int) -> nn.Module:

@@ -15,6 +15,7 @@ from search.hardware import TRAIN_DEVICES
 from search.loss import LOSSES
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
+MODE_CHOICES = ("hybrid", "hard", "soft")  # search.supernet.MODES, likewise
 
 EPILOG = """\
 examples:
@@ -46,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=30, help="search epochs (default 30)")
     p.add_argument("--warmup-epochs", type=int, default=None, help="epochs that train weights only (default 10%%)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
-    p.add_argument("--mode", choices=("hard", "soft"), default="hard",
-                   help="hard: one sampled candidate runs per layer (default); soft: all run, weighted (the paper)")
+    p.add_argument("--mode", choices=MODE_CHOICES, default="hybrid",
+                   help="hybrid (default): the weights train on one sampled path per step, theta on the "
+                        "Gumbel-weighted mixture of every candidate (its gradient compares them); hard: one "
+                        "path in both passes (cheapest, but theta's gradient cannot tell candidates apart); "
+                        "soft: the mixture in both passes (the paper)")
     p.add_argument("--weights", choices=WEIGHT_CHOICES, default="shared",
                    help="shared (default): a layer's candidates share one superkernel (3x3 = centre of 5x5, "
                         "e1/e3 = leading channels of e6), so the supernet trains like one network; "

@@ -5,15 +5,22 @@ superkernel per layer, Single-Path NAS style) or ``independent`` (one module
 each, the paper's supernet); see ``search.layers``.
 
 A Gumbel-softmax mask ``m`` (layers x candidates) drawn from theta picks the
-architecture of a step. Two modes:
+architecture of a step. A forward pass is one of two kinds:
 
-- ``soft`` (the paper): each layer outputs ``sum_i m[l, i] * op_i(x)``; all
-  candidates run.
-- ``hard`` (default; GDAS / single-path style): ``m`` is a straight-through
-  one-hot sample; only the sampled candidate runs, and its output is scaled
-  by ``m[l, index[l]]`` (exactly 1.0 in the forward) so that theta still gets
-  the gradient of the soft sample.
+- soft: each layer outputs the mask-weighted mixture of its candidates
+  (``layer.mix``: the paper's sum over every candidate with independent
+  weights, FBNetV2's masks at about the cost of the largest candidate with
+  shared weights). Theta's gradient compares the candidates' outputs.
+- hard: ``m`` is a straight-through one-hot sample; only the sampled
+  candidate runs, its output scaled by ``m[l, index[l]]`` (exactly 1.0 in
+  the forward). Cheap, and it trains one path per step like a plain network
+  (single-path one-shot), but theta's gradient is then only the gradient of
+  that output's scale, which the next layer's BatchNorm mostly cancels: it
+  cannot tell one candidate from another.
 
+``MODES`` says which kind each pass of the search runs (weights pass, theta
+pass): ``hybrid`` (default) trains the weights on hard single paths and
+theta on the soft mixture; ``hard`` and ``soft`` use one kind for both.
 The same mask feeds the latency term (``search.latency``), so theta learns
 from accuracy and latency alike.
 """
@@ -31,7 +38,11 @@ from search.layers import check_weights, searchable_layer
 from search.network import ChildNet, head_module, stem_module
 from search.space import Space
 
-MODES = ("hard", "soft")
+MODES: dict[str, tuple[bool, bool]] = {  # mode -> (weights pass soft, theta pass soft)
+    "hybrid": (False, True),
+    "hard": (False, False),
+    "soft": (True, True),
+}
 
 
 def _check_mode(mode: str) -> str:
@@ -71,7 +82,7 @@ def gumbel_mask(theta: Tensor, tau: float, hard: bool,
 class Supernet(nn.Module):
     """Stem, every candidate at every searchable layer, head, and the architecture logits theta."""
 
-    def __init__(self, space: Space, num_classes: int | None = None, mode: str = "hard",
+    def __init__(self, space: Space, num_classes: int | None = None, mode: str = "hybrid",
                  weights: str = "shared") -> None:
         super().__init__()
         self.mode = _check_mode(mode)
@@ -96,9 +107,16 @@ class Supernet(nn.Module):
         """The architecture parameters: [theta]."""
         return [self.theta]
 
-    def sample(self, tau: float, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        """A mask and index drawn from theta at temperature ``tau`` (one-hot in hard mode)."""
-        return gumbel_mask(self.theta, tau, hard=self.mode == "hard", generator=generator)
+    def soft(self, purpose: str) -> bool:
+        """Whether the ``"w"`` or ``"theta"`` pass of this supernet's mode runs soft forwards."""
+        return MODES[self.mode][{"w": 0, "theta": 1}[purpose]]
+
+    def sample(self, tau: float, generator: torch.Generator | None = None,
+               soft: bool | None = None) -> tuple[Tensor, Tensor]:
+        """A mask and index drawn from theta at temperature ``tau``: one-hot unless ``soft``
+        (default: soft in ``soft`` mode only)."""
+        soft = self.mode == "soft" if soft is None else soft
+        return gumbel_mask(self.theta, tau, hard=not soft, generator=generator)
 
     def probabilities(self) -> Tensor:
         """P_theta: softmax of theta per layer (detached)."""
@@ -148,7 +166,7 @@ class Supernet(nn.Module):
         seen = 0
         try:
             for x in itertools.chain([first], batches):
-                self(x, mask, index)
+                self(x, mask, index, soft=False)
                 seen += len(x)
         finally:
             for m, momentum in zip(norms, momenta):
@@ -156,20 +174,18 @@ class Supernet(nn.Module):
             self.eval()
         return seen
 
-    def forward(self, x: Tensor, mask: Tensor, index: Tensor) -> Tensor:
-        """Logits of ``x`` through the architecture ``mask``/``index`` (see the module docstring)."""
+    def forward(self, x: Tensor, mask: Tensor, index: Tensor, soft: bool | None = None) -> Tensor:
+        """Logits of ``x`` through the architecture ``mask``/``index``: the soft mixture when ``soft``
+        (default: in ``soft`` mode only), else the path ``index`` (see the module docstring)."""
         shape = (len(self.layers), len(self.candidates))
         if tuple(mask.shape) != shape or tuple(index.shape) != shape[:1]:
             raise ValueError(f"expected mask {shape} and index ({shape[0]},), "
                              f"got {tuple(mask.shape)} and {tuple(index.shape)}")
         x = self.stem(x)
-        if self.mode == "hard":
+        if self.mode == "soft" if soft is None else soft:
+            for l, layer in enumerate(self.layers):
+                x = layer.mix(mask[l], x)
+        else:
             for l, (layer, i) in enumerate(zip(self.layers, index.tolist())):
                 x = layer.run(i, x) * mask[l, i]
-        else:
-            for l, layer in enumerate(self.layers):
-                out = mask[l, 0] * layer.run(0, x)
-                for i in range(1, len(layer)):
-                    out = out + mask[l, i] * layer.run(i, x)
-                x = out
         return self.head(x)

@@ -201,3 +201,91 @@ def test_sliced_batchnorm_uses_and_updates_only_the_leading_channels():
 def test_group_count_must_divide_the_channels():
     with pytest.raises(ValueError, match="groups 2 do not divide the input channels 5"):
         SharedLayer(Layer(3, 0, 5, 8, 1, 4, 4, ("k3_e1_g2",)), ("k3_e1_g2",))
+
+
+def soft_weights(seed: int = 3) -> torch.Tensor:
+    return torch.randn(len(CANDS), generator=torch.Generator().manual_seed(seed)).softmax(0)
+
+
+@pytest.mark.parametrize("weights", list(WEIGHTS))
+@pytest.mark.parametrize("slot", list(SLOTS))
+def test_one_hot_mix_is_the_candidate(weights, slot):
+    layer = make(slot, weights).train()
+    x = inputs(slot)
+    for i, name in enumerate(CANDS):
+        one_hot = torch.nn.functional.one_hot(torch.tensor(i), len(CANDS)).float()
+        torch.testing.assert_close(layer.mix(one_hot, x), layer.run(i, x), rtol=1e-5, atol=1e-5,
+                                   msg=f"{slot} {name}")
+
+
+@pytest.mark.parametrize("slot", list(SLOTS))
+def test_independent_mix_is_the_weighted_sum(slot):
+    layer = make(slot, "independent").eval()
+    x, w = inputs(slot), soft_weights()
+    torch.testing.assert_close(layer.mix(w, x), sum(w[i] * layer[i](x) for i in range(len(CANDS))))
+
+
+@pytest.mark.parametrize("slot", list(SLOTS))
+def test_shared_mix_adds_group_and_skip_candidates_by_their_weights(slot):
+    layer = make(slot).train()
+    x = inputs(slot)
+    w = torch.zeros(len(CANDS))
+    others = [CANDS.index("k3_e1_g2"), CANDS.index("k5_e1_g2"), CANDS.index("skip")]
+    w[others] = torch.tensor([0.5, 0.3, 0.2])  # no dense candidate: the mixture is exactly linear
+    expected = sum(w[i] * layer.run(i, x) for i in others)
+    torch.testing.assert_close(layer.mix(w, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_shared_mix_runs_about_one_largest_candidate():
+    """Dense candidates share one expand, one depthwise and one project conv; the rest run on their own."""
+    layer = make("stride2").train()
+    x, w = inputs("stride2"), soft_weights()
+    calls = []
+
+    class Count(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.conv2d:
+                calls.append(args[1].shape)
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        layer.mix(w, x)
+    assert len(calls) == 3 + 2 * 3 + 1  # dense (expand, depthwise, project) + 2 group candidates + skip
+    assert (48, 1, 5, 5) in calls  # the dense depthwise runs once, at the largest width and kernel
+    calls.clear()
+    with Count():
+        sum(layer.run(i, x) for i in range(len(CANDS)))
+    assert len(calls) == 8 * 3 + 1
+
+
+@pytest.mark.parametrize("weights", list(WEIGHTS))
+def test_mix_gives_every_candidate_a_gradient(weights):
+    layer = make("stride2", weights).train()
+    logits = torch.zeros(len(CANDS), requires_grad=True)
+    out = layer.mix(logits.softmax(0), inputs("stride2"))
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(4))).sum().backward()
+    assert (logits.grad.abs() > 0).all()
+
+
+def test_shared_mix_kernel_mixes_the_centres_per_channel():
+    """Dense weights on k3_e1 and k5_e6 only: the first cin channels mix both kernels, the rest are k5."""
+    layer = make("stride2").train()
+    w = torch.zeros(len(CANDS))
+    w[CANDS.index("k3_e1")], w[CANDS.index("k5_e6")] = 0.25, 0.75
+    seen = []
+
+    class Keep(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.conv2d and args[1].shape == (48, 1, 5, 5):
+                seen.append(args[1].detach().clone())
+            return func(*args, **(kwargs or {}))
+
+    with Keep():
+        layer.mix(w, inputs("stride2"))
+    kernel = seen[0]
+    ring = torch.ones(5, 5)
+    ring[1:4, 1:4] = 0
+    full = layer.depthwise.detach()
+    torch.testing.assert_close(kernel[8:], full[8:])  # only k5_e6 covers channels 8..47
+    torch.testing.assert_close(kernel[:8, :, 1:4, 1:4], full[:8, :, 1:4, 1:4])  # both cover the centre
+    torch.testing.assert_close(kernel[:8] * ring, 0.75 * full[:8] * ring)  # the ring only from k5_e6

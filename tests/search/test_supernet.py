@@ -94,9 +94,17 @@ def test_bad_inputs():
 
 
 def test_unknown_mode_lists_the_modes(space):
-    with pytest.raises(ValueError, match="unknown supernet mode 'gdas'; modes: hard, soft"):
+    with pytest.raises(ValueError, match="unknown supernet mode 'gdas'; modes: hybrid, hard, soft"):
         Supernet(space, mode="gdas")
-    assert MODES == ("hard", "soft")
+    assert list(MODES) == ["hybrid", "hard", "soft"]
+
+
+def test_modes_say_which_pass_runs_soft(space):
+    assert Supernet(space).mode == "hybrid"
+    passes = {m: (Supernet(space, mode=m).soft("w"), Supernet(space, mode=m).soft("theta")) for m in MODES}
+    assert passes == {"hybrid": (False, True), "hard": (False, False), "soft": (True, True)}
+    from search.run import MODE_CHOICES, WEIGHT_CHOICES  # the CLI names them without importing torch
+    assert MODE_CHOICES == tuple(MODES) and WEIGHT_CHOICES == tuple(WEIGHTS)
 
 
 @pytest.mark.parametrize("weights", WEIGHTS)
@@ -149,13 +157,34 @@ def test_hard_forward_runs_only_the_sampled_candidates(space, weights):
 
 
 @pytest.mark.parametrize("weights", WEIGHTS)
-def test_soft_forward_runs_every_candidate(space, weights):
+@pytest.mark.parametrize("mode", ["soft", "hybrid"])
+def test_soft_forward_mixes_every_layer_with_its_mask_row(space, weights, mode):
     torch.manual_seed(0)
-    net = Supernet(space, mode="soft", weights=weights)
-    counts = calls_per_candidate(net)
-    mask, index = net.sample(1.0, gen(2))
-    net(torch.randn(2, 3, 16, 16), mask, index)
-    assert counts == [[1] * len(space.candidates)] * len(space.layers)
+    net = randomize_bn(Supernet(space, mode=mode, weights=weights))
+    calls: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for l, layer in enumerate(net.layers):
+        def mix(w, x, l=l, mix=layer.mix):
+            out = mix(w, x)
+            calls.append((l, w, x, out))
+            return out
+        layer.mix = mix
+    runs = calls_per_candidate(net)
+    mask, index = net.sample(1.0, gen(2), soft=True)
+    x = torch.randn(2, 3, 16, 16)
+    net(x, mask, index, soft=True)
+    assert [c[0] for c in calls] == [0, 1, 2]
+    for (l, w, inp, out), nxt in zip(calls, calls[1:] + [None]):
+        assert torch.equal(w, mask[l])
+        if nxt is not None:
+            assert nxt[2] is out  # each layer feeds the next
+    if mode == "hybrid":  # the weights pass of hybrid runs hard paths: the default forward is the path
+        calls.clear()
+        for row in runs:
+            row[:] = [0] * len(row)
+        mask, index = net.sample(1.0, gen(3))
+        assert torch.equal(mask.detach(), F.one_hot(index, 4).float())
+        net(x, mask, index)
+        assert calls == [] and runs == F.one_hot(index, 4).tolist()
 
 
 @pytest.mark.parametrize("weights", WEIGHTS)
@@ -173,20 +202,16 @@ def test_hard_forward_equals_the_child_network(space, train, weights):
     torch.testing.assert_close(net(x, mask, index), child(x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("weights", WEIGHTS)
-def test_soft_forward_is_the_mask_weighted_sum(space, weights):
+def test_independent_soft_forward_is_the_mask_weighted_sum(space):
     torch.manual_seed(0)
-    net = randomize_bn(Supernet(space, mode="soft", weights=weights)).eval()
+    net = randomize_bn(Supernet(space, mode="soft", weights="independent")).eval()
     mask, index = net.sample(1.0, gen(4))
     x = torch.randn(2, 3, 16, 16, generator=gen(9))
-    # layer 0 checked by hand; the other layers are then fed the same tensor
     h = net.stem(x)
-    layer0 = sum(mask[0, i] * net.layers[0].run(i, h) for i in range(len(net.layers[0])))
-    seen: dict = {}
-    calls_per_candidate(net, seen)
-    net(x, mask, index)
-    torch.testing.assert_close(seen[(0, 0)], h)
-    torch.testing.assert_close(seen[(1, 0)], layer0)
+    out = h
+    for l, layer in enumerate(net.layers):
+        out = sum(mask[l, i] * layer[i](out) for i in range(len(layer)))
+    torch.testing.assert_close(net(x, mask, index), net.head(out))
 
 
 def synthetic_matrix(space, seed=0) -> Matrix:

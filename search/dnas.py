@@ -5,7 +5,11 @@ epochs train w only; then each epoch runs a w pass (SGD, cosine learning
 rate) and a theta pass (Adam), each with the other frozen. The weights'
 loss is the cross-entropy (the latency factor of the fbnet loss does not
 depend on w and would only rescale its learning rate); theta's loss is the
-chosen search loss with the LUT latency of the sampled mask, plus (optionally,
+chosen search loss of that cross-entropy and the LUT's expected latency under
+P_theta (ProxylessNAS's latency term: exact, differentiable, no sampling
+noise; the latency of a soft Gumbel mask at the paper's temperatures is that
+of a much flatter distribution than P_theta, so a search steering it lands
+far from its target), plus (optionally,
 ``entropy`` > 0) a weight times theta's mean per-layer entropy, ramped from 0
 after the warm-up: it makes P_theta decide, so that the derived (argmax)
 architecture's latency meets the expected latency the loss steered.
@@ -38,6 +42,7 @@ from search.layers import check_weights
 from search.supernet import Supernet
 
 CHECKPOINT = "checkpoint.pt"
+WARMUP_FRACTION = 0.4  # a shared supernet needs about 4 epochs of 10,000 images to judge paths (docs/search.md)
 RECALIBRATE_IMAGES = 1024  # images of the w split that re-estimate a judged path's BatchNorm statistics
 RECALIBRATE_BATCH = 128
 LAT_UNITS = {"ms": 1.0, "us": 1000.0}
@@ -48,7 +53,7 @@ class SearchConfig:
     """Every setting of a search; stored in the checkpoint so a resume continues the same search."""
 
     epochs: int = 30
-    warmup_epochs: int | None = None  # default: 10% of the epochs
+    warmup_epochs: int | None = None  # default: 40% of the epochs (WARMUP_FRACTION)
     batch_size: int = 64
     mode: str = "hybrid"  # search.supernet.MODES: which passes run soft forwards
     weights: str = "shared"  # how a layer's candidates hold their weights (search.layers.WEIGHTS)
@@ -56,16 +61,16 @@ class SearchConfig:
     alpha: float = 0.2
     beta: float = 0.6
     target_ms: float | None = None
-    lam: float = 1.0
+    lam: float = 5.0
     lat_unit: str = "ms"  # unit of LAT inside the fbnet loss's log ("ms" as the paper, or "us"; "auto" resolved by the CLI)
     lr_w: float = 0.1  # per 256 images; scaled linearly with the batch size
     momentum: float = 0.9
     wd_w: float = 1e-4
-    lr_theta: float = 0.01
+    lr_theta: float = 0.1
     wd_theta: float = 5e-4
     tau: float = 5.0
     tau_decay: float = 0.956
-    entropy: float = 0.0  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
+    entropy: float = 0.3  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
     seed: int = 0
 
     @property
@@ -73,7 +78,7 @@ class SearchConfig:
         """Epochs that train the weights only."""
         if self.warmup_epochs is not None:
             return self.warmup_epochs
-        return max(1, round(0.1 * self.epochs)) if self.epochs > 1 else 0
+        return max(1, round(WARMUP_FRACTION * self.epochs)) if self.epochs > 1 else 0
 
     def loss_config(self) -> LossConfig:
         """The search loss settings."""
@@ -249,14 +254,14 @@ class Searcher:
             for x, y in self._batches(self.splits.train_theta, epoch, 3):
                 mask, index = self.net.sample(tau, gumbel, soft)
                 logits = self.model(x, mask, index, soft)
-                lat = self.latency(mask)
+                lat = self.latency.expected(self.net.theta.softmax(dim=1))
                 loss = search_loss(F.cross_entropy(logits, y), lat * scale, loss_cfg)
                 if gamma:
                     loss = loss + gamma * theta_entropy(self.net.theta)
                 self.opt_theta.zero_grad(set_to_none=True)
                 loss.backward()
                 self.opt_theta.step()
-                lat_sum += float(lat.detach())
+                lat_sum += self.latency.of(index)
                 count += 1
                 if progress:
                     progress(1)
@@ -332,3 +337,38 @@ def load_checkpoint(out: Path) -> dict[str, Any]:
     if ckpt.get("version", 0) > 1:
         raise ValueError(f"{path}: written by a newer lutnas (checkpoint version {ckpt['version']})")
     return ckpt
+
+
+def restore_supernet(out: Path) -> tuple[Supernet, dict[str, Any]]:
+    """The supernet of the search in ``out`` (its last checkpoint) and its search.json; ValueError when unusable."""
+    import json
+
+    from search.space import get_space
+
+    try:
+        saved = json.loads((out / "search.json").read_text())
+        config, run = dict(saved["config"]), saved["run"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{out / 'search.json'}: cannot read the search's settings: {e}") from None
+    ckpt = load_checkpoint(out)
+    space = get_space(run["space"], run.get("width_mult"), run.get("resolution"))
+    classes = int(ckpt["net"]["head.fc.weight"].shape[0])
+    net = Supernet(space, classes, config.get("mode", "hybrid"), config.get("weights", "independent"))
+    net.load_state_dict(ckpt["net"])
+    return net.eval(), saved
+
+
+@torch.no_grad()
+def path_accuracy(net: Supernet, blocks: list[str], recalibrate_on: Any, test: Any, input_size: int,
+                  images: int = RECALIBRATE_IMAGES, seed: int = 0) -> float:
+    """Top-1 accuracy (%) on ``test`` of the architecture ``blocks`` with the supernet's weights, after its
+    BatchNorm statistics are recomputed on ``images`` images of ``recalibrate_on`` (an ImageSet)."""
+    from search.train import evaluate
+
+    index = torch.tensor([net.candidates.index(b) for b in blocks])
+    size = min(RECALIBRATE_BATCH, len(recalibrate_on))
+    it = batches(recalibrate_on, size, input_size, shuffle=True, generator=torch.Generator().manual_seed(seed),
+                 drop_last=True)
+    device = next(net.parameters()).device
+    net.recalibrate(index, (batch_to(x, device) for x, _ in itertools.islice(it, max(1, images // size))))
+    return evaluate(net.child(blocks).to(device), test, input_size, device)

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="digits (default, bundled), fashion-mnist[:DIR], cifar10:DIR or folder:DIR")
     p.add_argument("--limit", type=int, default=None, help="use at most this many training images")
     p.add_argument("--epochs", type=int, default=30, help="search epochs (default 30)")
-    p.add_argument("--warmup-epochs", type=int, default=None, help="epochs that train weights only (default 10%%)")
+    p.add_argument("--warmup-epochs", type=int, default=None,
+                   help="epochs that train weights only, before theta moves (default 40%% of --epochs)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=MODE_CHOICES, default="hybrid",
                    help="hybrid (default): the weights train on one sampled path per step, theta on the "
@@ -62,19 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.2, help="fbnet loss alpha (default 0.2)")
     p.add_argument("--beta", type=float, default=0.6, help="fbnet loss beta (default 0.6)")
     p.add_argument("--target-ms", type=float, default=None, help="latency target T in ms (target losses)")
-    p.add_argument("--lambda", dest="lam", type=float, default=1.0, help="target losses' weight (default 1.0)")
+    p.add_argument("--lambda", dest="lam", type=float, default=5.0, help="target losses' weight (default 5.0)")
     p.add_argument("--lat-unit", choices=("auto", "ms", "us"), default="auto",
                    help="unit of LAT inside the fbnet loss's log: ms as the paper, us for networks of a few ms "
                         "where log LAT would be small or negative; auto (default) takes ms when every "
                         "network of the space is above e ms, else us")
     p.add_argument("--lr-w", type=float, default=0.1, help="SGD learning rate per 256 images (default 0.1)")
-    p.add_argument("--lr-theta", type=float, default=0.01, help="Adam learning rate of theta (default 0.01)")
+    p.add_argument("--lr-theta", type=float, default=0.1,
+                   help="Adam learning rate of theta (default 0.1: a search of tens of epochs has a few hundred "
+                        "theta steps; the paper's 0.01 leaves theta near uniform in them)")
     p.add_argument("--tau", type=float, default=5.0, help="initial Gumbel-softmax temperature (default 5.0)")
     p.add_argument("--tau-decay", type=float, default=0.956, help="temperature factor per epoch (default 0.956)")
-    p.add_argument("--entropy", type=float, default=0.0,
+    p.add_argument("--entropy", type=float, default=0.3,
                    help="weight of theta's mean per-layer entropy in theta's loss, ramped linearly from 0 after "
-                        "the warm-up to this value at the last epoch (default 0: the paper's loss); about 0.3 "
-                        "makes theta decide, so the argmax architecture lands where the expected latency is")
+                        "the warm-up to this value at the last epoch (default 0.3: theta decides, so the argmax "
+                        "architecture lands where the expected latency is and the supernet ends up training "
+                        "it; 0 is the paper's loss)")
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")

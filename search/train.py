@@ -84,8 +84,10 @@ def _check(epochs: int, batch_size: int, lr: float, limit: int | None = None, th
 def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: float = 0.05, seed: int = 0, *,
                weight_decay: float = WEIGHT_DECAY, momentum: float = MOMENTUM,
                on_epoch: Callable[[dict[str, Any]], None] | None = None,
-               on_step: Callable[[int], None] | None = None, device: Any = "cpu") -> dict[str, Any]:
-    """Train ``arch``'s ChildNet from scratch on ``splits.train``; test on ``splits.test`` every epoch.
+               on_step: Callable[[int], None] | None = None, device: Any = "cpu",
+               test_every_epoch: bool = True) -> dict[str, Any]:
+    """Train ``arch``'s ChildNet from scratch on ``splits.train``; test on ``splits.test`` every epoch
+    (or only after the last one, when not ``test_every_epoch``; the other rows' test_acc is then NaN).
 
     Returns ``dict(test_acc=<last epoch's %>, test_images=N, history=[row per epoch], model=<nn.Module>)``;
     a history row has epoch, loss, train_acc, test_acc, seconds (``search.results.TRAIN_COLUMNS``).
@@ -127,9 +129,11 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
             seen += len(y)
             if on_step:
                 on_step(1)
-        test_acc = evaluate(model, splits.test, size, device)
+        if test_every_epoch or epoch == epochs - 1:
+            test_acc = evaluate(model, splits.test, size, device)
         row = {"epoch": epoch + 1, "loss": total / max(seen, 1), "train_acc": 100 * correct / max(seen, 1),
-               "test_acc": test_acc, "seconds": time.perf_counter() - start}
+               "test_acc": test_acc if test_every_epoch or epoch == epochs - 1 else math.nan,
+               "seconds": time.perf_counter() - start}
         history.append(row)
         if on_epoch:
             on_epoch(row)

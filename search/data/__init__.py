@@ -10,9 +10,9 @@ the DDP sharding rule).
 
 from .batching import MEAN, STD, batches, num_batches, to_input
 from .registry import DATASETS, Loader, RawData, load_data, parse_spec, register_dataset
-from .sets import ImageSet, Splits
+from .sets import ImageSet, Splits, stratified_take
 
 __all__ = [
     "DATASETS", "ImageSet", "Loader", "MEAN", "RawData", "STD", "Splits",
-    "batches", "load_data", "num_batches", "parse_spec", "register_dataset", "to_input",
+    "batches", "load_data", "num_batches", "parse_spec", "register_dataset", "stratified_take", "to_input",
 ]

@@ -52,7 +52,8 @@ def searcher(parts, **cfg):
 def test_entropy_weight_ramps_from_zero_after_the_warm_up(parts):
     s = searcher(parts, epochs=5, warmup_epochs=1, entropy=0.4)
     assert [s.entropy_weight(e) for e in range(5)] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
-    assert searcher(parts, epochs=5, warmup_epochs=1).entropy_weight(4) == 0.0
+    assert searcher(parts, epochs=5, warmup_epochs=1, entropy=0.0).entropy_weight(4) == 0.0
+    assert searcher(parts, epochs=5, warmup_epochs=1).entropy_weight(4) == pytest.approx(0.3)  # the default
 
 
 @pytest.mark.parametrize("value", [-0.1, float("nan")])

@@ -56,7 +56,7 @@ def test_search_writes_every_result(finished):
     assert [t["probability"] for t in arch.top_k] == sorted((t["probability"] for t in arch.top_k), reverse=True)
     rows = read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
-    assert [r["phase"] for r in rows] == ["warmup", "search", "search", "search"]
+    assert [r["phase"] for r in rows] == ["warmup", "warmup", "search", "search"]  # 40% warm-up
     assert rows[1]["tau"] == pytest.approx(5.0 * 0.956)
     assert all(0 <= r["val_acc"] <= 100 for r in rows)
     assert "epoch 4/4 search" in proc.stderr
@@ -93,11 +93,18 @@ def strip(rows):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
-def test_resume_after_kill_gives_the_same_result(finished, tmp_path):
-    reference, _ = finished
+@pytest.mark.parametrize("variant", [(), ("--weights", "independent", "--mode", "hard")])
+def test_resume_after_kill_gives_the_same_result(finished, tmp_path, variant):
+    if variant:
+        reference = tmp_path / "reference"
+        proc = search(*BASE, *variant, "--epochs", "4", "--out", reference)
+        assert proc.returncode == 0, proc.stderr
+    else:
+        reference, _ = finished
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "search.run", *map(str, BASE), "--epochs", "4", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "search.run", *map(str, BASE), *variant, "--epochs", "4",
+                             "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
@@ -150,9 +157,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_process_ddp_on_cpu(tmp_path):
+@pytest.mark.parametrize("variant", [(), ("--weights", "independent", "--mode", "soft")])
+def test_two_process_ddp_on_cpu(tmp_path, variant):
     out = tmp_path / "ddp"
-    proc = search(*BASE, "--epochs", "2", "--out", out, prefix=(
+    proc = search(*BASE, *variant, "--epochs", "2", "--out", out, prefix=(
         "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
         f"--master_port={free_port()}"))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -166,3 +174,17 @@ def test_resume_needs_a_search_folder(tmp_path):
     proc = search("--resume", tmp_path)
     assert proc.returncode == 2
     assert f"{tmp_path / 'search.json'}: cannot resume" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_resume_of_a_search_from_before_shared_weights_keeps_independent_weights(tmp_path):
+    from search.run import _settings, build_parser
+
+    out = tmp_path / "old"
+    out.mkdir()
+    config = {"epochs": 3, "batch_size": 32, "mode": "hard", "loss": "none", "seed": 0}  # no "weights": lutnas 0.2
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {}}))
+    cfg, _, where = _settings(build_parser().parse_args(["--resume", str(out)]))
+    assert cfg.weights == "independent" and cfg.mode == "hard" and where == out
+    config["weights"] = "shared"
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {}}))
+    assert _settings(build_parser().parse_args(["--resume", str(out)]))[0].weights == "shared"

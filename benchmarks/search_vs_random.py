@@ -1,0 +1,413 @@
+"""Searched architectures against random ones of the same latency, trained the same way (Yu et al. 2020).
+
+    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 60 min on 2 cores
+    python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
+        --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
+
+Steps (each is kept in --out, so a second run with the same --out continues where one stopped):
+
+1. The LUT: --lut, or `profiler.run --device cpu --space fbnet-cifar --resolution R` into OUT/lut.csv.
+2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
+   latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value.
+3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
+   (the others) drawn uniformly from the architectures within +-5% of its LUT latency
+   (search.sampling.near_latency), written to OUT/archs.json.
+4. Every architecture trained from scratch with search.train's recipe (SGD, Nesterov, cosine, lr 0.2
+   per 256 images) on the same training images for --train-epochs, once per seed (--seeds), --jobs
+   trainings at a time; test accuracy on the dataset's own test split. OUT/trainings.csv.
+5. The supernet's ranking: each architecture of a search's group judged with that search's supernet
+   weights (BatchNorm statistics recomputed for its path) against its stand-alone accuracy:
+   Kendall tau, in OUT/ranking.csv.
+6. The report: a table (architecture, LUT ms, skips, accuracy mean +- std over seeds, rank of the
+   searched one among its group), OUT/summary.json and OUT/search_vs_random.png (accuracy against
+   LUT latency, searched architectures marked).
+
+The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,000 training images
+at 16x16, searches of 8 epochs (3 warm-up), 3 seeds x 3 epochs per architecture, 10 random
+architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
+and 51 trainings, about 60 minutes with 2 jobs on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TOLERANCE = 0.05
+TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, required=True, help="result folder (a second run continues it)")
+    p.add_argument("--lut", type=Path, default=None, help="LUT of the space at --resolution (default: profile one)")
+    p.add_argument("--data", default="fashion-mnist", help="dataset spec (default fashion-mnist)")
+    p.add_argument("--limit", type=int, default=5000, help="training images (default 5000)")
+    p.add_argument("--test-limit", type=int, default=5000,
+                   help="test images, a fixed stratified sample of the test split (default 5000)")
+    p.add_argument("--resolution", type=int, default=16, help="input resolution of fbnet-cifar (default 16)")
+    p.add_argument("--search-epochs", type=int, default=8, help="epochs per search (default 8)")
+    p.add_argument("--warmup-epochs", type=int, default=3, help="warm-up epochs per search (default 3)")
+    p.add_argument("--betas", default="0.6,1.5", help="FBNet-loss beta values, one search each (default 0.6,1.5)")
+    p.add_argument("--randoms", type=int, default=10, help="random architectures beside the mid-target search")
+    p.add_argument("--front-randoms", type=int, default=2, help="random architectures beside each other search")
+    p.add_argument("--train-epochs", type=int, default=3, help="training epochs per architecture (default 3)")
+    p.add_argument("--seeds", type=int, default=3, help="trainings per architecture (default 3)")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size of searches and trainings (default 64)")
+    p.add_argument("--jobs", type=int, default=2, help="searches / trainings at a time (default 2)")
+    p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the searches and the random draws (default 0)")
+    args = p.parse_args(argv)
+    for name in ("limit", "test_limit", "resolution", "search_epochs", "train_epochs", "seeds", "batch_size", "jobs"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if not 0 <= args.warmup_epochs < args.search_epochs:
+        p.error("--warmup-epochs must be >= 0 and below --search-epochs")
+    try:
+        args.beta_values = [float(b) for b in args.betas.split(",") if b]
+    except ValueError:
+        p.error(f"--betas must be numbers separated by commas, got {args.betas!r}")
+    return args
+
+
+def say(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# ---- 1. the LUT -----------------------------------------------------------------------------------
+def ensure_lut(args: argparse.Namespace) -> Path:
+    if args.lut is not None:
+        return args.lut
+    path = args.out / "lut.csv"
+    cmd = [sys.executable, "-m", "profiler.run", "--device", "cpu", "--space", "fbnet-cifar", "--resolution",
+           str(args.resolution), "--out", str(path), "--resume", "--quiet"]
+    say(f"[lut] {' '.join(cmd[1:])}")
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    return path
+
+
+# ---- 2. searches ----------------------------------------------------------------------------------
+def search_plan(args: argparse.Namespace, target_ms: float) -> dict[str, list[str]]:
+    """label -> search.run arguments of each search."""
+    plan = {"target-mid": ["--loss", "target-abs", "--target-ms", f"{target_ms:.4f}"]}
+    for beta in args.beta_values:
+        plan[f"fbnet-b{beta:g}"] = ["--loss", "fbnet", "--beta", f"{beta:g}"]
+    return plan
+
+
+def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:
+    """Run (or resume, or skip when finished) every search, --jobs at a time; label -> its folder."""
+    folders = {label: args.out / "searches" / label for label in plan}
+    common = ["--lut", str(lut), "--space", "fbnet-cifar", "--resolution", str(args.resolution), "--data", args.data,
+              "--limit", str(args.limit), "--epochs", str(args.search_epochs), "--warmup-epochs",
+              str(args.warmup_epochs), "--batch-size", str(args.batch_size),
+              "--seed", str(args.seed), "--threads", str(threads_per_job(args)), "--train-device",
+              args.train_device, "--no-export", "--quiet"]
+    pending = [label for label in plan if not (folders[label] / "arch.json").exists()]
+    running: dict[str, subprocess.Popen] = {}
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            label = pending.pop(0)
+            folder = folders[label]
+            cmd = ([sys.executable, "-m", "search.run", "--resume", str(folder)] if (folder / "search.json").exists()
+                   else [sys.executable, "-m", "search.run", *common, *plan[label], "--out", str(folder)])
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            say(f"[search {label}] {' '.join(cmd[3:])}")
+            log = open(args.out / "searches" / f"{label}.log", "a")
+            running[label] = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(2)
+        for label, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[label]
+                if proc.returncode != 0:
+                    raise SystemExit(f"search {label} failed (exit {proc.returncode}): see "
+                                     f"{args.out / 'searches' / (label + '.log')}")
+                say(f"[search {label}] done")
+    return folders
+
+
+# ---- 3. random architectures ----------------------------------------------------------------------------
+def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The searched architectures and their random neighbours in latency; kept in OUT/archs.json."""
+    from search.sampling import near_latency
+
+    path = args.out / "archs.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    cands = list(matrix.candidates)
+    archs = []
+    for i, (label, blocks) in enumerate(searched.items()):
+        ms = matrix.predict(blocks)
+        archs.append({"label": label, "group": label, "searched": True, "blocks": blocks, "lut_ms": ms})
+        n = args.randoms if label == "target-mid" else args.front_randoms
+        if n:
+            drawn = near_latency(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=args.seed + i,
+                                 exclude=[[cands.index(b) for b in blocks]])
+            for j, idx in enumerate(drawn):
+                rb = [cands[k] for k in idx]
+                archs.append({"label": f"{label}/random{j + 1}", "group": label, "searched": False, "blocks": rb,
+                              "lut_ms": matrix.predict(rb)})
+    path.write_text(json.dumps(archs, indent=1) + "\n")
+    return archs
+
+
+# ---- 4. trainings ----------------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def load_splits(data: str, limit: int, test_limit: int) -> Any:
+    """The training images every search and training uses, and the fixed test sample."""
+    import dataclasses
+
+    import torch
+
+    from search.data import load_data
+    from search.data import stratified_take
+
+    splits = load_data(data, seed=0, limit=limit)
+    if test_limit < len(splits.test):
+        keep = stratified_take(splits.test.labels, test_limit, torch.Generator().manual_seed(0))
+        splits = dataclasses.replace(splits, test=splits.test.subset(keep))
+    return splits
+
+
+def _init_worker(data: str, limit: int, test_limit: int, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER["splits"] = load_splits(data, limit, test_limit)
+
+
+def _train(task: dict[str, Any]) -> dict[str, Any]:
+    from search.archfile import make_arch
+    from search.hardware import train_device
+    from search.space import get_space
+    from search.train import train_arch
+
+    splits = _WORKER["splits"]
+    space = get_space("fbnet-cifar", None, task["resolution"])
+    arch = make_arch(space, task["blocks"], num_classes=splits.num_classes)
+    start = time.perf_counter()
+    result = train_arch(arch, splits, task["epochs"], task["batch_size"], 0.2 * task["batch_size"] / 256,
+                        task["seed"], device=train_device(task["device"]), test_every_epoch=False)
+    return {"label": task["label"], "seed": task["seed"], "test_acc": result["test_acc"],
+            "seconds": time.perf_counter() - start}
+
+
+def read_trainings(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return [{"label": r["label"], "seed": int(r["seed"]), "test_acc": float(r["test_acc"]),
+                 "seconds": float(r["seconds"])} for r in csv.DictReader(f)]
+
+
+def write_trainings(rows: list[dict[str, Any]], path: Path) -> None:
+    tmp = path.with_suffix(".csv.part")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, TRAIN_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def threads_per_job(args: argparse.Namespace) -> int:
+    return max(1, (os.cpu_count() or 1) // args.jobs) if args.train_device == "cpu" else 1
+
+
+def run_trainings(args: argparse.Namespace, archs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    path = args.out / "trainings.csv"
+    rows = read_trainings(path)
+    done = {(r["label"], r["seed"]) for r in rows}
+    tasks = [{"label": a["label"], "blocks": a["blocks"], "seed": s, "epochs": args.train_epochs,
+              "batch_size": args.batch_size, "resolution": args.resolution, "device": args.train_device}
+             for s in range(args.seeds) for a in archs if (a["label"], s) not in done]
+    if not tasks:
+        return rows
+    say(f"[train] {len(tasks)} trainings to run ({len(done)} done), {args.jobs} at a time")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                             initargs=(args.data, args.limit, args.test_limit, threads_per_job(args))) as pool:
+        futures = {pool.submit(_train, t) for t in tasks}
+        while futures:
+            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for f in finished:
+                rows.append(f.result())
+                write_trainings(rows, path)
+                r = rows[-1]
+                left = len(futures)
+                eta = (time.perf_counter() - start) / (len(tasks) - left) * left / 60
+                say(f"[train] {r['label']} seed {r['seed']}: {r['test_acc']:.2f}% ({r['seconds']:.0f} s); "
+                    f"{left} left, about {eta:.0f} min")
+    return rows
+
+
+# ---- 5. the supernet's ranking ------------------------------------------------------------------------
+def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: list[dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
+    """Accuracy of each architecture with each search's supernet weights (cached in OUT/ranking.csv)."""
+    path = args.out / "ranking.csv"
+    if path.exists():
+        with path.open() as f:
+            return [{**r, "supernet_acc": float(r["supernet_acc"])} for r in csv.DictReader(f)]
+    import torch
+
+    from search.dnas import path_accuracy, restore_supernet
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    splits = load_splits(args.data, args.limit, args.test_limit)
+    rows = []
+    for search, folder in folders.items():
+        net, _ = restore_supernet(folder)
+        for a in archs:
+            acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size)
+            rows.append({"supernet": search, "label": a["label"], "supernet_acc": acc})
+        say(f"[rank] supernet of {search}: {len(archs)} architectures judged")
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, ("supernet", "label", "supernet_acc"), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def kendall(xs: list[float], ys: list[float]) -> float:
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(xs, ys).statistic) if len(xs) >= 3 else math.nan
+
+
+# ---- 6. report ----------------------------------------------------------------------------------------------
+def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
+              ranking: list[dict[str, Any]], target_ms: float) -> dict[str, Any]:
+    accs: dict[str, list[float]] = {}
+    for r in trainings:
+        accs.setdefault(r["label"], []).append(r["test_acc"])
+    for a in archs:
+        vals = accs.get(a["label"], [])
+        a["acc_mean"] = statistics.fmean(vals) if vals else math.nan
+        a["acc_std"] = statistics.stdev(vals) if len(vals) > 1 else math.nan
+        a["seeds"] = len(vals)
+        a["skips"] = a["blocks"].count("skip")
+    groups = {}
+    for label in dict.fromkeys(a["group"] for a in archs):
+        members = [a for a in archs if a["group"] == label]
+        searched = next(a for a in members if a["searched"])
+        randoms = [a for a in members if not a["searched"]]
+        beaten = sum(searched["acc_mean"] > r["acc_mean"] for r in randoms)
+        groups[label] = {"searched_acc": searched["acc_mean"], "lut_ms": searched["lut_ms"],
+                         "skips": searched["skips"], "randoms": len(randoms), "beats": beaten,
+                         "rank": 1 + sum(r["acc_mean"] > searched["acc_mean"] for r in randoms),
+                         "random_acc_mean": statistics.fmean(r["acc_mean"] for r in randoms) if randoms else math.nan,
+                         "random_skips": [r["skips"] for r in randoms]}
+    # the random architectures' accuracy-latency front: best accuracy at or below each latency
+    randoms = sorted((a for a in archs if not a["searched"]), key=lambda a: a["lut_ms"])
+    for label, g in groups.items():
+        slower_or_equal = [r["acc_mean"] for r in randoms if r["lut_ms"] <= g["lut_ms"] * (1 + TOLERANCE)]
+        g["front_acc"] = max(slower_or_equal) if slower_or_equal else math.nan
+        g["on_or_above_front"] = bool(g["searched_acc"] >= g["front_acc"]) if slower_or_equal else None
+    taus = {}
+    by_label = {a["label"]: a for a in archs}
+    for search in groups:
+        rows = [r for r in ranking if r["supernet"] == search]
+        own = [r for r in rows if by_label[r["label"]]["group"] == search]
+        taus[search] = {
+            "group": kendall([r["supernet_acc"] for r in own], [by_label[r["label"]]["acc_mean"] for r in own]),
+            "all": kendall([r["supernet_acc"] for r in rows], [by_label[r["label"]]["acc_mean"] for r in rows]),
+            "n_group": len(own), "n_all": len(rows)}
+    return {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "target_ms": target_ms, "groups": groups, "kendall_tau": taus, "archs": archs}
+
+
+def format_report(summary: dict[str, Any]) -> list[str]:
+    lines = [f"{'architecture':<22}{'LUT ms':>8}{'skips':>6}{'accuracy %':>17}{'seeds':>6}"]
+    for a in summary["archs"]:
+        mark = " <- searched" if a["searched"] else ""
+        acc = f"{a['acc_mean']:.2f} +- {a['acc_std']:.2f}" if a["seeds"] > 1 else f"{a['acc_mean']:.2f}"
+        lines.append(f"{a['label']:<22}{a['lut_ms']:>8.3f}{a['skips']:>6}{acc:>17}{a['seeds']:>6}{mark}")
+    lines.append("")
+    for label, g in summary["groups"].items():
+        front = ("on or above" if g["on_or_above_front"] else "below") if g["on_or_above_front"] is not None else "n/a"
+        lines.append(f"{label}: {g['lut_ms']:.3f} ms, {g['skips']} skips, {g['searched_acc']:.2f}%; more accurate "
+                     f"than {g['beats']} of {g['randoms']} random architectures within +-{TOLERANCE:.0%} "
+                     f"(rank {g['rank']} of {g['randoms'] + 1}; their mean {g['random_acc_mean']:.2f}%, skips "
+                     f"{g['random_skips']}); {front} the random front ({g['front_acc']:.2f}%)")
+    for label, t in summary["kendall_tau"].items():
+        lines.append(f"Kendall tau, supernet of {label} vs stand-alone: {t['group']:.2f} on its {t['n_group']} "
+                     f"architectures, {t['all']:.2f} on all {t['n_all']}")
+    return lines
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    archs = summary["archs"]
+    rnd = [a for a in archs if not a["searched"]]
+    ax.errorbar([a["lut_ms"] for a in rnd], [a["acc_mean"] for a in rnd],
+                yerr=[0 if math.isnan(a["acc_std"]) else a["acc_std"] for a in rnd], fmt="o", color="0.6",
+                ms=4, label="random (same latency +-5%)")
+    for a in (a for a in archs if a["searched"]):
+        ax.errorbar([a["lut_ms"]], [a["acc_mean"]], yerr=[0 if math.isnan(a["acc_std"]) else a["acc_std"]],
+                    fmt="*", ms=12, label=f"searched: {a['label']}")
+    ax.set_xlabel("LUT latency (ms)")
+    ax.set_ylabel("test accuracy (%), mean +- std over seeds")
+    s = summary["settings"]
+    ax.set_title(f"{s['data']}, {s['limit']} images, {s['resolution']}x{s['resolution']}, "
+                 f"{s['train_epochs']} epochs x {s['seeds']} seeds", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    from lut import load
+    from search.sampling import mid_latency
+    from search.space import get_space
+
+    lut = ensure_lut(args)
+    space = get_space("fbnet-cifar", None, args.resolution)
+    matrix = load(lut).matrix(space)
+    target = mid_latency(matrix.latency_ms, matrix.fixed_ms)
+    say(f"[plan] LUT range mid-point {target:.3f} ms")
+    folders = run_searches(args, lut, search_plan(args, target))
+    searched = {label: json.loads((f / "arch.json").read_text())["blocks"] for label, f in folders.items()}
+    archs = draw_archs(args, matrix, searched)
+    trainings = run_trainings(args, archs)
+    ranking = supernet_ranking(args, folders, archs)
+    summary = summarize(args, archs, trainings, ranking, target)
+    summary["minutes"] = (time.perf_counter() - start) / 60
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    plot(summary, args.out / "search_vs_random.png")
+    print("\n".join(format_report(summary)))
+    print(f"wrote {args.out / 'summary.json'} and {args.out / 'search_vs_random.png'} "
+          f"({summary['minutes']:.0f} min in this run)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        say("interrupted: what finished is kept; run the same command again to continue")
+        sys.exit(130)

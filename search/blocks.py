@@ -16,17 +16,21 @@ from lut.names import BlockName, parse_name
 from lut.schema import Key
 
 
-class ChannelShuffle(nn.Module):
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """ShuffleNet's channel shuffle; export-friendly (reshape/transpose/reshape; any memory format)."""
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class ChannelShuffle(nn.Module):
+    """``channel_shuffle`` as a module."""
 
     def __init__(self, groups: int) -> None:
         super().__init__()
         self.groups = groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        g = self.groups
-        return x.reshape(n, g, c // g, h, w).transpose(1, 2).reshape(n, c, h, w)
+        return channel_shuffle(x, self.groups)
 
 
 def conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:

@@ -68,8 +68,8 @@ class SearchConfig:
     wd_w: float = 1e-4
     lr_theta: float = 0.1
     wd_theta: float = 5e-4
-    tau: float = 5.0
-    tau_decay: float = 0.956
+    tau: float = 1.0  # Gumbel-softmax temperature of the soft passes (the paper: 5.0, decay 0.956 over 90 epochs)
+    tau_decay: float = 1.0
     entropy: float = 0.3  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
     seed: int = 0
 

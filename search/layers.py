@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lut.names import parse_name
-from search.blocks import IRBlock, Skip, build_module
+from search.blocks import IRBlock, Skip, build_module, channel_shuffle
 from search.space import Layer
 
 
@@ -89,25 +89,17 @@ def shuffle_order(channels: int, groups: int) -> list[int]:
     return [(c % per) * groups + c // per for c in range(channels)]
 
 
-def _shuffle(x: Tensor, groups: int) -> Tensor:
-    n, c, h, w = x.shape
-    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-
 class SlicedBatchNorm2d(nn.BatchNorm2d):
     """A BatchNorm over a prefix of its channels: an input of C channels uses (and updates) the first C."""
 
-    def forward(self, x: Tensor) -> Tensor:  # nn.BatchNorm2d's forward, on the leading channels
+    def forward(self, x: Tensor) -> Tensor:  # nn.BatchNorm2d's forward (affine, tracking statistics), sliced
         c = x.shape[1]
-        if self.training and self.track_running_stats:
+        factor = 0.0
+        if self.training:
             self.num_batches_tracked.add_(1)
             factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        else:
-            factor = 0.0
-        use_batch = self.training or self.running_mean is None
-        return F.batch_norm(x, self.running_mean[:c] if not use_batch or self.track_running_stats else None,
-                            self.running_var[:c] if not use_batch or self.track_running_stats else None,
-                            self.weight[:c], self.bias[:c], use_batch, factor, self.eps)
+        return F.batch_norm(x, self.running_mean[:c], self.running_var[:c], self.weight[:c], self.bias[:c],
+                            self.training, factor, self.eps)
 
 
 class SharedLayer(nn.Module):
@@ -185,7 +177,7 @@ class SharedLayer(nn.Module):
         we, wd, wp = self.weights(i)
         h = F.conv2d(x, we, groups=b.groups)
         if b.groups > 1:
-            h = _shuffle(h, b.groups)
+            h = channel_shuffle(h, b.groups)
         h = F.relu(self.bn_expand(h))
         h = F.relu(self.bn_depthwise(F.conv2d(h, wd, stride=self.stride, padding=b.kernel // 2, groups=h.shape[1])))
         return self.bn_project(F.conv2d(h, wp, groups=b.groups))

@@ -72,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-theta", type=float, default=0.1,
                    help="Adam learning rate of theta (default 0.1: a search of tens of epochs has a few hundred "
                         "theta steps; the paper's 0.01 leaves theta near uniform in them)")
-    p.add_argument("--tau", type=float, default=5.0, help="initial Gumbel-softmax temperature (default 5.0)")
-    p.add_argument("--tau-decay", type=float, default=0.956, help="temperature factor per epoch (default 0.956)")
+    p.add_argument("--tau", type=float, default=1.0,
+                   help="Gumbel-softmax temperature of the soft forwards (default 1.0: theta's cross-entropy "
+                        "gradient then has the scale of the expected latency's; the paper's 5.0 damps it 5x)")
+    p.add_argument("--tau-decay", type=float, default=1.0,
+                   help="temperature factor per epoch (default 1.0; the paper: --tau 5 --tau-decay 0.956)")
     p.add_argument("--entropy", type=float, default=0.3,
                    help="weight of theta's mean per-layer entropy in theta's loss, ramped linearly from 0 after "
                         "the warm-up to this value at the last epoch (default 0.3: theta decides, so the argmax "

@@ -57,7 +57,7 @@ def test_search_writes_every_result(finished):
     rows = read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert [r["phase"] for r in rows] == ["warmup", "warmup", "search", "search"]  # 40% warm-up
-    assert rows[1]["tau"] == pytest.approx(5.0 * 0.956)
+    assert rows[1]["tau"] == pytest.approx(1.0)  # the default temperature stays at 1.0
     assert all(0 <= r["val_acc"] <= 100 for r in rows)
     assert "epoch 4/4 search" in proc.stderr
     assert json.loads((out / "search.json").read_text())["config"]["lat_unit"] == "us"  # auto: nets under e ms

@@ -318,11 +318,20 @@ def dumps(value: Any, level: int = 0) -> str:
     return json.dumps(value, allow_nan=False, separators=(", ", ": "))
 
 
+def default_file_mode() -> int:
+    """The mode a plainly created file gets (0666 less the umask): temp files of atomic writes are
+    created 0600 and are given this before they replace the target."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder and os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, default_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)

@@ -39,7 +39,7 @@ from search.hardware import batch_to
 from search.latency import LatencyTerm
 from search.loss import TARGET_LOSSES, LossConfig, search_loss
 from search.layers import check_weights
-from search.supernet import Supernet
+from search.supernet import Supernet, check_mode
 
 CHECKPOINT = "checkpoint.pt"
 WARMUP_FRACTION = 0.4  # a shared supernet needs about 4 epochs of 10,000 images to judge paths (docs/search.md)
@@ -92,6 +92,16 @@ class SearchConfig:
             raise ValueError(f"warm-up epochs must be between 0 and the epochs ({self.epochs})")
         if self.batch_size < 1:
             raise ValueError("batch size must be >= 1")
+        for name in ("lr_w", "lr_theta", "tau"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"{name.replace('_', '-')} must be a positive number, got {getattr(self, name)}")
+        for name in ("lam", "alpha", "beta", "momentum", "wd_w", "wd_theta"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                shown = "lambda" if name == "lam" else name.replace("_", "-")
+                raise ValueError(f"{shown} must be a number >= 0, got {getattr(self, name)}")
+        if self.target_ms is not None and not math.isfinite(self.target_ms):
+            raise ValueError(f"target-ms must be a finite number, got {self.target_ms}")
+        check_mode(self.mode)
         check_weights(self.weights)
         if not (math.isfinite(self.entropy) and self.entropy >= 0):
             raise ValueError(f"entropy weight must be >= 0, got {self.entropy}")
@@ -101,6 +111,7 @@ class SearchConfig:
             raise ValueError(f"unknown latency unit {self.lat_unit!r}; known: {', '.join(LAT_UNITS)}")
         if self.loss in TARGET_LOSSES and not (self.target_ms and self.target_ms > 0):
             raise ValueError(f"the {self.loss} loss needs --target-ms > 0")
+        self.loss_config()  # an unknown loss raises
 
 
 @dataclass
@@ -325,13 +336,12 @@ def save_checkpoint(searcher: Searcher, out: Path) -> Path:
 
 def load_checkpoint(out: Path) -> dict[str, Any]:
     """Read DIR/checkpoint.pt (weights_only: no code from the file runs); ValueError when unusable."""
+    from search.torchfile import load_torch_file
+
     path = out / CHECKPOINT
     if not path.exists():
         raise ValueError(f"{out}: no {CHECKPOINT} to resume from")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds on a bad file
-        raise ValueError(f"{path}: cannot read checkpoint: {str(e).splitlines()[0]}") from None
+    ckpt = load_torch_file(path, "a search checkpoint")
     if not isinstance(ckpt, dict) or ckpt.get("format") != "lutnas-search-checkpoint":
         raise ValueError(f"{path}: not a lutnas search checkpoint")
     if ckpt.get("version", 0) > 1:

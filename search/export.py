@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from search.archfile import Arch, read_arch
+from search.archfile import Arch, default_file_mode, read_arch
 
 # --format name -> (runtime whose exporter writes it, usual suffix)
 FORMATS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", ".onnx"), "torchscript": ("torchscript", ".pt"),
@@ -67,20 +67,11 @@ def format_for(out: Path, fmt: str | None) -> str:
 
 def load_weights(path: Path) -> dict[str, Any]:
     """A state dict from ``torch.save`` (weights_only: no code from the file runs)."""
-    import pickle
-    import zipfile
-
     import torch
 
-    if not path.exists():
-        raise ValueError(f"{path}: no such weights file")
-    if path.is_file() and not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a torch.save file (expected weights.pt from search.train)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path}: cannot load as weights (weights_only=True): {first[:200]}") from None
+    from search.torchfile import load_torch_file
+
+    state = load_torch_file(path, "weights.pt from search.train")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path}: expected a state dict (name -> tensor), as search.train writes")
     return state
@@ -144,6 +135,7 @@ def _temp_next_to(out: Path) -> str:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        os.fchmod(fd, default_file_mode())
     except (FileExistsError, NotADirectoryError):
         raise ValueError(f"cannot write {out}: {_file_in_path(out.parent)} is a file, not a folder") from None
     except OSError as e:

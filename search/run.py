@@ -31,6 +31,9 @@ and checkpoint.pt after every epoch (Ctrl-C keeps it; --resume continues to the 
 
 RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
               "train_device")
+SEARCH_FILES = ("search.json", "checkpoint.pt", "checkpoint.pt.part", "metrics.csv", "arch.json", "theta.png",
+                "curves.png", "model.onnx")  # what a search writes, and all --overwrite removes
+RESUME_FLAGS = frozenset({"resume", "quiet"})  # the flags that may accompany --resume
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,39 +93,146 @@ def build_parser() -> argparse.ArgumentParser:
                         "and torchrun uses nccl with one GPU per process)")
     p.add_argument("--out", type=Path, default=None, help="result folder (default runs/<UTC timestamp>)")
     p.add_argument("--resume", type=Path, default=None, metavar="DIR",
-                   help="continue the search in DIR from its last checkpoint, with its settings")
+                   help="continue the search in DIR from its last checkpoint (or from the start, when it was "
+                        "stopped before one), with the settings in DIR/search.json; other flags are refused, and "
+                        "so is a LUT whose content changed since the search started")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in an --out that holds a search (its search files are removed, nothing else)")
     p.add_argument("--no-export", dest="export", action="store_false", help="skip model.onnx")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
-def _settings(args: argparse.Namespace):
+def given_flags(argv: list[str] | None) -> set[str]:
+    """The destinations of the options given on the command line (whatever their values)."""
+    p = build_parser()
+    for action in p._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
+
+
+def _check_run(run: dict[str, Any]) -> None:
+    """ValueError on run settings that cannot work (before anything is loaded or trained)."""
+    if not isinstance(run.get("top_k"), int) or run["top_k"] < 1:
+        raise ValueError(f"--top-k must be >= 1, got {run.get('top_k')}")
+    for name in ("limit", "threads", "resolution"):
+        if run.get(name) is not None and (not isinstance(run[name], int) or run[name] < 1):
+            raise ValueError(f"--{name} must be >= 1, got {run[name]}")
+    wm = run.get("width_mult")
+    if wm is not None and not (isinstance(wm, (int, float)) and math.isfinite(wm) and 0 < wm <= 16):
+        raise ValueError(f"--width-mult must be a number in (0, 16], got {wm}")
+
+
+def _read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config, run) of DIR/search.json; ValueError naming the file when it is not a search's."""
+    path = out / "search.json"
+    if not path.exists():
+        raise ValueError(f"{out}: no search.json, so no search to resume (start one with --out {out})")
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"{path}: cannot resume: {e}") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict) and isinstance(saved.get("run"), dict)):
+        raise ValueError(f"{path}: not a lutnas search (expected an object with 'config' and 'run' objects)")
+    missing = [k for k in ("lut", "space", "data") if k not in saved["run"]]
+    if missing:
+        raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
+    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, **saved["run"]}
+    config = dict(saved["config"])
+    config.setdefault("weights", "independent")  # searches before lutnas 0.3 had independent weights only
+    return config, run
+
+
+def _config(config: dict[str, Any], source: str):
+    from search.dnas import SearchConfig
+
+    names = {f.name for f in fields(SearchConfig)}
+    unknown = sorted(set(config) - names)
+    if unknown:
+        raise ValueError(f"{source}: unknown search settings {', '.join(unknown)}")
+    try:
+        cfg = SearchConfig(**config)
+        cfg.check()
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{source}: {e}") from None
+    return cfg
+
+
+def _settings(args: argparse.Namespace, given: set[str] | None = None):
     """(SearchConfig, run settings, out dir) from the arguments, or from DIR/search.json on --resume."""
     from search.dnas import SearchConfig
 
     if args.resume:
-        path = args.resume / "search.json"
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: cannot resume: {e}") from None
-        config = dict(saved["config"])
-        config.setdefault("weights", "independent")  # searches before lutnas 0.3 had independent weights only
-        return SearchConfig(**config), saved["run"], args.resume
+        extra = sorted((given or set()) - RESUME_FLAGS)
+        if extra:
+            flags = ", ".join("--" + name.replace("_", "-") for name in extra)
+            raise ValueError(f"{flags}: not allowed with --resume (the search in {args.resume} continues with "
+                             f"the settings in its search.json); start a new search to change them")
+        config, run = _read_search_json(args.resume)
+        cfg = _config(config, str(args.resume / "search.json"))
+        _check_run(run)
+        return cfg, run, args.resume
     names = {f.name for f in fields(SearchConfig)}
     cfg = SearchConfig(**{k: v for k, v in vars(args).items() if k in names and k != "warmup_epochs"},
                        warmup_epochs=args.warmup_epochs)
     cfg.check()
     run = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k in RUN_FIELDS}
+    _check_run(run)
     if args.out is None:
         from search.results import default_out_dir
 
         out = default_out_dir()
     else:
         out = args.out
-    if (out / "search.json").exists():
-        raise ValueError(f"{out} already holds a search: continue it with --resume {out}, or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: not a folder")
+    if (out / "search.json").exists() and not args.overwrite:
+        raise ValueError(f"{out} already holds a search: continue it with --resume {out}, start it again with "
+                         f"--overwrite, or choose another --out")
     return cfg, run, out
+
+
+def _check_resume(out: Path, cfg, run: dict[str, Any], lut_hash: str) -> dict[str, Any] | None:
+    """The checkpoint to continue from (None: stopped before the first one), after checking that the LUT and the
+    checkpoint are the ones this search.json started with; ValueError naming both sides otherwise."""
+    from search.dnas import CHECKPOINT, load_checkpoint
+
+    saved_hash = run.get("lut_hash")
+    if saved_hash is not None and saved_hash != lut_hash:
+        raise ValueError(f"{run['lut']}: its content changed since the search in {out} started (hash {lut_hash[:16]}, "
+                         f"{out / 'search.json'} records {str(saved_hash)[:16]}); restore that LUT, or start a "
+                         f"new search with this one")
+    if not (out / CHECKPOINT).exists():
+        return None
+    ckpt = load_checkpoint(out)
+    saved = dict(ckpt.get("config") or {})
+    saved.setdefault("weights", "independent")
+    differ = sorted(k for k in set(saved) | set(asdict(cfg)) if saved.get(k) != asdict(cfg).get(k))
+    if differ:
+        raise ValueError(f"{out / CHECKPOINT} and {out / 'search.json'} disagree on {', '.join(differ)}: "
+                         f"the checkpoint is not this search's")
+    return ckpt
+
+
+def _check_splits(splits, cfg, world: int, data: str) -> None:
+    """ValueError when a part of the training data cannot fill one batch (the search would silently do nothing)."""
+    need = cfg.batch_size * world
+    parts = [("weights' (w)", splits.train_w)] + ([("theta", splits.train_theta)] if cfg.warmup < cfg.epochs else [])
+    for name, part in parts:
+        if len(part) < need:
+            raise ValueError(f"{data}: the {name} part of the training data has {len(part)} images, fewer than one "
+                             f"batch of {need}: raise --limit or lower --batch-size")
+
+
+def _start(out: Path, cfg, run: dict[str, Any], overwrite: bool) -> None:
+    """Make ``out`` hold a search that has not started: search.json written atomically before any work."""
+    from search.archfile import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        for name in SEARCH_FILES:
+            (out / name).unlink(missing_ok=True)
+    atomic_write_text(out / "search.json", json.dumps({"config": asdict(cfg), "run": run}, indent=2) + "\n")
 
 
 def _dist(device):
@@ -139,19 +249,25 @@ def _dist(device):
 
 def search(args: argparse.Namespace) -> int:
     """Run (or resume) a search; returns the exit code."""
+    import numpy as np
     import torch
 
     from lut import load
     from search.data import load_data
-    from search.dnas import Searcher, load_checkpoint, save_checkpoint
+    from search.dnas import Searcher, save_checkpoint
     from search.latency import LatencyTerm
     from search.space import get_space
     from search.supernet import Supernet
 
-    cfg, run, out = _settings(args)
+    cfg, run, out = _settings(args, getattr(args, "given", None))
     lut = load(run["lut"])
+    lut_hash = lut.content_hash()
+    ckpt = _check_resume(out, cfg, run, lut_hash) if args.resume else None
+    run = {**run, "lut_hash": lut_hash}
     space = get_space(run["space"], run["width_mult"], run["resolution"])
     matrix = lut.matrix(space)  # MissingKeysError names the keys and the profiler command
+    if not (np.isfinite(matrix.latency_ms).all() and math.isfinite(matrix.fixed_ms)):
+        raise ValueError(f"{run['lut']}: latencies that are not finite numbers (check it with python -m lut validate)")
     if cfg.lat_unit == "auto":
         fastest = matrix.fixed_ms + float(matrix.latency_ms.min(axis=1).sum())
         cfg.lat_unit = "ms" if fastest > math.e else "us"
@@ -166,6 +282,7 @@ def search(args: argparse.Namespace) -> int:
     if run["threads"]:
         torch.set_num_threads(run["threads"])
     splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"])
+    _check_splits(splits, cfg, dist.world, run["data"])
     torch.manual_seed(cfg.seed)
     from search.hardware import on_device
 
@@ -178,12 +295,13 @@ def search(args: argparse.Namespace) -> int:
         ids = [device.index] if device.type == "cuda" else None
         wrap = lambda m: DistributedDataParallel(m, device_ids=ids, find_unused_parameters=True)  # noqa: E731
     searcher = Searcher(net, latency, splits, cfg, space.input_size, dist, wrap)
-    if args.resume:
-        searcher.load_state_dict(load_checkpoint(out))
+    if ckpt is not None:
+        searcher.load_state_dict(ckpt)
         say(f"resuming {out} after epoch {searcher.state.epoch} of {cfg.epochs}")
+    elif args.resume:
+        say(f"resuming {out}: it stopped before its first epoch ended, so it starts from the beginning")
     elif dist.main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "search.json").write_text(json.dumps({"config": asdict(cfg), "run": run}, indent=2) + "\n")
+        _start(out, cfg, run, args.overwrite)
     from search.outputs import write_outputs
     from search.results import write_metrics
 
@@ -196,14 +314,14 @@ def search(args: argparse.Namespace) -> int:
                 say(f"epoch {row['epoch']}/{cfg.epochs} {row['phase']}: tau {row['tau']:.3f} "
                     f"train acc {row['train_acc']:.1f}% val acc {row['val_acc']:.1f}% "
                     f"expected LAT {row['expected_ms']:.3f} ms argmax LAT {row['argmax_ms']:.3f} ms")
+        _check_theta_agrees(searcher, dist, say)
+        if dist.main:
+            net.cpu()
+            arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out)
+            print(f"wrote {arch_path}")
     except KeyboardInterrupt:
         say(f"\ninterrupted after epoch {searcher.state.epoch}; continue with: python -m search.run --resume {out}")
         return 130
-    _check_theta_agrees(searcher, dist, say)
-    if dist.main:
-        net.cpu()
-        arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out)
-        print(f"wrote {arch_path}")
     if dist.world > 1:
         torch.distributed.destroy_process_group()
     return 0
@@ -235,6 +353,7 @@ def _check_theta_agrees(searcher, dist, say) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
+    args.given = given_flags(argv)
     from lut.clirun import guarded
 
     return guarded(search, args)

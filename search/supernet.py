@@ -45,7 +45,7 @@ MODES: dict[str, tuple[bool, bool]] = {  # mode -> (weights pass soft, theta pas
 }
 
 
-def _check_mode(mode: str) -> str:
+def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"unknown supernet mode {mode!r}; modes: {', '.join(MODES)}")
     return mode
@@ -85,7 +85,7 @@ class Supernet(nn.Module):
     def __init__(self, space: Space, num_classes: int | None = None, mode: str = "hybrid",
                  weights: str = "shared") -> None:
         super().__init__()
-        self.mode = _check_mode(mode)
+        self.mode = check_mode(mode)
         self.weights = check_weights(weights)
         self.space = space
         self.candidates: tuple[str, ...] = tuple(space.candidates)

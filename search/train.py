@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from search.archfile import Arch, read_arch, write_arch
+from search.archfile import Arch, default_file_mode, read_arch, write_arch
 from search.export import OneLineParser
 from search.hardware import TRAIN_DEVICES
 from search.results import TRAIN_COLUMNS, default_out_dir, write_rows
@@ -64,8 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch CPU threads (results are reproducible for the same N)")
     p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",
                    help="where to train (default cpu; cuda results are not bitwise reproducible)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier training's weights.pt, train.csv and arch.json in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+TRAIN_OUTPUTS = ("weights.pt", "train.csv", "arch.json")
+
+
+def check_out(out: Path, arch_path: Path, overwrite: bool) -> None:
+    """ValueError unless ``out`` can take this training's results without losing anything: a search's
+    folder (search.json) is never written into, an earlier training only with ``overwrite``."""
+    if (out / "search.json").exists():
+        raise ValueError(f"{out} holds a search (search.json): train into a folder of its own, "
+                         f"e.g. --out {out / 'train'}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: not a folder")
+    earlier = [name for name in TRAIN_OUTPUTS if (out / name).exists()
+               and not (name == "arch.json" and (out / name).resolve() == arch_path.resolve())]
+    if earlier and not overwrite:
+        raise ValueError(f"{out} already holds {', '.join(earlier)}: pass --overwrite to replace them, "
+                         f"or choose another --out")
 
 
 def _check(epochs: int, batch_size: int, lr: float, limit: int | None = None, threads: int | None = None) -> None:
@@ -166,6 +186,7 @@ def save_weights(model: Any, path: Path) -> Path:
     os.close(fd)
     try:
         torch.save(model.state_dict(), tmp)
+        os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would differ from every other result file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -177,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
     """Load, train, write results, report."""
     _check(args.epochs, args.batch_size, args.lr, args.limit, args.threads)
     arch = read_arch(args.arch)
+    out = args.out or default_out_dir()
+    check_out(out, args.arch, args.overwrite)
     import torch
 
     from search.data import load_data, num_batches
@@ -187,7 +210,6 @@ def run(args: argparse.Namespace) -> int:
 
     device = train_device(args.train_device)
     splits = load_data(args.data, seed=args.seed, limit=args.limit)
-    out = args.out or default_out_dir()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

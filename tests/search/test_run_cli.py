@@ -68,7 +68,7 @@ def test_an_existing_search_is_not_overwritten(finished):
     before = (out / "arch.json").read_bytes()
     proc = search(*BASE, "--epochs", "1", "--out", out)
     assert proc.returncode == 2
-    assert f"{out} already holds a search" in proc.stderr and "--resume" in proc.stderr
+    assert f"{out} already holds a search" in proc.stderr and "--resume" in proc.stderr and "--overwrite" in proc.stderr
     assert (out / "arch.json").read_bytes() == before
 
 
@@ -160,7 +160,7 @@ def free_port():
 @pytest.mark.parametrize("variant", [(), ("--weights", "independent", "--mode", "soft")])
 def test_two_process_ddp_on_cpu(tmp_path, variant):
     out = tmp_path / "ddp"
-    proc = search(*BASE, *variant, "--epochs", "2", "--out", out, prefix=(
+    proc = search(*BASE, *variant, "--limit", "400", "--epochs", "2", "--out", out, prefix=(  # 80 theta images: a batch of 32 per rank
         "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
         f"--master_port={free_port()}"))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -173,7 +173,7 @@ def test_two_process_ddp_on_cpu(tmp_path, variant):
 def test_resume_needs_a_search_folder(tmp_path):
     proc = search("--resume", tmp_path)
     assert proc.returncode == 2
-    assert f"{tmp_path / 'search.json'}: cannot resume" in proc.stderr and "Traceback" not in proc.stderr
+    assert f"{tmp_path}: no search.json, so no search to resume" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_resume_of_a_search_from_before_shared_weights_keeps_independent_weights(tmp_path):
@@ -182,9 +182,35 @@ def test_resume_of_a_search_from_before_shared_weights_keeps_independent_weights
     out = tmp_path / "old"
     out.mkdir()
     config = {"epochs": 3, "batch_size": 32, "mode": "hard", "loss": "none", "seed": 0}  # no "weights": lutnas 0.2
-    (out / "search.json").write_text(json.dumps({"config": config, "run": {}}))
+    run = {"lut": str(LUT), "space": str(TINY), "data": "digits"}
+    (out / "search.json").write_text(json.dumps({"config": config, "run": run}))
     cfg, _, where = _settings(build_parser().parse_args(["--resume", str(out)]))
     assert cfg.weights == "independent" and cfg.mode == "hard" and where == out
     config["weights"] = "shared"
-    (out / "search.json").write_text(json.dumps({"config": config, "run": {}}))
+    (out / "search.json").write_text(json.dumps({"config": config, "run": run}))
     assert _settings(build_parser().parse_args(["--resume", str(out)]))[0].weights == "shared"
+
+
+def test_restore_supernet_and_judge_a_path_with_its_weights(finished, tmp_path):
+    from search.data import load_data
+    from search.dnas import path_accuracy, restore_supernet
+
+    out, _ = finished
+    net, saved = restore_supernet(out)
+    arch = read_arch(out / "arch.json")
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert torch.equal(net.theta.detach(), ckpt["net"]["theta"]) and not net.training
+    assert net.mode == saved["config"]["mode"] == "hybrid" and net.weights == "shared"
+    assert net.choices(net.probabilities().argmax(1)) == arch.blocks
+    splits = load_data("digits", seed=0, limit=300)
+    before = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k and "batches" not in k}
+    acc = path_accuracy(net, arch.blocks, splits.train_w, splits.test, net.space.input_size)
+    assert 0 <= acc <= 100 and acc == path_accuracy(net, arch.blocks, splits.train_w, splits.test, 16)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())  # only statistics change
+    with torch.no_grad():  # a head that always answers class 3 scores class 3's share of the test set
+        net.head.fc.weight.zero_()
+        net.head.fc.bias.copy_(torch.nn.functional.one_hot(torch.tensor(3), 10).float())
+    share = 100 * float((splits.test.labels == 3).float().mean())
+    assert path_accuracy(net, arch.blocks, splits.train_w, splits.test, 16) == pytest.approx(share)
+    with pytest.raises(ValueError, match="search.json: cannot read"):
+        restore_supernet(tmp_path)

@@ -1,0 +1,35 @@
+"""Reading torch.save files safely: weights_only (no code from the file runs), one-line errors."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+REFUSED = ("refused: it holds objects other than tensors and plain values, and loading those would run "
+           "code from the file")
+
+
+def load_torch_file(path: Path, what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; ValueError naming ``path`` and ``what`` it should be
+    when it is missing, empty, not a torch.save archive, truncated, or holds anything but tensors and plain
+    values (torch's advice to retry with ``weights_only=False`` is not repeated)."""
+    import pickle
+
+    import torch
+
+    if not path.exists():
+        raise ValueError(f"{path}: no such file (expected {what})")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder (expected {what})")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file (expected {what}; a disk that filled up while it was written?)")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a torch.save file (expected {what})")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"{path}: {REFUSED}") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds on a damaged archive
+        lines = str(e).strip().splitlines()
+        raise ValueError(f"{path}: cannot read {what}: {(lines[0] if lines else type(e).__name__)[:200]}") from None

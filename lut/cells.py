@@ -66,6 +66,8 @@ def _check_float(column: str, text: str) -> str | None:
     if column in LATENCY_COLUMNS and stored <= 0:
         note = f" (it is {FLOAT_FORMAT.format(stored)} at the stored precision)" if value > 0 else ""
         return f"{text} must be > 0{note}"
+    if column in LATENCY_COLUMNS + ("std_ms",) and value > MAX_MS:
+        return f"{text} ms is not a plausible latency of one block (more than {MAX_MS:g} ms)"
     if column not in LATENCY_COLUMNS and stored < 0:
         return f"{text} must be >= 0"
     return None
@@ -101,7 +103,25 @@ def _check_measured_at(text: str) -> str | None:
     return f"{text!r} is not an ISO-8601 date-time like 2024-05-01T12:00:00Z (or {UNKNOWN!r})"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula (OWASP CSV injection)
+MAX_MS = 100_000.0  # a latency beyond 100 s is not a measurement of one block
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet would take ``text`` for a formula: it starts with = + - @ tab or CR, and is not a
+    plain number (-1.5 is data)."""
+    return text[:1] in FORMULA_START and not _FLOAT.match(text)
+
+
+def neutralise(text: str) -> str:
+    """``text`` with a leading apostrophe when it is formula-like (spreadsheets show it as text)."""
+    return "'" + text if formula_like(text) else text
+
+
 def _check_str(column: str, text: str) -> str | None:
+    if formula_like(text):
+        return (f"{text[:40]!r} starts with {text[0]!r}, which a spreadsheet runs as a formula; "
+                f"write it with a leading apostrophe ({neutralise(text)[:41]!r}...)")
     if text in PANDAS_NA:
         return f"{text!r} reads as missing (NaN) in pandas; write {UNKNOWN!r} when not known"
     if "\n" in text or "\r" in text:
@@ -153,9 +173,10 @@ def _missing(value: Any) -> bool:
 
 
 def to_text(column: str, value: Any) -> str:
-    """Text of a Python value handed in as a row, for ``check_cell`` (not yet canonical)."""
+    """Text of a Python value handed in as a row, for ``check_cell`` (not yet canonical); a formula-like
+    string (a profile's name, a phone's model) gets a leading apostrophe, so writers never emit a formula."""
     if isinstance(value, str):
-        return value
+        return value if column in INT_COLUMNS or column in FLOAT_COLUMNS else neutralise(value)
     if _missing(value) and not isinstance(value, float):  # None, pd.NA, NaT
         return ""
     if column in INT_COLUMNS:

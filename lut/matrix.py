@@ -128,6 +128,21 @@ def needed_keys(space: SpaceLike) -> list[Key]:
     return list(keys)
 
 
+def check_overhead(lut: LUT, space: SpaceLike, overhead: float) -> None:
+    """ValueError when the per-inference overhead is at least the latency of half or more of the space's
+    blocks (not skip): subtracting it would make them free, so it was not measured with them."""
+    keys = {layer.key(c) for layer in space.layers for c in layer.candidates if c != "skip"}
+    if not keys:
+        return
+    free = sum(lut.latency(k) <= overhead for k in keys)
+    if 2 * free >= len(keys):
+        where = str(lut.source) if lut.source else "LUT"
+        raise ValueError(f"{where}: its overhead row ({overhead:.6g} ms) is at least the latency of {free} of the "
+                         f"{len(keys)} blocks of space {space.name}, which would then cost nothing: it was not "
+                         f"measured with them (re-measure it: python -m profiler.run ... --resume after deleting "
+                         f"the overhead row)")
+
+
 def build_matrix(lut: LUT, space: SpaceLike, calibrated: bool = True) -> Matrix:
     """The Matrix of ``space`` from ``lut``; MissingKeysError when keys are absent.
 
@@ -142,6 +157,7 @@ def build_matrix(lut: LUT, space: SpaceLike, calibrated: bool = True) -> Matrix:
         where = str(lut.source) if lut.source else "LUT"
         raise MissingKeysError(missing, profiler_command(lut, space), where, space.name)
     overhead = lut.latency(fixed["overhead"])
+    check_overhead(lut, space, overhead)
 
     def net(key: Key) -> float:
         return max(lut.latency(key) - overhead, 0.0)

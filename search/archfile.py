@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from search.space import SPACES, Space, get_space, load_space_file, space_from_dict
+from search.space import LIMITS, SPACES, Space, get_space, load_space_file, space_from_dict
 
 FORMAT = "lutnas-arch"
 VERSION = 1
@@ -166,8 +166,8 @@ def arch_from_json(data: Any, base: Path | None = None) -> Arch:
     blocks = _blocks(space, data["blocks"], "blocks")
     num_classes = data.get("num_classes")
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                    or num_classes < 1):
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+                                    or not 1 <= num_classes <= LIMITS["num_classes"]):
+        raise ValueError(f"num_classes must be a positive integer up to {LIMITS['num_classes']}, got {num_classes!r}")
     predicted = _ms(data.get("predicted_ms"), "predicted_ms")
     lut = data.get("lut")
     if lut is not None:
@@ -280,10 +280,14 @@ def read_arch(path: str | Path) -> Arch:
         raise ValueError(f"{p}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except ValueError as e:
         raise ValueError(f"{p}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{p}: not an arch.json: JSON nested too deeply") from None
     try:
         return arch_from_json(data, p.parent)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise ValueError(f"{p}: {_one_line(e)}") from None
+    except RecursionError:
+        raise ValueError(f"{p}: not an arch.json: JSON nested too deeply") from None
 
 
 def _no_constant(name: str) -> None:

@@ -156,12 +156,19 @@ def build_space(
             raise ValueError(f"space {name!r}: {c!r} cannot be a searchable candidate (use k<K>_e<E>[_g<G>] or skip)")
     if len(set(cands)) != len(cands):
         raise ValueError(f"space {name!r}: duplicate candidates")
-    _positive(name, input_size=input_size, stem_channels=stem_channels, stem_stride=stem_stride,
-              head_channels=head_channels, num_classes=num_classes)
-    if not width_mult > 0:
-        raise ValueError(f"space {name!r}: width_mult must be > 0, got {width_mult}")
+    _bounded(name, input_size=input_size, stem_channels=stem_channels, stem_stride=stem_stride,
+             head_channels=head_channels, num_classes=num_classes, stem_kernel=stem_kernel)
+    if stem_kernel % 2 == 0:
+        raise ValueError(f"space {name!r}: stem_kernel must be odd (a centred kernel), got {stem_kernel}")
+    if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or not (
+            math.isfinite(width_mult) and 0 < width_mult <= MAX_WIDTH_MULT):
+        raise ValueError(f"space {name!r}: width_mult must be a number in (0, {MAX_WIDTH_MULT}], got {width_mult!r}")
+    if not isinstance(stages, (list, tuple)):
+        raise ValueError(f"space {name!r}: stages must be a list of [n, channels, stride], got {stages!r}")
     if not stages:
         raise ValueError(f"space {name!r}: no stages")
+    if len(stages) > LIMITS["stages"]:
+        raise ValueError(f"space {name!r}: {len(stages)} stages, more than the maximum {LIMITS['stages']}")
     div = _channel_divisor(cands)
     ch = lambda c: round_channels(c * width_mult, div)  # noqa: E731
     stem_c = ch(stem_channels)
@@ -169,12 +176,15 @@ def build_space(
     layers: list[Layer] = []
     cin = stem_c
     for si, stage in enumerate(stages):
-        try:
-            n, c, s = (int(v) for v in stage)
-        except (TypeError, ValueError):
-            raise ValueError(f"space {name!r}: stage {si} must be [n, channels, stride], got {stage!r}") from None
-        _positive(name, **{f"stage {si} n": n, f"stage {si} channels": c, f"stage {si} stride": s})
+        if not isinstance(stage, (list, tuple)) or len(stage) != 3:
+            raise ValueError(f"space {name!r}: stage {si} must be [n, channels, stride], got {stage!r}")
+        n, c, s = stage
+        _bounded(name, limits={f"stage {si} n": "n", f"stage {si} channels": "channels",
+                               f"stage {si} stride": "stride"},
+                 **{f"stage {si} n": n, f"stage {si} channels": c, f"stage {si} stride": s})
         cout = ch(c)
+        if len(layers) + n > LIMITS["layers"]:
+            raise ValueError(f"space {name!r}: more than the maximum {LIMITS['layers']} searchable layers")
         for i in range(n):
             stride = s if i == 0 else 1
             layers.append(Layer(len(layers), si, cin, cout, stride, size, size, cands))
@@ -188,10 +198,22 @@ def build_space(
                              stem_kernel=stem_kernel, width_mult=width_mult))
 
 
-def _positive(space: str, **values: int) -> None:
+LIMITS: dict[str, int] = {  # the largest value of each space field (README "Search spaces"): beyond them a network
+    "input_size": 1024,      # would not fit in memory or a phone's latency budget, and a typo is the likelier cause
+    "stem_channels": 4096, "channels": 4096, "head_channels": 8192,
+    "num_classes": 100_000, "stem_stride": 4, "stride": 4, "stem_kernel": 11, "n": 64, "stages": 32, "layers": 256,
+}
+MAX_WIDTH_MULT = 16.0
+
+
+def _bounded(space: str, limits: dict[str, str] | None = None, **values: Any) -> None:
+    """ValueError unless every value is an integer (not a bool, not 8.9, not "8") in [1, its LIMITS maximum]."""
     for k, v in values.items():
-        if not isinstance(v, int) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"space {space!r}: {k} must be a positive integer, got {v!r}")
+        top = LIMITS[(limits or {}).get(k, k)]
+        if v > top:
+            raise ValueError(f"space {space!r}: {k} is {v}, more than the maximum {top}")
 
 
 def fbnet(width_mult: float = 1.0, input_size: int = 224) -> Space:
@@ -253,6 +275,10 @@ def load_space_file(path: str | Path) -> Space:
         raise ValueError(f"{p}: no such space file") from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{p}: not valid {p.suffix[1:].upper()}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{p}: not a space file: nested too deeply") from None
+    except OSError as e:
+        raise ValueError(f"{p}: cannot read: {e.strerror or e}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{p}: expected a table/object of space fields")
     try:

@@ -114,3 +114,20 @@ def test_missing_keys_command_keeps_resolution_and_width():
         with pytest.raises(MissingKeysError) as info:
             table.matrix(space)
         assert f"--space {space.name}{extra} --runtime onnxruntime" in info.value.command
+
+
+def test_an_overhead_dearer_than_most_blocks_is_refused(space, tmp_path):
+    text = VALID.read_text().splitlines(keepends=True)
+    header = text[0].strip().split(",")
+    rows = []
+    for line in text[1:]:
+        cells = line.rstrip("\n").split(",")
+        if cells[header.index("block")] == "overhead":
+            for col in ("median_ms", "p10_ms", "p90_ms"):
+                cells[header.index(col)] = "0.500000"  # dearer than every block of the fake space
+        rows.append(",".join(cells) + "\n")
+    bad = tmp_path / "overhead.csv"
+    bad.write_text(text[0] + "".join(rows))
+    with pytest.raises(ValueError, match=r"overhead.csv: its overhead row \(0.5 ms\) is at least the latency of 4 "
+                                         r"of the 4 blocks of space fake, which would then cost nothing"):
+        load(bad).matrix(space)

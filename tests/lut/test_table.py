@@ -128,3 +128,19 @@ def test_content_hash_is_stable_and_tracks_values(table, tmp_path):
 
 def test_repr(table):
     assert "10 rows" in repr(table) and "sha256:" in repr(table)
+
+
+@pytest.mark.parametrize("value", ["=cmd|' /C calc'!A0", "+HYPERLINK(\"http://x\")", "@SUM(A1)", "-O3", "\tx"])
+def test_formula_like_text_handed_in_is_written_with_a_leading_apostrophe(tmp_path, value):
+    from lut import save
+
+    table = LUT.from_rows([make_row("k3_e1", 16, 16, 1, 32, 32, 0.3, device_model=value)])
+    path = tmp_path / "out.csv"
+    save(table, path)
+    assert load(path).frame["device_model"].tolist() == ["'" + value]
+    import csv
+
+    from lut.cells import formula_like
+
+    cells = [c for row in csv.reader(path.read_text().splitlines()) for c in row]
+    assert "'" + value in cells and not any(formula_like(c) for c in cells)

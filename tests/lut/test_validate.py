@@ -26,6 +26,10 @@ CASES = {
     "inf_latency.csv": (5, "p90_ms", "'inf' is infinite"),
     "negative_latency.csv": (6, "median_ms", "-0.280000 must be > 0"),
     "zero_latency.csv": (7, "median_ms", "0.000000 must be > 0"),
+    "huge_latency.csv": (4, "median_ms", "1e308 ms is not a plausible latency of one block (more than 100000 ms)"),
+    "formula_cell.csv": (6, "device_model", "\"=cmd|' /C calc'!A0\" starts with '=', which a spreadsheet runs as a "
+                                            "formula; write it with a leading apostrophe"),
+    "formula_at_cell.csv": (3, "device", "starts with '@', which a spreadsheet runs as a formula"),
     "not_a_number.csv": (2, "std_ms", "'fast' is not a number"),
     "negative_ci.csv": (3, "ci_rel", "-0.100000 must be >= 0"),
     "int_out_of_range.csv": (4, "cin", "0 is out of range; cin must be >= 1"),

@@ -115,7 +115,7 @@ def test_malformed_files_give_one_line(name, message):
     (lambda d: d["probabilities"][1].__setitem__(0, 0.9), "probabilities row 1 sums to 1.2"),
     (lambda d: d.update(candidates=["skip", "k3_e1", "k3_e1_g2", "k5_e3"]), "are not the space's"),
     (lambda d: d["top_k"][0].update(blocks=["k3_e1"]), "top_k[0].blocks: space"),
-    (lambda d: d["space"]["params"].update(stages="x"), "stage 0 must be [n, channels, stride]"),
+    (lambda d: d["space"]["params"].update(stages="x"), "stages must be a list of [n, channels, stride], got 'x'"),
     (lambda d: d["space"].update(kind="x"), "space: unknown key(s) kind"),
 ])
 def test_invalid_fields(tmp_path, change, message):

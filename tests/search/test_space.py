@@ -122,7 +122,20 @@ def test_bad_space_fields(tmp_path):
         ({"candidates": ["stem_k3"]}, "cannot be a searchable candidate"),
         ({"candidates": ["skip", "skip"]}, "duplicate candidates"),
         ({"input_size": -1}, "input_size must be a positive integer"),
-        ({"width_mult": 0}, "width_mult must be > 0"),
+        ({"width_mult": 0}, r"width_mult must be a number in \(0, 16.0\], got 0"),
+        ({"width_mult": "1"}, r"width_mult must be a number in \(0, 16.0\], got '1'"),
+        ({"stem_kernel": 0}, "stem_kernel must be a positive integer, got 0"),
+        ({"stem_kernel": -3}, "stem_kernel must be a positive integer, got -3"),
+        ({"stem_kernel": 4}, "stem_kernel must be odd"),
+        ({"head_channels": 10**6}, "head_channels is 1000000, more than the maximum 8192"),
+        ({"num_classes": 10**9}, "num_classes is 1000000000, more than the maximum 100000"),
+        ({"input_size": 100000}, "input_size is 100000, more than the maximum 1024"),
+        ({"stages": [[1, 8.9, 1]]}, "stage 0 channels must be a positive integer, got 8.9"),
+        ({"stages": [[1, "8", 1]]}, "stage 0 channels must be a positive integer, got '8'"),
+        ({"stages": [[True, 8, 1]]}, "stage 0 n must be a positive integer, got True"),
+        ({"stages": [[65, 8, 1]]}, "stage 0 n is 65, more than the maximum 64"),
+        ({"stages": [[64, 8, 1]] * 5}, "more than the maximum 256 searchable layers"),
+        ({"stem_channels": True}, "stem_channels must be a positive integer, got True"),
     ]
     for change, message in cases:
         f = tmp_path / "s.json"

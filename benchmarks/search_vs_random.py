@@ -1,6 +1,6 @@
 """Searched architectures against random ones of the same latency, trained the same way (Yu et al. 2020).
 
-    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 60 min on 2 cores
+    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 60-80 min on 2 cores
     python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
         --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
 
@@ -25,7 +25,8 @@ Steps (each is kept in --out, so a second run with the same --out continues wher
 The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,000 training images
 at 16x16, searches of 8 epochs (3 warm-up), 3 seeds x 3 epochs per architecture, 10 random
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
-and 51 trainings, about 60 minutes with 2 jobs on a 2-core CPU.
+and 51 trainings, about 60-80 minutes with 2 jobs on a 2-core CPU (runs/svr-2 on this project's build
+VM, shared with other work: 14 min of searches, 56 of trainings, 8 of supernet ranking).
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def neutralise(text: str) -> str:
 def _check_str(column: str, text: str) -> str | None:
     if formula_like(text):
         return (f"{text[:40]!r} starts with {text[0]!r}, which a spreadsheet runs as a formula; "
-                f"write it with a leading apostrophe ({neutralise(text)[:41]!r}...)")
+                f"write it with a leading apostrophe: '{text[:1]}...")
     if text in PANDAS_NA:
         return f"{text!r} reads as missing (NaN) in pandas; write {UNKNOWN!r} when not known"
     if "\n" in text or "\r" in text:

@@ -16,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from search.importpath import prefer_installed_lut
+
+prefer_installed_lut()  # a ./lut/ folder of LUT files must not hide the lut package
+
 EPILOG = """\
 examples:
   python -m profiler.validate --lut lut/cpu.csv --device cpu --samples 50 --seed 1 --out runs/cal-cifar

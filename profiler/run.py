@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+
+from search.importpath import prefer_installed_lut
+
+prefer_installed_lut()  # a ./lut/ folder of LUT files must not hide the lut package
 
 EPILOG = """\
 examples:
@@ -26,6 +31,13 @@ profile's runner, pinned with taskset, after the phone cooled down; the phone's
 fingerprint goes into every row and the full record (battery, thermal, canary) into
 <out>.device.json beside the LUT.
 """
+
+
+def default_out(device: str) -> Path:
+    """lut/<device>.csv, with the device's name reduced to one safe file name (a profile named ../../x must not
+    put the LUT outside lut/)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", device).strip("._") or "device"
+    return Path("lut") / f"{name}.csv"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     profile = get_profile(args.device)
     space = get_space(args.space, args.width_mult, args.resolution)
     device = _open(profile, args, open_device)
-    out = args.out or Path("lut") / f"{profile.name}.csv"
+    out = args.out or default_out(profile.name)
 
     from devices.runtimes import get_runtime
     from profiler.measure import Settings

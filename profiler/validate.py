@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from search.importpath import prefer_installed_lut
+
+prefer_installed_lut()  # a ./lut/ folder of LUT files must not hide the lut package
+
 EPILOG = """\
 examples:
   python -m profiler.validate --lut lut/cpu.csv --device cpu --samples 50

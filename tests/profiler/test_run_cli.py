@@ -201,3 +201,13 @@ def test_ctrl_c_keeps_finished_rows_and_says_how_to_go_on(tmp_path):
     n = len(load(out))
     assert f"interrupted: {n} of 15 entries are saved in {out}; run again with --resume" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name, expected", [("pixel", "lut/pixel.csv"), ("../../x", "lut/x.csv"),
+                                            ("a b/c", "lut/a_b_c.csv"), ("..", "lut/device.csv")])
+def test_default_out_stays_in_the_lut_folder(name, expected):
+    from pathlib import Path
+
+    from profiler.run import default_out
+
+    assert default_out(name) == Path(expected)

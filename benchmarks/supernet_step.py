@@ -10,8 +10,10 @@ soft theta pass, the default). This times each kind of step, for each way of hol
 
   <weights> w hard      Gumbel path, forward, CE, backward, SGD
   <weights> w soft      soft mask, mixture forward, CE, backward, SGD
-  <weights> theta hard  straight-through path, forward, CE, latency term, fbnet loss, backward, Adam
-  <weights> theta soft  soft mask, mixture forward, CE, latency term, fbnet loss, backward, Adam
+  <weights> theta hard  straight-through path, forward, CE, expected latency, fbnet loss, backward (weights
+                        frozen, as search.dnas does), Adam
+  <weights> theta soft  soft mask, mixture forward, CE, expected latency, fbnet loss, backward (weights
+                        frozen), Adam
   child                 a fresh ChildNet of the round's hard path (one untimed warm-up step), CE, SGD
 
 Step times: one process, interleaved rounds (the order rotates every round), so drift on this
@@ -52,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from lut.matrix import Matrix  # noqa: E402
 from lut.names import parse_name  # noqa: E402
+from search.dnas import frozen  # noqa: E402
 from search.hardware import batch_to, on_device  # noqa: E402
 from search.latency import LatencyTerm  # noqa: E402
 from search.layers import WEIGHTS  # noqa: E402
@@ -127,9 +130,11 @@ class PassStep:
         if self.purpose == "w":
             F.cross_entropy(self.net(x, mask.detach(), index, self.soft), y).backward()
             self.opt_w.step()
-        else:
-            ce = F.cross_entropy(self.net(x, mask, index, self.soft), y)
-            search_loss(ce, self.term(mask) * self.scale, self.cfg).backward()
+        else:  # as search.dnas: the weights frozen (no weight gradients), the expected latency under P_theta
+            with frozen(self.net.weight_parameters()):
+                ce = F.cross_entropy(self.net(x, mask, index, self.soft), y)
+                lat = self.term.expected(self.net.theta.softmax(dim=1))
+                search_loss(ce, lat * self.scale, self.cfg).backward()
             self.opt_theta.step()
         return index
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +75,18 @@ def load_profile(path: Path) -> Profile:
             raise ValueError(f"{path}: {name} must be a positive number")
         if name in data:
             data[name] = float(value)
+    for name in ("timeout_s", "cooldown_c", "cooldown_max_s", "drift_limit"):
+        if name in data and not math.isfinite(data[name]):
+            raise ValueError(f"{path}: {name} must be a finite number")
+    if "thermal_zones" in data:
+        if not isinstance(data["thermal_zones"], str):
+            raise ValueError(f"{path}: thermal_zones must be a regular expression (a string)")
+        try:
+            re.compile(data["thermal_zones"])
+        except re.error as e:
+            raise ValueError(f"{path}: thermal_zones is not a valid regular expression: {e}") from None
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        raise ValueError(f"{path}: name must be a non-empty string")
     if data.get("runner", "portable") not in RUNNERS:
         raise ValueError(f"{path}: unknown runner {data['runner']!r}; known: {', '.join(RUNNERS)}")
     if data.get("runner_binary"):

@@ -8,6 +8,7 @@ a partial file and a failed save leaves the old file as it was.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -78,7 +79,8 @@ def write_atomic(path: PathLike, data: bytes) -> None:
     if not target.parent.is_dir():
         raise LUTError(f"{path}: directory {target.parent} does not exist")
     mode = _new_file_mode(target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    remove_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -93,6 +95,32 @@ def write_atomic(path: PathLike, data: bytes) -> None:
             pass
         raise
     _fsync_dir(target.parent)
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temporary files that writes of ``target`` by processes no longer running left behind (a kill -9
+    mid-write): ``.<name>.<pid>.<random>.tmp`` whose pid is gone. A live writer's file, and any other file, stay."""
+    removed = []
+    prefix = f".{target.name}."
+    for p in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = p.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -52,7 +52,7 @@ LAT_UNITS = {"ms": 1.0, "us": 1000.0}
 class SearchConfig:
     """Every setting of a search; stored in the checkpoint so a resume continues the same search."""
 
-    epochs: int = 30
+    epochs: int = 20
     warmup_epochs: int | None = None  # default: 40% of the epochs (WARMUP_FRACTION)
     batch_size: int = 64
     mode: str = "hybrid"  # search.supernet.MODES: which passes run soft forwards
@@ -329,7 +329,11 @@ def save_checkpoint(searcher: Searcher, out: Path) -> Path:
     """Write DIR/checkpoint.pt atomically."""
     path = out / CHECKPOINT
     tmp = out / (CHECKPOINT + ".part")
-    torch.save(searcher.state_dict(), tmp)
+    try:
+        torch.save(searcher.state_dict(), tmp)
+    except RuntimeError as e:  # torch reports a full disk as a RuntimeError from its zip writer
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"{path}: cannot write (is the disk full?): {' '.join(str(e).split())[:200]}") from None
     os.replace(tmp, path)
     return path
 

@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="digits",
                    help="digits (default, bundled), fashion-mnist[:DIR], cifar10:DIR or folder:DIR")
     p.add_argument("--limit", type=int, default=None, help="use at most this many training images")
-    p.add_argument("--epochs", type=int, default=30, help="search epochs (default 30)")
+    p.add_argument("--epochs", type=int, default=20,
+                   help="search epochs (default 20: the README's main job, digits at 32x32, takes about 10 "
+                        "minutes on 2 cores)")
     p.add_argument("--warmup-epochs", type=int, default=None,
                    help="epochs that train weights only, before theta moves (default 40%% of --epochs)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
@@ -198,7 +200,10 @@ def _check_resume(out: Path, cfg, run: dict[str, Any], lut_hash: str) -> dict[st
     from search.dnas import CHECKPOINT, load_checkpoint
 
     saved_hash = run.get("lut_hash")
-    if saved_hash is not None and saved_hash != lut_hash:
+    if saved_hash is None:
+        print(f"note: {out / 'search.json'} records no LUT hash (a search from before lutnas 0.3): "
+              f"{run['lut']} is used as it is now", file=sys.stderr)
+    elif saved_hash != lut_hash:
         raise ValueError(f"{run['lut']}: its content changed since the search in {out} started (hash {lut_hash[:16]}, "
                          f"{out / 'search.json'} records {str(saved_hash)[:16]}); restore that LUT, or start a "
                          f"new search with this one")

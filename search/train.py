@@ -185,7 +185,10 @@ def save_weights(model: Any, path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        torch.save(model.state_dict(), tmp)
+        try:
+            torch.save(model.state_dict(), tmp)
+        except RuntimeError as e:  # torch reports a full disk as a RuntimeError from its zip writer
+            raise OSError(f"{path}: cannot write (is the disk full?): {' '.join(str(e).split())[:200]}") from None
         os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would differ from every other result file
         os.replace(tmp, path)
     finally:

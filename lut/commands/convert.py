@@ -38,10 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="target", default="lutnas", metavar="FORMAT",
                    help="OUT's format (default lutnas)")
     p.add_argument("--space", metavar="S",
-                   help="fbnet-lookup-table: the space whose layers the table's lines are (default fbnet)")
+                   help="fbnet-lookup-table: the space whose layers the table's lines are (default fbnet); "
+                        "hwnas-bench import: the space whose overhead (and stem, head) rows to write, needed "
+                        "for lut predict; refused where neither format uses it")
     p.add_argument("--fixed-ms", type=_fixed, default={}, metavar="stem=MS,head=MS,overhead=MS",
-                   help="fbnet-lookup-table import: latencies of the ops the table lacks (default 0.000001 ms, "
-                        "effectively 0, with a note)")
+                   help="fbnet-lookup-table and hwnas-bench import: latencies of the ops the table lacks "
+                        "(default 0.000001 ms, effectively 0, with a note); hwnas-bench adds the overhead to "
+                        "every value, as a LUT row includes it (docs/lut-format.md)")
     p.add_argument("--set", type=_pair, action="append", default=[], metavar="COLUMN=VALUE",
                    help="import: a provenance column of the imported rows, e.g. --set device_model='Pixel 3' "
                         "--set threads=4 (repeatable; default unknown)")
@@ -58,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.input.resolve() == args.out.resolve():
         raise ValueError(f"{args.out}: is also the input; write to another file")
     refuse_existing(args.out, args.overwrite)
+    for flag, field, value in (("--space", "space", args.space), ("--fixed-ms", "fixed_ms", args.fixed_ms)):
+        if value and field not in source.read_options | target.write_options:
+            raise ValueError(f"{flag}: used neither by reading {source.name} nor by writing {target.name}, so it "
+                             f"would be ignored; leave it out")
     common = dict(space=args.space, fixed_ms=args.fixed_ms, provenance=dict(args.set))
     imported = source.read(read_bytes(args.input),
                            Options(source=str(args.input), suffix=args.input.suffix.lower(), **common))

@@ -61,6 +61,8 @@ class Format:
     description: str
     read: Callable[[bytes, Options], Imported]
     write: Callable[["LUT", Options], Exported]
+    read_options: frozenset[str] = frozenset()  # the Options fields (space, fixed_ms) its reader uses
+    write_options: frozenset[str] = frozenset()  # ... and its writer
 
 
 def decode(data: bytes, source: str) -> str:

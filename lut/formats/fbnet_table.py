@@ -169,4 +169,4 @@ def write(lut: LUT, options: Options) -> Exported:
 
 
 FORMAT = Format(NAME, f"the PyTorch FBNet reimplementation's {LABEL}: op names, then one line of µs per layer",
-                read, write)
+                read, write, read_options=frozenset({"space", "fixed_ms"}), write_options=frozenset({"space"}))

@@ -41,6 +41,10 @@ def test_pixel_profile_opens_a_phone_without_connecting():
     ('name = "x"\nkind = "adb"\nrunner = "tvm"\n', "unknown runner 'tvm'; known: portable"),
     ('name = "x"\nkind = "adb"\ntimeout_s = 0\n', "timeout_s must be a positive number"),
     ('name = "x"\nkind = "adb"\nbatch = 0\n', "batch must be a positive integer"),
+    ('name = "x"\nkind = "adb"\nthermal_zones = "cpu("\n', "thermal_zones is not a valid regular expression"),
+    ('name = "x"\nkind = "adb"\nthermal_zones = 3\n', "thermal_zones must be a regular expression"),
+    ('name = "x"\nkind = "adb"\ntimeout_s = inf\n', "timeout_s must be a finite number"),
+    ('name = ""\nkind = "adb"\n', "name must be a non-empty string"),
 ])
 def test_bad_profile_files(tmp_path, text, message):
     f = tmp_path / "dev.toml"

@@ -369,7 +369,10 @@ def test_convert_bad_input(tmp_path):
     foreign.write_text('{"Stem_H32_W32_3_16_1": 0.1}')
     assert one_error(run("convert", foreign, "--from", "hwnas-bench", "-o", out)) == (
         f"error: {foreign}: no row could be imported as hwnas-bench (1 key(s) cannot be expressed in a lutnas LUT "
-        f"and were left out (not a ConvBlock_/Skip_ key our block names can hold): Stem_H32_W32_3_16_1)")
+        f"and were left out (not a ConvBlock_/Skip_/stem/head key our block names can hold): Stem_H32_W32_3_16_1)")
+    assert one_error(run("convert", rel(MEASURED), "--to", "ofa-yaml", "-o", tmp_path / "x.yaml",
+                         "--fixed-ms", "overhead=0.1")) == (
+        "error: --fixed-ms: used neither by reading lutnas nor by writing ofa-yaml, so it would be ignored; leave it out")
     assert one_error(run("convert", rel(LUT_FIXTURES / "empty.csv"), "-o", out)).startswith(
         f"error: {rel(LUT_FIXTURES / 'empty.csv')}: line 1: empty file")
     assert not out.exists()

@@ -172,3 +172,20 @@ def test_public_api_is_exported():
                  "parse_name", "format_name", "Matrix"):
         assert hasattr(lut, name), name
     assert issubclass(lut.MissingKeysError, lut.LUTError)
+
+
+def test_a_write_removes_temp_files_that_killed_writers_left(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".out.csv.{pid}.abc123.tmp"  # what a kill -9 during a write leaves
+    live = tmp_path / f".out.csv.{os.getppid()}.def456.tmp"  # a running process's write in progress
+    other = tmp_path / ".out.csv.notes.tmp"
+    for p in (stale, live, other):
+        p.write_text("partial")
+    save(load(VALID), tmp_path / "out.csv")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert load(tmp_path / "out.csv").frame.equals(load(VALID).frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.csv", live.name, other.name])

@@ -211,3 +211,29 @@ def test_default_out_stays_in_the_lut_folder(name, expected):
     from profiler.run import default_out
 
     assert default_out(name) == Path(expected)
+
+
+def test_a_formula_like_device_name_is_written_as_text(tmp_path, tiny_lut):
+    """A profile named like a spreadsheet formula gives a LUT whose device cell is that name behind an apostrophe,
+    which lut validate accepts and lut.load reads back."""
+    profile = tmp_path / "evil.toml"
+    profile.write_text('name = "=1+1"\nkind = "local"\nruntime = "onnxruntime"\nthreads = 1\naffinity = "none"\n')
+    out = tmp_path / "evil.csv"
+    proc = cli("--device", profile, "--space", TINY, "--out", out, *FAST, cache=tiny_lut[2])
+    assert proc.returncode == 0, proc.stderr
+    assert set(load(out).frame["device"]) == {"'=1+1"}
+    check = subprocess.run([sys.executable, "-m", "lut", "validate", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("fixture, message", [
+    ("formula_cell.csv", "line 6, column device_model: \"=cmd|' /C calc'!A0\" starts with '=', which a spreadsheet "
+                         "runs as a formula"),
+    ("huge_latency.csv", "line 4, column median_ms: 1e308 ms is not a plausible latency of one block"),
+])
+def test_lut_validate_flags_formulas_and_implausible_latencies(fixture, message):
+    path = FIXTURES / "lut" / fixture
+    before = path.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "lut", "validate", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and path.read_bytes() == before

@@ -16,12 +16,13 @@ from lut.formats.common import Exported, Format, Imported, Options
 
 __all__ = ["Exported", "Format", "Imported", "Options", "get_format", "names", "register"]
 
-# format name -> module defining FORMAT (loaded on first lookup)
+# format name -> "module[:attribute]" defining it (attribute FORMAT by default; loaded on first lookup)
 BUILTIN: dict[str, str] = {
     "lutnas": "lut.formats.native",
     "fbnet-lookup-table": "lut.formats.fbnet_table",
     "hwnas-bench": "lut.formats.hwnas",
     "ofa-yaml": "lut.formats.ofa",
+    "proxylessnas-yaml": "lut.formats.ofa:PROXYLESS_FORMAT",
 }
 FORMATS: dict[str, Format] = {}
 
@@ -42,7 +43,8 @@ def names() -> list[str]:
 def get_format(name: str) -> Format:
     """The format called ``name``; ValueError listing the known ones otherwise."""
     if name not in FORMATS and name in BUILTIN:
-        register(import_module(BUILTIN[name]).FORMAT)
+        module, _, attribute = BUILTIN[name].partition(":")
+        register(getattr(import_module(module), attribute or "FORMAT"))
     if name not in FORMATS:
         raise ValueError(f"unknown format {name!r}; known formats: {', '.join(names())}")
     return FORMATS[name]

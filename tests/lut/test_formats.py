@@ -37,9 +37,9 @@ def table_values(data: bytes) -> tuple[list[str], np.ndarray]:
 
 # ---- registry ---------------------------------------------------------------------------------
 def test_registry_names_and_unknown_format():
-    assert names() == ["lutnas", "fbnet-lookup-table", "hwnas-bench", "ofa-yaml"]
+    assert names() == ["lutnas", "fbnet-lookup-table", "hwnas-bench", "ofa-yaml", "proxylessnas-yaml"]
     with pytest.raises(ValueError, match="unknown format 'tflite'; known formats: lutnas, fbnet-lookup-table, "
-                                         "hwnas-bench, ofa-yaml"):
+                                         "hwnas-bench, ofa-yaml, proxylessnas-yaml"):
         get_format("tflite")
     with pytest.raises(ValueError, match="already registered"):
         register(get_format("lutnas"))
@@ -355,30 +355,73 @@ def test_ofa_import():
     assert row["std_ms"] == 0.06
     assert row["ci_rel"] == pytest.approx(1.96 * 1.2533 * 0.06 / math.sqrt(40) / 1.83, abs=1e-6)
     assert imported.left_out == [
-        "3 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv our k<K>_e<E> blocks "
-        "match in output shape and idskip): Conv-input:224x224x3-output:112x112x16, expanded_conv-input:56x56x24-"
-        "output:56x56x24-expand:4-kernel:3-stride:1-idskip:0, Logits-input:7x7x1280-output:1000"]
+        "2 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv block): "
+        "Conv-input:224x224x3-output:112x112x16, Logits-input:7x7x1280-output:1000",
+        "1 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv our k<K>_e<E> blocks "
+        "match in output shape, expansion and idskip): expanded_conv-input:56x56x24-output:56x56x24-expand:4-"
+        "kernel:3-stride:1-idskip:0"]
 
 
-def test_ofa_round_trip():
+@pytest.mark.parametrize("fmt", ["ofa-yaml", "proxylessnas-yaml"])
+def test_ofa_round_trip(fmt):
     measured = load(MEASURED)
-    exported = write("ofa-yaml", measured)
-    assert exported.left_out[0].startswith("39 row(s) cannot be expressed in ofa-yaml and were left out (only "
-                                        "k<K>_e<E> blocks without groups have expanded_conv keys): ")
-    back = read("ofa-yaml", exported.data).lut
+    exported = write(fmt, measured)
+    assert exported.left_out[0].startswith(f"39 row(s) cannot be expressed in {fmt} and were left out (only "
+                                           f"k<K>_e<E> blocks without groups have expanded_conv keys): ")
+    assert ("-se:0-hs:0:" in exported.data.decode()) == (fmt == "ofa-yaml")
+    assert ("std:" in exported.data.decode()) == (fmt == "ofa-yaml")
+    back = read(fmt, exported.data).lut
     assert len(back) == 72
     for k in back.keys():
         assert back.latency(k) == measured.latency(k)
-        assert back.row(k)["std_ms"] == measured.row(k)["std_ms"] and back.row(k)["n"] == measured.row(k)["n"]
-    assert write("ofa-yaml", back).data == exported.data
-    assert read("ofa-yaml", exported.data).lut == back
+        assert back.row(k)["std_ms"] == pytest.approx(measured.row(k)["std_ms"], abs=1e-12)
+        assert back.row(k)["n"] == measured.row(k)["n"]
+    assert write(fmt, back).data == exported.data
+    assert read(fmt, exported.data).lut == back
+
+
+def test_ofa_note10_dialect_imports_and_converts_back_exactly():
+    import yaml
+
+    path = FORMATS / "ofa_note10.yaml"
+    imported = read("ofa-yaml", path.read_bytes())
+    assert sorted(imported.lut.keys()) == [Key("k3_e1", 24, 24, 1, 112, 112), Key("k3_e3", 32, 32, 1, 56, 56),
+                                           Key("k5_e6", 24, 32, 2, 112, 112), Key("k7_e3", 24, 32, 2, 112, 112)]
+    row = imported.lut.row(Key("k5_e6", 24, 32, 2, 112, 112))  # expand:144 = 24 x 6
+    assert (row["median_ms"], row["std_ms"], row["n"]) == (6.585063, 0.216371, 63)
+    assert imported.left_out == [
+        "3 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv block): "
+        "AvgPool2D-input:7x7x1152-output:1x1x1152, Conv-input:224x224x3-output:112x112x24, "
+        "Logits-input:1x1x1536-output:1000",
+        "1 key(s) cannot be expressed in a lutnas LUT and were left out (not an expanded_conv our k<K>_e<E> blocks "
+        "match in output shape, expansion and idskip): "
+        "expanded_conv-input:56x56x32-output:56x56x32-expand:100-kernel:3-stride:1-idskip:1-se:0-hs:0",
+        "2 key(s) cannot be expressed in a lutnas LUT and were left out (squeeze-excite (se:1) or hard-swish (hs:1): "
+        "lutnas blocks have neither): expanded_conv-input:56x56x32-output:28x28x48-expand:128-kernel:3-stride:2-"
+        "idskip:0-se:1-hs:0, expanded_conv-input:28x28x48-output:14x14x96-expand:144-kernel:3-stride:2-idskip:0-"
+        "se:0-hs:1"]
+    source = yaml.safe_load(path.read_text())
+    back = yaml.safe_load(write("ofa-yaml", imported.lut).data)
+    kept = {k: v for k, v in source.items() if k.startswith("expanded_conv") and parse_ofa(k) is not None}
+    assert back == kept  # every value of every key a LUT can hold, exactly
+
+
+def parse_ofa(key):
+    from lut.formats.ofa import parse_key
+
+    return parse_key(key)
 
 
 @pytest.mark.parametrize("text, message", [
-    ("- a\n- b\n", "IN: expected a YAML mapping of op key -> {count, mean, var}, got list"),
+    ("- a\n- b\n", "IN: expected a YAML mapping of op key -> {count, mean, std or var}, got list"),
     ("a: [1\n", "IN: not valid YAML"),
     ("!!python/object/apply:os.system ['echo pwned']\n", "IN: not valid YAML"),  # safe_load builds no objects
-    ("k:\n  count: 5\n  mean: 1.0\n", "IN: key k: expected a mapping with count, mean, var"),
+    ("k:\n  count: 5\n  mean: 1.0\n", "IN: key k: expected a mapping with count, mean and one of std or var"),
+    ("k:\n  count: 5\n  mean: 1.0\n  std: 0\n  var: 0\n", "IN: key k: expected a mapping with count, mean and one"),
+    ("k:\n  count: 5\n  mean: 1.0\n  std: 0\n  median: 1\n", "IN: key k: unknown field(s) median; known: count"),
+    ("k:\n  count: 5\n  mean: 1.0\n  std: 0\nk:\n  count: 5\n  mean: 2.0\n  std: 0\n",
+     "IN: not valid YAML: key 'k' appears twice"),
+    ("k:\n  count: 5\n  mean: 1.0\n  std: -1\n", "IN: key k: std -1 is not a finite number >= 0"),
     ("k:\n  count: 0.5\n  mean: 1.0\n  var: 0\n", "IN: key k: count 0.5 is not a positive integer"),
     ("k:\n  count: 5\n  mean: -1.0\n  var: 0\n", "IN: key k: mean: -1.0 is not a latency"),
     ("k:\n  count: 5\n  mean: 1.0\n  var: -0.1\n", "IN: key k: var -0.1 is not a finite number >= 0"),

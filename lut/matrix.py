@@ -65,11 +65,14 @@ def profiler_command(lut: LUT, space: str | SpaceLike) -> str:
     """The profiler command that adds a space's missing keys to ``lut``'s file (a space that knows its
     ``cli_args``, as search.space.Space does, keeps its resolution and width multiplier)."""
     prov = lut.provenance()
-    device, runtime, threads = (prov[c][0] if prov[c] else DEFAULTS[c] for c in ("device", "runtime", "threads"))
+    known = lambda c: prov[c][0] if prov[c] and str(prov[c][0]) != "unknown" else DEFAULTS[c]  # noqa: E731
+    device, runtime, threads = (known(c) for c in ("device", "runtime", "threads"))
+    if prov.get("device") and str(prov["device"][0]) == "unknown":  # imported rows: the user names the device
+        device = "DEVICE"
     out = str(lut.source) if lut.source else f"lut/{device}.csv"
     cli_args = getattr(space, "cli_args", None)
     space_args = cli_args() if cli_args else ["--space", space if isinstance(space, str) else space.name]
-    level = ["--opt-level", prov["opt_level"][0]] if prov.get("opt_level") else []
+    level = ["--opt-level", prov["opt_level"][0]] if prov.get("opt_level") and prov["opt_level"][0] != "unknown" else []
     args = ["python", "-m", "profiler.run", "--device", device, *space_args, "--runtime", runtime, *level,
             "--threads", threads, "--out", out, "--resume"]
     return " ".join(shlex.quote(a) for a in args)

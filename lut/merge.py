@@ -23,7 +23,7 @@ import pandas as pd
 
 from lut import canonical
 from lut.cells import format_cell, timestamp
-from lut.schema import COLUMNS, ENVIRONMENT_COLUMNS, KEY_COLUMNS, Key, LUTError
+from lut.schema import COLUMNS, ENVIRONMENT_COLUMNS, IMPORTED_PREFIX, KEY_COLUMNS, Key, LUTError
 
 if TYPE_CHECKING:
     from lut.table import LUT
@@ -76,9 +76,14 @@ def _env_text(env: tuple) -> str:
 def check_environments(luts: Sequence[LUT]) -> None:
     """LUTError naming the inputs and their environments when the rows come from more than one."""
     seen: dict[tuple, list[str]] = {}
+    model = ENVIRONMENT_COLUMNS.index("device_model")
     for i, lut in enumerate(luts):
         for env in lut.environments():
             seen.setdefault(env, []).append(_name(lut, i))
+            if len(luts) > 1 and str(env[model]).startswith(IMPORTED_PREFIX):
+                raise LUTError(f"{_name(lut, i)}: holds imported rows of an unknown device ({env[model]}), which "
+                               f"cannot be told from any other's: name it when converting (lut convert ... --set "
+                               f"device_model='Pixel 3'), or pass --allow-mixed (allow_mixed=True) to merge anyway")
     if len(seen) > 1:
         parts = [f"{' + '.join(names)}: {_env_text(env)}" for env, names in seen.items()]
         raise LUTError(f"refusing to merge rows measured in {len(seen)} environments ({'; '.join(parts)}); "

@@ -53,7 +53,8 @@ COMMAND = Command(
     "--allow-mixed; duplicate keys by --policy most-precise|newest|fail",
     "Merge two or more LUTs into OUT (written atomically, in canonical form). Every row keeps its own "
     "provenance. Rows measured in different environments (device_model, runtime, runtime_version, "
-    "opt_level, threads) are refused unless --allow-mixed.\n\n"
+    "opt_level, threads) are refused unless --allow-mixed, and so are imported rows of an unknown device "
+    "(name it with lut convert --set device_model=...).\n\n"
     "A key in several inputs with the very same row is kept once. With different rows, --policy decides: "
     "most-precise (default; stable rows first, then the smallest ci_rel, the most runs n, the newest "
     "measured_at), newest (the latest measured_at, then as most-precise), or fail (refuse, naming the keys). "

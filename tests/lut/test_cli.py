@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,21 @@ def test_names_and_schema_do_not_import_pandas():
     code = "import sys, lut.names, lut.schema, lut; print('pandas' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert res.stdout.strip() == "False", res.stderr
+
+
+@pytest.mark.parametrize("argv", [["info", str(VALID)], ["convert", str(VALID), "--to", "hwnas-bench", "-o", "{out}"]])
+def test_a_reader_that_goes_away_ends_quietly(tmp_path, argv):
+    """`lut info FILE | head -1`: stdout closed before the command writes; exit 141, nothing on stderr, and an
+    output file is whole."""
+    out = tmp_path / "out.json"
+    argv = [a.replace("{out}", str(out)) for a in argv]
+    proc = subprocess.Popen([sys.executable, "-m", "lut", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141, err
+    assert "Broken pipe" not in err and "Traceback" not in err and "error" not in err
+    if argv[0] == "convert":
+        assert json.loads(out.read_text())  # whole
+    else:
+        assert err == ""

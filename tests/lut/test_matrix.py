@@ -131,3 +131,16 @@ def test_an_overhead_dearer_than_most_blocks_is_refused(space, tmp_path):
     with pytest.raises(ValueError, match=r"overhead.csv: its overhead row \(0.5 ms\) is at least the latency of 4 "
                                          r"of the 4 blocks of space fake, which would then cost nothing"):
         load(bad).matrix(space)
+
+
+def test_the_profiler_command_for_an_imported_lut_names_no_unknown_device():
+    from lut.formats import Options, get_format
+    from lut.matrix import profiler_command
+
+    from .conftest import LUT_FIXTURES
+
+    path = LUT_FIXTURES / "formats" / "hwnas.json"
+    imported = get_format("hwnas-bench").read(path.read_bytes(), Options(source="h.csv", suffix=".json")).lut
+    command = profiler_command(imported, "fbnet-cifar")
+    assert command == ("python -m profiler.run --device DEVICE --space fbnet-cifar --runtime onnxruntime --threads 1 "
+                       "--out h.csv --resume")

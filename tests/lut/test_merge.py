@@ -106,3 +106,23 @@ def test_command_lists_the_same_policies():
     from lut.commands.merge import POLICIES as NAMES
 
     assert tuple(POLICIES) == NAMES
+
+
+def test_imported_tables_of_unknown_devices_are_not_merged_unless_forced(tmp_path):
+    from lut.formats import Options, get_format
+
+    path = LUT_FIXTURES / "formats" / "hwnas_imagenet.csv"
+    fmt = get_format("hwnas-bench")
+    a = fmt.read(path.read_bytes(), Options(source="a.csv", suffix=".csv")).lut
+    text = path.read_text().replace(",1.", ",2.")  # another device's table: other numbers, the same keys
+    b = fmt.read(text.encode(), Options(source="b.csv", suffix=".csv")).lut
+    with pytest.raises(LUTError, match=r"a.csv: holds imported rows of an unknown device \(unknown \(imported from "
+                                       r"HW-NAS-Bench keys\)\), which cannot be told from any other's: name it when "
+                                       r"converting \(lut convert ... --set device_model='Pixel 3'\)"):
+        merge([a, b])
+    assert len(merge([a, b], allow_mixed=True).lut) == len(a)
+    named = [fmt.read(p.read_bytes() if isinstance(p, type(path)) else p, Options(
+        source=f"{n}.csv", suffix=".csv", provenance={"device_model": n})).lut
+        for n, p in (("Pixel 3", path), ("Pixel 4", text.encode()))]
+    with pytest.raises(LUTError, match="refusing to merge rows measured in 2 environments"):
+        merge(named)  # named devices: the usual environment check, which says they differ

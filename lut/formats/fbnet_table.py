@@ -15,10 +15,13 @@ Import: layers with the same slot share a key (the fbnet space's 22 layers have 
 their values are combined into one row (median; p10_ms / p90_ms the smallest / largest value; n the
 number of values) and a note says so. The table has no stem, head or runtime overhead: they are
 taken from ``Options.fixed_ms`` or written as 0.000001 ms (the smallest value a LUT stores:
-effectively 0, so a predicted network latency is the sum of its 22 layers), with a note.
-Export: the LUT's median of each layer's key, in microseconds with three decimals (exactly the LUT's
-six decimals of ms); rows that are not a layer's candidate (stem, head, overhead, other slots) are
-named in a note.
+effectively 0, so a predicted network latency is the sum of its 22 layers), with a note. Its values
+have no per-inference overhead in them and a LUT row includes it (the overhead convention), so every
+imported value (and a given stem or head) is stored plus the overhead, which ``lut predict`` then
+counts once per network.
+Export: the LUT's median of each layer's key less the space's overhead row (when present), in
+microseconds with three decimals (exactly the LUT's six decimals of ms); rows that are not a layer's
+candidate (stem, head, overhead, other slots) are named in a note.
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ def read(data: bytes, options: Options) -> Imported:
             elif op not in outside:
                 outside.append(op)
     prov = provenance(LABEL, options.provenance)
-    rows = [row(key, v, prov) for key, v in values.items()]
+    overhead = _overhead(options)
+    rows = [row(key, [ms + overhead for ms in v], prov) for key, v in values.items()]
     dropped = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
                        "not a candidate of its layers")
     notes = []
@@ -140,7 +144,16 @@ def _fixed_rows(space: SpaceLike, options: Options, prov: dict, notes: list[str]
         notes.append(f"{LABEL} has no {', '.join(defaulted)}: written as {MIN_MS:.6f} ms (effectively 0), so "
                      f"predicted latencies are the layers' sum only; give real values with --fixed-ms "
                      f"{','.join(f'{k}=MS' for k in defaulted)}")
-    return [row(keys[k], [given.get(k, MIN_MS)], prov) for k in FIXED]
+    overhead = given.get("overhead", MIN_MS)
+    return [row(keys[k], [given[k] + overhead if k in given and k != "overhead" else given.get(k, MIN_MS)], prov)
+            for k in FIXED]
+
+
+def _overhead(options: Options) -> float:
+    """The per-inference overhead added to every imported value (the table's values have none; a LUT row
+    includes it, and lut predict then counts it once): --fixed-ms overhead, else 0.000001 ms."""
+    value = options.fixed_ms.get("overhead")
+    return MIN_MS if value is None else positive_ms(value, "--fixed-ms overhead")
 
 
 def write(lut: LUT, options: Options) -> Exported:
@@ -160,9 +173,11 @@ def write(lut: LUT, options: Options) -> Exported:
         missing = list(dict.fromkeys(missing))
         raise LUTError(f"{lut.source or 'LUT'}: {len(missing)} key(s) of space {space.name}'s layers are missing: "
                        f"{examples(missing)}; {LABEL} needs all {len(space.layers)} x {len(candidates)} values")
+    overhead_key = space.fixed_keys()["overhead"]
+    overhead = lut.latency(overhead_key) if overhead_key in lut else 0.0  # subtracted again: the table has none
     lines = [" ".join(op for op in ops if op)]
     for layer in space.layers:
-        lines.append(" ".join(f"{lut.latency(layer.key(c)) * 1000:.3f}" for c in candidates))
+        lines.append(" ".join(f"{max(lut.latency(layer.key(c)) - overhead, MIN_MS) * 1000:.3f}" for c in candidates))
     extra = sorted(k for k in lut.keys() if k not in used)
     dropped = left_out(extra, "row(s)", LABEL, f"not a candidate at a layer of space {space.name}")
     return Exported(("\n".join(lines) + "\n").encode("utf-8"), left_out=dropped)

@@ -61,8 +61,9 @@ def test_lookup_table_imports_into_a_full_fbnet_matrix():
     ops, micro = table_values(TABLE.read_bytes())
     assert ops == ["ir_k3_e1", "ir_k3_s2", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_s2", "ir_k5_e3", "ir_k5_e6",
                    "skip"]
-    # layers 0 and 1 sit at slots no other layer has: their values arrive unchanged (µs -> ms, six decimals)
-    np.testing.assert_allclose(matrix.latency_ms[:2], np.round(micro[:2] / 1000, 6) - MIN_MS, atol=1e-9)
+    # layers 0 and 1 sit at slots no other layer has: their values arrive unchanged (µs -> ms, six decimals);
+    # stored plus the overhead (0.000001 ms by default), so their net latencies are the table's values
+    np.testing.assert_allclose(matrix.latency_ms[:2], micro[:2] / 1000, atol=1.5e-6)
     assert matrix.overhead_ms == MIN_MS and matrix.stem_ms == 0 and matrix.head_ms == 0
     assert matrix.predict(["k3_e1"] * 22) == pytest.approx(sum(matrix.latency_ms[:, 0]) + MIN_MS)
 
@@ -75,8 +76,8 @@ def test_lookup_table_combines_layers_at_the_same_slot():
     row = table.row(space.layers[2].key("k3_e3"))
     values = micro[2:5, 2] / 1000
     assert row["n"] == 3
-    assert row["median_ms"] == pytest.approx(np.median(values), abs=1e-6)
-    assert (row["p10_ms"], row["p90_ms"]) == pytest.approx((values.min(), values.max()), abs=1e-6)
+    assert row["median_ms"] == pytest.approx(np.median(values) + MIN_MS, abs=1e-6)
+    assert (row["p10_ms"], row["p90_ms"]) == pytest.approx((values.min() + MIN_MS, values.max() + MIN_MS), abs=1e-6)
     assert row["std_ms"] == pytest.approx(values.std(), abs=1e-6)
     single = table.row(space.layers[0].key("k3_e1"))
     assert single["n"] == 1 and single["p10_ms"] == single["median_ms"] == single["p90_ms"]
@@ -97,7 +98,7 @@ def test_lookup_table_fixed_ops_and_provenance_can_be_given():
     imported = read("fbnet-lookup-table", TABLE.read_bytes(), fixed_ms={"stem": 0.5, "head": 0.25},
                      provenance={"device_model": "Samsung S8", "threads": "4"})
     matrix = imported.lut.matrix(get_space("fbnet"))
-    assert (matrix.stem_ms, matrix.head_ms) == pytest.approx((0.5 - MIN_MS, 0.25 - MIN_MS))
+    assert (matrix.stem_ms, matrix.head_ms) == pytest.approx((0.5, 0.25), abs=1e-9)
     assert "has no overhead: written as" in imported.notes[1]
     assert imported.lut.provenance()["device_model"] == ["Samsung S8"]
     assert imported.lut.provenance()["threads"] == ["4"]
@@ -107,6 +108,25 @@ def test_lookup_table_fixed_ops_and_provenance_can_be_given():
         read("fbnet-lookup-table", TABLE.read_bytes(), provenance={"gpu": "x"})
     with pytest.raises(LUTError, match="column threads: 'four' is not an integer"):
         read("fbnet-lookup-table", TABLE.read_bytes(), provenance={"threads": "four"})
+
+
+def test_lookup_table_overhead_is_counted_once_per_network():
+    """The table's values have no per-inference overhead; --fixed-ms overhead=X is added to each stored value and
+    counted once by predict, so a prediction is the table's own sum plus X (not minus 22 X)."""
+    _, micro = table_values(TABLE.read_bytes())
+    space = get_space("fbnet")
+    fixed = {"overhead": 0.05, "stem": 0.5, "head": 0.25}
+    imported = read("fbnet-lookup-table", TABLE.read_bytes(), fixed_ms=fixed)
+    matrix = imported.lut.matrix(space)
+    layer = [space.layers[i].key("k5_e6") for i in range(2)]
+    assert [imported.lut.latency(k) for k in layer] == pytest.approx(list(micro[:2, 7] / 1000 + 0.05), abs=1e-6)
+    blocks = ["k5_e6"] * 2 + ["skip"] * 20
+    expected = micro[0, 7] / 1000 + micro[1, 7] / 1000 + 0.5 + 0.25 + 0.05 + sum(
+        matrix.latency_ms[i, 8] for i in range(2, 22))
+    assert matrix.predict(blocks) == pytest.approx(expected, abs=1e-5)
+    back = write("fbnet-lookup-table", imported.lut)  # the overhead is subtracted again
+    _, again = table_values(back.data)
+    np.testing.assert_allclose(again[:2], np.round(micro[:2], 3), atol=1.5e-3)
 
 
 def test_lookup_table_round_trip():

@@ -121,6 +121,10 @@ def read(data: bytes, options: Options) -> Imported:
                        "not a candidate of its layers")
     notes = []
     absent = [c for c in space.layers[0].candidates if c not in blocks]
+    if absent and outside:
+        raise ValueError(f"{src}: line {lines[0][0]}: op(s) {', '.join(outside)} are not candidates of space "
+                         f"{space.name}, and its candidate(s) {', '.join(absent)} have no column: a misspelt op "
+                         f"name? ({', '.join(filter(None, map(block_to_op, absent)))} expected)")
     if absent:
         notes.append(f"space {space.name}'s candidate(s) {', '.join(absent)} have no column in {src}; "
                      f"the LUT lacks them")

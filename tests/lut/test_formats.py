@@ -151,10 +151,16 @@ def test_lookup_table_for_another_space():
 
 def test_lookup_table_with_an_op_outside_the_space_and_a_missing_candidate():
     lines = TABLE.read_text().splitlines()
-    lines = [lines[0].replace("skip", "ir_k3_s4")] + lines[1:]
-    imported = read("fbnet-lookup-table", "\n".join(lines).encode())
+    misspelt = [lines[0].replace("skip", "ir_k3_s4")] + lines[1:]  # skip's column under another op's name
+    with pytest.raises(ValueError, match=r"IN: line 1: op\(s\) ir_k3_s4 are not candidates of space fbnet, and its "
+                                         r"candidate\(s\) skip have no column: a misspelt op name\? \(skip expected\)"):
+        read("fbnet-lookup-table", "\n".join(misspelt).encode())
+    extra = [lines[0] + " ir_k3_s4"] + [line + " 1.5" for line in lines[1:]]  # an op the space does not have
+    imported = read("fbnet-lookup-table", "\n".join(extra).encode())
     assert imported.left_out[0] == ("1 op column(s) cannot be expressed in space fbnet and were left out (not a "
-                                 "candidate of its layers): ir_k3_s4 (k3_e1_g4)")
+                                    "candidate of its layers): ir_k3_s4 (k3_e1_g4)")
+    fewer = [" ".join(line.split()[:-1]) for line in lines]  # no skip column at all
+    imported = read("fbnet-lookup-table", "\n".join(fewer).encode())
     assert imported.notes[0] == "space fbnet's candidate(s) skip have no column in IN; the LUT lacks them"
     assert not any(k.block == "skip" for k in imported.lut.keys())
 

@@ -302,7 +302,7 @@ def test_convert_lookup_table_into_a_lut_for_the_fbnet_space(tmp_path):
     out = tmp_path / "fbnet.csv"
     res = run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", out)
     assert res.returncode == 0
-    assert res.stdout == f"wrote {out} (lutnas) from {rel(TABLE)} (fbnet-lookup-table): 111 rows read\n"
+    assert res.stdout == f"wrote {out} (lutnas) from {rel(TABLE)} (fbnet-lookup-table): 111 LUT rows imported\n"
     notes = res.stderr.splitlines()
     assert [n[:40] for n in notes] == ["note: 10 of 22 layers sit at the same sl",
                                        "note: lookup_table.txt has no overhead, "]

@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
               f"{args.out} not written", file=sys.stderr)
         return FINDINGS
     write_atomic(args.out, exported.data)
-    print(f"wrote {args.out} ({target.name}) from {args.input} ({source.name}): {len(imported.lut)} LUT rows imported")
+    print(f"wrote {args.out} ({target.name}) from {args.input} ({source.name}): "
+          f"{len(imported.lut)} LUT rows imported")
     return OK
 
 

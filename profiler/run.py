@@ -200,6 +200,9 @@ def run(args: argparse.Namespace) -> int:
     common = dict(runtime=runtime, device=device, cache=cache, build=build_module, input_shape=input_shape,
                   settings=settings, resume=args.resume, overwrite=args.overwrite, progress=bars,
                   canary=_canary(space))
+    from profiler.hygiene import snapshot
+
+    before = snapshot()
     try:
         if profile.kind == "adb":
             res = _profile_phone(keys, out, profile, args, common)
@@ -226,12 +229,33 @@ def run(args: argparse.Namespace) -> int:
               f"exports {res.exported} new, {res.cached} cached; "
               f"{sum(d.transport.reconnects for d in phones)} reconnect(s); phone record in {session_log_path(out)}")
         return 0
+    _host_report(before, out, args.threads or profile.threads)
     ratio = res.wall_s / res.timed_s if res.timed_s else float("nan")
     print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio {ratio:.2f}); "
           f"exports {res.exported} new, {res.cached} cached; {res.report.rounds} rounds, "
           f"canary p90/p10 {res.report.drift * 100 + 100:.0f}%, "
           f"{res.report.set_aside} of {res.report.batches} batches set aside (host disturbed)")
     return 0
+
+
+def host_report_path(out: Path) -> Path:
+    """Where the host's quietness during a local profile goes: beside the LUT, <name>.host.json."""
+    return out.with_name(out.stem + ".host.json")
+
+
+def _host_report(before, out: Path, threads: int) -> None:
+    """Write <out>.host.json (load, busy and steal shares, CPU clock) and warn in one line when the host was busy."""
+    import json
+
+    from profiler.hygiene import assess, snapshot, warning_line
+    from search.archfile import atomic_write_text
+
+    report = assess(before, snapshot(), threads)
+    atomic_write_text(host_report_path(out), json.dumps({"format": "lutnas-host-report", "version": 1,
+                                                         "lut": str(out), **report.as_dict()}, indent=2) + "\n")
+    line = warning_line(report, str(out))
+    if line:
+        print(line, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

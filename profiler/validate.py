@@ -173,6 +173,9 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
     from search.archfile import atomic_write_text
     from search.blocks import build_module, input_shape
 
+    from profiler.hygiene import snapshot
+
+    host_before = snapshot()
     start = time.perf_counter()
     results = [Result(i, a, raw.predict(a), cal.apply(raw.predict(a)) if cal else raw.predict(a))
                for i, a in enumerate(archs)]
@@ -253,10 +256,17 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
             s.close()
     wall = time.perf_counter() - start
     summary = _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall, already)
+    from profiler.hygiene import assess, warning_line
+
+    host = assess(host_before, snapshot(), int(env.get("threads") or 1))
+    summary["host"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in host.as_dict().items()}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     _plot(results, cal, space, lut, out / "scatter.png", summary)
     for line in _report_lines(summary, out):
         print(line)
+    line = warning_line(host, "this fidelity check")
+    if line:
+        print(line, file=sys.stderr)
     return 0
 
 

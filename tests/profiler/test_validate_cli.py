@@ -83,6 +83,9 @@ def test_writes_predictions_summary_and_scatter(run):
     assert summary["fidelity"]["mape"] == pytest.approx(expect.mape, rel=1e-4)
     assert summary["fidelity"]["within_10"] == pytest.approx(expect.within_10)
     assert summary["calibration"] is None and "fidelity_uncalibrated" not in summary
+    host = summary["host"]  # how quiet the host was while the networks were timed
+    assert host["own_threads"] == 1 and host["seconds"] > 0 and isinstance(host["warnings"], list)
+    assert host["busy_pct"] is None or 0 <= host["busy_pct"] <= 100
     assert summary["space"] == str(TINY) and summary["seed"] == 0 and summary["lut_hash"] == load(lut).content_hash()
     assert summary["device"]["runtime"] == "onnxruntime" and summary["device"]["threads"] == 1
     assert set(summary["reference"]) == {"overhead", "stem", "head", "canary"}

@@ -182,3 +182,20 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[1, 2]", "not a lutnas search (expected an object with 'config' and 'run' objects)"),
+    ('{"config": {}, "run": {"lut": "x.csv"}}', "its 'run' lacks space, data"),
+    ('{"config": {"colour": 1}, "run": {"lut": "x.csv", "space": "fbnet-cifar", "data": "digits"}}',
+     "unknown search settings colour"),
+    ('{"config": {"epochs": "ten"}, "run": {"lut": "x.csv", "space": "fbnet-cifar", "data": "digits"}}',
+     "search.json: "),
+    ("[" * 100000 + "]" * 100000, "cannot resume"),
+])
+def test_a_malformed_search_json_is_one_line(tmp_path, content, message):
+    out = tmp_path / "bad"
+    out.mkdir()
+    (out / "search.json").write_text(content)
+    refused(search("--resume", out), message)
+    assert (out / "search.json").read_text() == content

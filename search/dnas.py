@@ -42,7 +42,7 @@ from search.layers import check_weights
 from search.supernet import Supernet, check_mode
 
 CHECKPOINT = "checkpoint.pt"
-WARMUP_FRACTION = 0.4  # a shared supernet needs about 4 epochs of 10,000 images to judge paths (docs/search.md)
+WARMUP_FRACTION = 0.5  # a shared supernet needs 4-5 epochs of 10,000 images to judge paths (docs/search.md)
 RECALIBRATE_IMAGES = 1024  # images of the w split that re-estimate a judged path's BatchNorm statistics
 RECALIBRATE_BATCH = 128
 LAT_UNITS = {"ms": 1.0, "us": 1000.0}
@@ -53,7 +53,7 @@ class SearchConfig:
     """Every setting of a search; stored in the checkpoint so a resume continues the same search."""
 
     epochs: int = 20
-    warmup_epochs: int | None = None  # default: 40% of the epochs (WARMUP_FRACTION)
+    warmup_epochs: int | None = None  # default: half of the epochs (WARMUP_FRACTION)
     batch_size: int = 64
     mode: str = "hybrid"  # search.supernet.MODES: which passes run soft forwards
     weights: str = "shared"  # how a layer's candidates hold their weights (search.layers.WEIGHTS)
@@ -78,7 +78,7 @@ class SearchConfig:
         """Epochs that train the weights only."""
         if self.warmup_epochs is not None:
             return self.warmup_epochs
-        return max(1, round(WARMUP_FRACTION * self.epochs)) if self.epochs > 1 else 0
+        return max(1, int(WARMUP_FRACTION * self.epochs + 0.5)) if self.epochs > 1 else 0  # halves round up
 
     def loss_config(self) -> LossConfig:
         """The search loss settings."""

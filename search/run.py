@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search epochs (default 20: the README's main job, digits at 32x32, takes about 10 "
                         "minutes on 2 cores)")
     p.add_argument("--warmup-epochs", type=int, default=None,
-                   help="epochs that train weights only, before theta moves (default 40%% of --epochs)")
+                   help="epochs that train weights only, before theta moves (default 50%% of --epochs)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=MODE_CHOICES, default="hybrid",
                    help="hybrid (default): the weights train on one sampled path per step, theta on the "

@@ -56,7 +56,7 @@ def test_search_writes_every_result(finished):
     assert [t["probability"] for t in arch.top_k] == sorted((t["probability"] for t in arch.top_k), reverse=True)
     rows = read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
-    assert [r["phase"] for r in rows] == ["warmup", "warmup", "search", "search"]  # 40% warm-up
+    assert [r["phase"] for r in rows] == ["warmup", "warmup", "search", "search"]  # 50% warm-up
     assert rows[1]["tau"] == pytest.approx(1.0)  # the default temperature stays at 1.0
     assert all(0 <= r["val_acc"] <= 100 for r in rows)
     assert "epoch 4/4 search" in proc.stderr

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from search.layers import check_weights
 from search.supernet import Supernet, check_mode
 
 CHECKPOINT = "checkpoint.pt"
+LEGACY_CONFIG = {"weights": "independent"}  # what a search.json or checkpoint from before lutnas 0.3 meant
 WARMUP_FRACTION = 0.5  # a shared supernet needs 4-5 epochs of 10,000 images to judge paths (docs/search.md)
 RECALIBRATE_IMAGES = 1024  # images of the w split that re-estimate a judged path's BatchNorm statistics
 RECALIBRATE_BATCH = 128
@@ -327,15 +327,9 @@ class Searcher:
 
 def save_checkpoint(searcher: Searcher, out: Path) -> Path:
     """Write DIR/checkpoint.pt atomically."""
-    path = out / CHECKPOINT
-    tmp = out / (CHECKPOINT + ".part")
-    try:
-        torch.save(searcher.state_dict(), tmp)
-    except RuntimeError as e:  # torch reports a full disk as a RuntimeError from its zip writer
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"{path}: cannot write (is the disk full?): {' '.join(str(e).split())[:200]}") from None
-    os.replace(tmp, path)
-    return path
+    from search.torchfile import save_torch_file
+
+    return save_torch_file(searcher.state_dict(), out / CHECKPOINT)
 
 
 def load_checkpoint(out: Path) -> dict[str, Any]:
@@ -353,6 +347,11 @@ def load_checkpoint(out: Path) -> dict[str, Any]:
     return ckpt
 
 
+def saved_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored search config with the settings older lutnas releases did not store (LEGACY_CONFIG) filled in."""
+    return {**LEGACY_CONFIG, **config}
+
+
 def restore_supernet(out: Path) -> tuple[Supernet, dict[str, Any]]:
     """The supernet of the search in ``out`` (its last checkpoint) and its search.json; ValueError when unusable."""
     import json
@@ -361,13 +360,13 @@ def restore_supernet(out: Path) -> tuple[Supernet, dict[str, Any]]:
 
     try:
         saved = json.loads((out / "search.json").read_text())
-        config, run = dict(saved["config"]), saved["run"]
+        config, run = saved_config(saved["config"]), saved["run"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{out / 'search.json'}: cannot read the search's settings: {e}") from None
     ckpt = load_checkpoint(out)
     space = get_space(run["space"], run.get("width_mult"), run.get("resolution"))
     classes = int(ckpt["net"]["head.fc.weight"].shape[0])
-    net = Supernet(space, classes, config.get("mode", "hybrid"), config.get("weights", "independent"))
+    net = Supernet(space, classes, config.get("mode", "hybrid"), config["weights"])
     net.load_state_dict(ckpt["net"])
     return net.eval(), saved
 

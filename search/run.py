@@ -120,9 +120,11 @@ def _check_run(run: dict[str, Any]) -> None:
     for name in ("limit", "threads", "resolution"):
         if run.get(name) is not None and (not isinstance(run[name], int) or run[name] < 1):
             raise ValueError(f"--{name} must be >= 1, got {run[name]}")
+    from search.space import MAX_WIDTH_MULT
+
     wm = run.get("width_mult")
-    if wm is not None and not (isinstance(wm, (int, float)) and math.isfinite(wm) and 0 < wm <= 16):
-        raise ValueError(f"--width-mult must be a number in (0, 16], got {wm}")
+    if wm is not None and not (isinstance(wm, (int, float)) and math.isfinite(wm) and 0 < wm <= MAX_WIDTH_MULT):
+        raise ValueError(f"--width-mult must be a number in (0, {MAX_WIDTH_MULT:g}], got {wm}")
 
 
 def _read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -139,10 +141,10 @@ def _read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     missing = [k for k in ("lut", "space", "data") if k not in saved["run"]]
     if missing:
         raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
+    from search.dnas import saved_config
+
     run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, **saved["run"]}
-    config = dict(saved["config"])
-    config.setdefault("weights", "independent")  # searches before lutnas 0.3 had independent weights only
-    return config, run
+    return saved_config(saved["config"]), run
 
 
 def _config(config: dict[str, Any], source: str):
@@ -197,7 +199,7 @@ def _settings(args: argparse.Namespace, given: set[str] | None = None):
 def _check_resume(out: Path, cfg, run: dict[str, Any], lut_hash: str) -> dict[str, Any] | None:
     """The checkpoint to continue from (None: stopped before the first one), after checking that the LUT and the
     checkpoint are the ones this search.json started with; ValueError naming both sides otherwise."""
-    from search.dnas import CHECKPOINT, load_checkpoint
+    from search.dnas import CHECKPOINT, load_checkpoint, saved_config
 
     saved_hash = run.get("lut_hash")
     if saved_hash is None:
@@ -210,8 +212,7 @@ def _check_resume(out: Path, cfg, run: dict[str, Any], lut_hash: str) -> dict[st
     if not (out / CHECKPOINT).exists():
         return None
     ckpt = load_checkpoint(out)
-    saved = dict(ckpt.get("config") or {})
-    saved.setdefault("weights", "independent")
+    saved = saved_config(ckpt.get("config") or {})
     differ = sorted(k for k in set(saved) | set(asdict(cfg)) if saved.get(k) != asdict(cfg).get(k))
     if differ:
         raise ValueError(f"{out / CHECKPOINT} and {out / 'search.json'} disagree on {', '.join(differ)}: "

@@ -1,7 +1,9 @@
-"""Reading torch.save files safely: weights_only (no code from the file runs), one-line errors."""
+"""torch.save files: read safely (weights_only: no code from the file runs) and written atomically, with
+one-line errors."""
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -33,3 +35,20 @@ def load_torch_file(path: Path, what: str) -> Any:
     except Exception as e:  # noqa: BLE001 - torch raises many kinds on a damaged archive
         lines = str(e).strip().splitlines()
         raise ValueError(f"{path}: cannot read {what}: {(lines[0] if lines else type(e).__name__)[:200]}") from None
+
+
+def save_torch_file(obj: Any, path: Path) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically: into ``<path>.part`` beside it, then os.replace; a failed write
+    (torch reports a full disk as a RuntimeError) is an OSError naming ``path`` and leaves no part file."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except RuntimeError as e:
+        raise OSError(f"{path}: cannot write (is the disk full?): {' '.join(str(e).split())[:200]}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from search.archfile import Arch, default_file_mode, read_arch, write_arch
+from search.archfile import Arch, read_arch, write_arch
 from search.export import OneLineParser
 from search.hardware import TRAIN_DEVICES
 from search.results import TRAIN_COLUMNS, default_out_dir, write_rows
@@ -178,23 +176,10 @@ def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> flo
 
 
 def save_weights(model: Any, path: Path) -> Path:
-    """The state dict, torch.save'd atomically (temp file + os.replace)."""
-    import torch
+    """The state dict, torch.save'd atomically (search.torchfile.save_torch_file)."""
+    from search.torchfile import save_torch_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        try:
-            torch.save(model.state_dict(), tmp)
-        except RuntimeError as e:  # torch reports a full disk as a RuntimeError from its zip writer
-            raise OSError(f"{path}: cannot write (is the disk full?): {' '.join(str(e).split())[:200]}") from None
-        os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would differ from every other result file
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_torch_file(model.state_dict(), path)
 
 
 def run(args: argparse.Namespace) -> int:

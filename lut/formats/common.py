@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lut.table import LUT
 
 SHOWN = 3  # examples named in a note
+FIXED = ("overhead", "stem", "head")  # the ops a network runs once, which --fixed-ms may give
 MIN_MS = 0.000001  # the smallest latency the schema stores (> 0 at six decimals): "effectively zero"
 
 
@@ -129,6 +130,14 @@ def positive_ms(value: Any, where: str, scale: float = 1.0) -> float:
     if round_float(ms) <= 0:
         raise ValueError(f"{where}: {value!r} is {ms!r} ms, which rounds to 0 at the LUT's six decimals")
     return ms
+
+
+def fixed_ms(options: Options) -> dict[str, float]:
+    """``--fixed-ms`` checked: only FIXED names, each a latency in ms; ValueError otherwise."""
+    unknown = sorted(set(options.fixed_ms) - set(FIXED))
+    if unknown:
+        raise ValueError(f"--fixed-ms: unknown op(s) {', '.join(unknown)}; known: {', '.join(FIXED)}")
+    return {k: positive_ms(v, f"--fixed-ms {k}") for k, v in options.fixed_ms.items()}
 
 
 def number(text: str, where: str) -> float:

@@ -30,8 +30,8 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from lut.formats.common import (MIN_MS, Exported, Format, Imported, Options, build, decode, examples, left_out,
-                                number, positive_ms, provenance, row)
+from lut.formats.common import (FIXED, MIN_MS, Exported, Format, Imported, Options, build, decode, examples,
+                                fixed_ms, left_out, number, positive_ms, provenance, row)
 from lut.names import BlockName, format_name, parse_name
 from lut.schema import Key, LUTError
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 NAME = "fbnet-lookup-table"
 LABEL = "lookup_table.txt"
 DEFAULT_SPACE = "fbnet"
-FIXED = ("overhead", "stem", "head")
 _OP = re.compile(r"ir_k([0-9]+)_([es])([0-9]+)\Z")
 
 
@@ -115,7 +114,8 @@ def read(data: bytes, options: Options) -> Imported:
             elif op not in outside:
                 outside.append(op)
     prov = provenance(LABEL, options.provenance)
-    overhead = _overhead(options)
+    given = fixed_ms(options)
+    overhead = given.get("overhead", MIN_MS)  # the table's values have none; a LUT row includes it
     rows = [row(key, [ms + overhead for ms in v], prov) for key, v in values.items()]
     dropped = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
                        "not a candidate of its layers")
@@ -133,16 +133,12 @@ def read(data: bytes, options: Options) -> Imported:
         notes.append(f"{shared} of {len(body)} layers sit at the same slot as an earlier layer and share its "
                      f"keys; each shared key's values were combined into one row (median_ms the median, "
                      f"p10_ms/p90_ms the smallest/largest, n the number of values)")
-    rows += _fixed_rows(space, options, prov, notes)
+    rows += _fixed_rows(space, given, prov, notes)
     return Imported(build(rows, src), notes, dropped)
 
 
-def _fixed_rows(space: SpaceLike, options: Options, prov: dict, notes: list[str]) -> list[dict]:
-    unknown = sorted(set(options.fixed_ms) - set(FIXED))
-    if unknown:
-        raise ValueError(f"--fixed-ms: unknown op(s) {', '.join(unknown)}; known: {', '.join(FIXED)}")
+def _fixed_rows(space: SpaceLike, given: dict[str, float], prov: dict, notes: list[str]) -> list[dict]:
     keys = space.fixed_keys()
-    given = {k: positive_ms(v, f"--fixed-ms {k}") for k, v in options.fixed_ms.items()}
     defaulted = [k for k in FIXED if k not in given]
     if defaulted:
         notes.append(f"{LABEL} has no {', '.join(defaulted)}: written as {MIN_MS:.6f} ms (effectively 0), so "
@@ -151,13 +147,6 @@ def _fixed_rows(space: SpaceLike, options: Options, prov: dict, notes: list[str]
     overhead = given.get("overhead", MIN_MS)
     return [row(keys[k], [given[k] + overhead if k in given and k != "overhead" else given.get(k, MIN_MS)], prov)
             for k in FIXED]
-
-
-def _overhead(options: Options) -> float:
-    """The per-inference overhead added to every imported value (the table's values have none; a LUT row
-    includes it, and lut predict then counts it once): --fixed-ms overhead, else 0.000001 ms."""
-    value = options.fixed_ms.get("overhead")
-    return MIN_MS if value is None else positive_ms(value, "--fixed-ms overhead")
 
 
 def write(lut: LUT, options: Options) -> Exported:

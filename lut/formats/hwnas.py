@@ -15,8 +15,8 @@ those are still read. HW-NAS-Bench times ops one by one, with no per-inference o
 a LUT row includes it (docs/lut-format.md, the overhead convention): so an imported value is stored
 plus the overhead (``--fixed-ms overhead=MS``; 0.000001 ms when not given), which ``lut predict``
 then counts once, and export subtracts it again. Without ``--space`` there is no overhead row (its key
-holds the space's input size): values are stored as they are, and the LUT cannot predict networks. ``--space`` names the space whose stem, head and
-overhead a table lacks, and ``--fixed-ms`` gives them. Export writes the real spelling; the head,
+holds the space's input size): values are stored as they are, and the LUT cannot predict networks.
+``--space`` names the space whose stem, head and overhead a table lacks, and ``--fixed-ms`` gives them. Export writes the real spelling; the head,
 which HW-NAS-Bench splits into three ops, cannot be split back and is named in a note, like the
 overhead (it has no key).
 
@@ -32,8 +32,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from lut.formats.common import (MIN_MS, Exported, Format, Imported, Options, build, decode, left_out, number,
-                                positive_ms, provenance, row)
+from lut.formats.common import (MIN_MS, Exported, Format, Imported, Options, build, decode, fixed_ms, left_out,
+                                number, positive_ms, provenance, row)
 from lut.names import BlockName, format_name, parse_name
 from lut.schema import Key
 
@@ -42,14 +42,12 @@ if TYPE_CHECKING:
 
 NAME = "hwnas-bench"
 LABEL = "HW-NAS-Bench keys"
-FIXED = ("overhead", "stem", "head")
 _N = "([0-9]+)"
 _CONV = re.compile(rf"ConvBlock_H{_N}_W{_N}_Cin{_N}_Cout{_N}_exp{_N}_kernel{_N}_stride{_N}_group{_N}\Z")
 _SKIP = re.compile(rf"Skip_H{_N}_W{_N}_Cin{_N}_Cout{_N}_stride{_N}\Z")
 _CONV_OLD = re.compile(rf"ConvBlock_H{_N}_W{_N}_{_N}_{_N}_{_N}_{_N}_{_N}_{_N}\Z")
 _SKIP_OLD = re.compile(rf"Skip_H{_N}_W{_N}_{_N}_{_N}_{_N}\Z")
 _CONVNORM = re.compile(rf"ConvNorm_H{_N}_W{_N}_Cin{_N}_Cout{_N}_kernel{_N}_stride{_N}_group{_N}\Z")
-_AVGP = re.compile(rf"AvgP_H{_N}_W{_N}_Cin{_N}_Cout{_N}_kernel{_N}_stride{_N}\Z")
 _FC = re.compile(rf"FC_Cin{_N}_Cout{_N}\Z")
 
 
@@ -165,10 +163,7 @@ def read(data: bytes, options: Options) -> Imported:
     as_json = options.suffix == ".json" or (options.suffix != ".csv" and text.lstrip().startswith("{"))
     pairs = _json_pairs(text, src) if as_json else _csv_pairs(text, src)
     values = {k: positive_ms(v, where) for k, v, where in pairs}
-    unknown = sorted(set(options.fixed_ms) - set(FIXED))
-    if unknown:
-        raise ValueError(f"--fixed-ms: unknown op(s) {', '.join(unknown)}; known: {', '.join(FIXED)}")
-    given = {k: positive_ms(v, f"--fixed-ms {k}") for k, v in options.fixed_ms.items()}
+    given = fixed_ms(options)
     overhead = given.get("overhead", MIN_MS) if options.space else 0.0  # no --space: no overhead row, none added
     prov = provenance(LABEL, options.provenance)
     heads, used = _heads(values)

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 NAME = "ofa-yaml"
 PROXYLESS = "proxylessnas-yaml"
 LABEL = "once-for-all YAML"
-FIELDS = ("count", "mean", "var")
 _KEY = re.compile(r"expanded_conv-input:([0-9]+)x([0-9]+)x([0-9]+)-output:([0-9]+)x([0-9]+)x([0-9]+)"
                   r"-expand:([0-9]+)-kernel:([0-9]+)-stride:([0-9]+)-idskip:([01])(?:-se:([01])-hs:([01]))?\Z")
 MEDIAN_SE = 1.2533  # standard error of a normal sample's median over that of its mean: sqrt(pi / 2)

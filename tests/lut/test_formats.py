@@ -15,7 +15,7 @@ from lut.formats.common import MIN_MS
 from lut.schema import IMPORTED_PREFIX, LUTError
 from search.space import get_space
 
-from .conftest import LUT_FIXTURES, VALID
+from .conftest import LUT_FIXTURES, VALID, make_row
 
 FORMATS = LUT_FIXTURES / "formats"
 TABLE = FORMATS / "lookup_table.txt"
@@ -363,6 +363,14 @@ def test_hwnas_stem_and_head_given_where_a_table_lacks_them():
 def test_bad_hwnas_files(data, suffix, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read("hwnas-bench", data, suffix)
+
+
+def test_hwnas_refuses_two_spellings_of_one_key_and_mixed_overheads():
+    with pytest.raises(ValueError, match=r"IN: Skip_H8_W8_Cin8_Cout8_stride1 and another key are the same lutnas key"):
+        read("hwnas-bench", b'{"Skip_H8_W8_8_8_1": 1, "Skip_H8_W8_Cin8_Cout8_stride1": 2}', ".json")
+    mixed = LUT.from_rows([make_row("overhead", 3, 3, 1, 32, 32, 0.05), make_row("overhead", 3, 3, 1, 16, 16, 0.07)])
+    with pytest.raises(ValueError, match=r"OUT: the LUT has overhead rows of different values \(2\)"):
+        write("hwnas-bench", mixed, ".json")
 
 
 def test_hwnas_writes_only_json_or_csv():

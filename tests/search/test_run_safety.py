@@ -199,3 +199,14 @@ def test_a_malformed_search_json_is_one_line(tmp_path, content, message):
     (out / "search.json").write_text(content)
     refused(search("--resume", out), message)
     assert (out / "search.json").read_text() == content
+
+
+def test_resume_of_a_search_without_a_lut_hash_says_the_lut_is_unchecked(done, tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(done, out)
+    saved = json.loads((out / "search.json").read_text())
+    del saved["run"]["lut_hash"]  # what search.json held before lutnas 0.3
+    (out / "search.json").write_text(json.dumps(saved))
+    proc = search("--resume", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: {out / 'search.json'} records no LUT hash" in proc.stderr

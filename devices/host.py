@@ -65,6 +65,32 @@ def pin(affinity: str) -> str:
     return format_cpus(os.sched_getaffinity(0))
 
 
+def parse_size(text: str) -> int:
+    """A sysfs cache size ('32K', '32768K', '1M', '512') in bytes; ValueError on anything else."""
+    text = text.strip()
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:].upper(), 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit():
+        raise ValueError(f"bad cache size {text!r}: expected a number with an optional K, M or G")
+    return int(digits) * scale
+
+
+def cache_sizes(cpu: int | None = None, root: str = "/sys/devices/system/cpu") -> list[int]:
+    """Sizes in bytes of the data (and unified) caches of ``cpu``, smallest level first (default: the highest
+    CPU this process may run on, the one ``pin('last')`` picks). Empty where sysfs does not say."""
+    cpu = max(os.sched_getaffinity(0)) if cpu is None else cpu
+    by_level: dict[int, int] = {}
+    for index in sorted(Path(root, f"cpu{cpu}", "cache").glob("index*")):
+        level, kind, size = (_read(str(index / f)) for f in ("level", "type", "size"))
+        if not (level and level.isdigit() and size) or kind == "Instruction":
+            continue
+        try:
+            by_level[int(level)] = max(by_level.get(int(level), 0), parse_size(size))
+        except ValueError:
+            continue
+    return [by_level[level] for level in sorted(by_level)]
+
+
 def fingerprint() -> dict[str, object]:
     """Provenance of this host: CPU model, core count, governor, OS."""
     return {

@@ -1,3 +1,3 @@
 """The toolkit version (one place; setup.cfg reads it)."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -24,6 +24,9 @@ INT_MAX = 2**63 - 1
 INT_MIN: dict[str, int] = {c: 1 for c in INT_COLUMNS}
 INT_MIN.update(stable=0, opset=0)
 UNKNOWN = "unknown"
+# How an entry was timed (the ``conditions`` column): with copies rotated so the caches hold what they hold inside
+# a network, the block alone run after run, or not recorded (imported rows).
+CONDITIONS = ("in-network", "warm", UNKNOWN)
 # Strings plain ``pandas.read_csv`` turns into NaN: refused so a saved LUT reads back as written.
 PANDAS_NA = frozenset({
     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -130,6 +133,8 @@ def _check_str(column: str, text: str) -> str | None:
         return _check_block(text)
     if column == "measured_at":
         return _check_measured_at(text)
+    if column == "conditions" and text not in CONDITIONS:
+        return f"{text!r} is not a measurement condition; known: {', '.join(CONDITIONS)}"
     return None
 
 

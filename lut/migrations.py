@@ -51,3 +51,12 @@ def upgrade(frame: "pd.DataFrame", version: int) -> "pd.DataFrame":
 def _v1_to_v2(frame: "pd.DataFrame") -> "pd.DataFrame":
     """Schema 2 only added names (calib_offset, calib_scale) and a runtime (executorch); a v1 table is valid v2."""
     return frame
+
+
+@register(2)
+def _v2_to_v3(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Schema 3 added ``conditions`` and ``copies``: every earlier row was timed warm, on one copy of its block."""
+    at = list(frame.columns).index("threads") + 1 if "threads" in frame.columns else len(frame.columns)
+    frame.insert(at, "conditions", "warm")
+    frame.insert(at + 1, "copies", "1")
+    return frame

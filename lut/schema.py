@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Each schema version: the first lutnas release that writes it, and what changed (docs/lut-format.md).
 SCHEMA_HISTORY: dict[int, tuple[str, str]] = {
     1: ("0.1.0", "first version"),
     2: ("0.2.0", "the reserved op names calib_offset and calib_scale (a whole-network calibration) and the "
                  "runtime executorch; the columns are unchanged"),
+    3: ("0.3.0", "the columns conditions (how the entry was timed: in-network or warm; earlier rows are warm) and "
+                 "copies (how many copies of the block were rotated)"),
 }
 # device_model of rows imported from a format that records no provenance (lut.formats).
 IMPORTED_PREFIX = "unknown (imported from "
@@ -62,6 +64,8 @@ PROVENANCE_COLUMNS: tuple[str, ...] = (
     "runtime_version",
     "opt_level",  # graph optimization level (runtime-specific spelling)
     "threads",
+    "conditions",  # in-network (copies rotated so the caches hold what they hold inside a network), warm, unknown
+    "copies",  # copies of the block the timed runs rotated through (1: the same one every run)
     "exporter",  # e.g. torch.onnx-torchscript/2.13.0
     "opset",  # 0 where not applicable
     "toolkit",  # lutnas version
@@ -74,11 +78,12 @@ ENVIRONMENT_COLUMNS: tuple[str, ...] = (
     "runtime_version",
     "opt_level",
     "threads",
+    "conditions",
 )
 
 COLUMNS: tuple[str, ...] = ("schema",) + KEY_COLUMNS + STAT_COLUMNS + PROVENANCE_COLUMNS
 
-INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "n", "stable", "cores", "threads", "opset")
+INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "n", "stable", "cores", "threads", "copies", "opset")
 FLOAT_COLUMNS: tuple[str, ...] = ("median_ms", "p10_ms", "p90_ms", "std_ms", "ci_rel")
 STR_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in INT_COLUMNS + FLOAT_COLUMNS)
 FLOAT_FORMAT = "{:.6f}"

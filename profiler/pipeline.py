@@ -11,6 +11,7 @@ from typing import Callable, Protocol
 from lut import LUT, Key, LUTError, load, save
 from lut._version import __version__
 from lut.schema import ENVIRONMENT_COLUMNS
+from profiler.conditions import Plan, plan_warm
 from profiler.measure import Entry, Report, Settings, measure
 
 
@@ -91,11 +92,14 @@ def profile(
     overwrite: bool = False,
     progress: Progress | None = None,
     canary: Key | None = None,
+    conditions: Plan | None = None,
 ) -> Outcome:
-    """Measure every key not yet in ``out``; rows are saved atomically after each round."""
+    """Measure every key not yet in ``out``; rows are saved atomically after each round. ``conditions`` says
+    how many copies of each key to rotate through (profiler.conditions; default: warm, one copy each)."""
     progress = progress or NoProgress()
     start = time.perf_counter()
-    env = {**device.prepare(), **runtime.provenance(), "toolkit": __version__}
+    conditions = conditions or plan_warm(keys)
+    env = {**device.prepare(), **runtime.provenance(), "conditions": conditions.conditions, "toolkit": __version__}
     lut, todo = plan(keys, out, resume, overwrite, env)
     result = Outcome(out, len(keys), already=len(keys) - len(todo))
     if not todo:
@@ -109,7 +113,8 @@ def profile(
     progress.finish()
     result.exported, result.cached = cache.misses - cache_misses, cache.hits - cache_hits
 
-    sessions = {k: runtime.open(p, input_shape(k)) for k, p in artifacts.items()}
+    copies = {k: conditions.copies.get(k, 1) for k in artifacts}
+    sessions = {k: runtime.open_copies(p, input_shape(k), copies[k]) for k, p in artifacts.items()}
     canary_session = None
     if canary is not None:
         canary_session = sessions.get(canary) or runtime.open(
@@ -129,7 +134,7 @@ def profile(
     def done(e: Entry) -> None:
         s = e.summary
         pending[:] = [r for r in pending if Key(*(r[c] for c in Key._fields)) != e.id]
-        pending.append({**e.id._asdict(), **s.as_row(), **env, "measured_at": now_utc()})
+        pending.append({**e.id._asdict(), **s.as_row(), **env, "copies": copies[e.id], "measured_at": now_utc()})
         if e.id not in reported:
             progress.advance()
         reported[e.id] = s.stable

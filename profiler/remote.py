@@ -69,6 +69,9 @@ def _rows(runner: str, keys: list[Key], results: list[list], settings: Settings)
 
 
 # Provenance that must agree across the phones of a farm (they are one environment in the LUT).
+# Phone runners time one model file run after run (the native benchmark binaries take one model per call, and the
+# portable runner does the same): phone rows are timed warm, on one copy.
+PHONE_CONDITIONS = {"conditions": "warm"}
 FARM_COLUMNS = ("device_model", "cores", "governor", "os", "affinity", "runtime_version")
 
 
@@ -135,7 +138,8 @@ def profile_remote(
     envs, ready, gone = [], [], {}
     for d in devices:
         try:
-            envs.append({**runtime.provenance(), **d.prepare(runner_file, runtime.name), "toolkit": __version__})
+            envs.append({**runtime.provenance(), **d.prepare(runner_file, runtime.name), **PHONE_CONDITIONS,
+                         "toolkit": __version__})
             ready.append(d)
         except (Unreachable, ConnectionLost) as e:
             if len(devices) == 1:
@@ -219,7 +223,7 @@ def profile_remote(
                     farm.fatal = farm.fatal or e
                 farm.stop.set()
                 return
-            rows = [{**r, **env, "measured_at": now_utc()} for r in _rows(profile.runner, batch, got, settings)]
+            rows = [{**r, **env, "copies": 1, "measured_at": now_utc()} for r in _rows(profile.runner, batch, got, settings)]
             with farm.lock:
                 state["lut"] = state["lut"].add(rows, replace=True)
                 save(state["lut"], out)

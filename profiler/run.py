@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and measure only the missing keys")
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out with a fresh measurement")
+    p.add_argument("--conditions", choices=("in-network", "warm"), default=None,
+                   help="in-network: each timed run uses the next of several copies of the block (own weights "
+                        "and buffers), enough copies to overflow the caches a whole network of the space "
+                        "overflows, so the LUT's sum predicts whole networks; warm: one copy, run after run (a "
+                        "microbenchmark). Default: in-network on this host, warm on phones (their runners time "
+                        "one model file run after run)")
     add_measure_options(p, "entry", budget_note=", flagged unstable")
     p.add_argument("--window", type=int, default=0,
                    help="entries measured interleaved at a time, finished ones replaced from the queue "
@@ -200,6 +206,13 @@ def run(args: argparse.Namespace) -> int:
     common = dict(runtime=runtime, device=device, cache=cache, build=build_module, input_shape=input_shape,
                   settings=settings, resume=args.resume, overwrite=args.overwrite, progress=bars,
                   canary=_canary(space))
+    plan = None
+    if profile.kind != "adb":
+        plan = _conditions(args.conditions or "in-network", space, keys, device)
+        common["conditions"] = plan
+    elif args.conditions == "in-network":
+        raise ValueError(f"device {profile.name!r} is a phone: its runners time one model file run after run, so "
+                         f"phone LUTs are timed warm (--conditions warm)")
     from profiler.hygiene import snapshot
 
     before = snapshot()
@@ -229,7 +242,12 @@ def run(args: argparse.Namespace) -> int:
               f"exports {res.exported} new, {res.cached} cached; "
               f"{sum(d.transport.reconnects for d in phones)} reconnect(s); phone record in {session_log_path(out)}")
         return 0
-    _host_report(before, out, args.threads or profile.threads)
+    _host_report(before, out, args.threads or profile.threads, plan)
+    if plan is not None and plan.conditions == "in-network":
+        counts = sorted(plan.copies.values())
+        print(f"in-network: {counts[0]}-{counts[-1]} copies per entry spanning {_mib(plan.rotation_bytes)} "
+              f"(a network of {space.name} touches about {_mib(plan.network_bytes)}; "
+              f"caches {'/'.join(_mib(c) for c in plan.caches) or 'unknown'})")
     ratio = res.wall_s / res.timed_s if res.timed_s else float("nan")
     print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio {ratio:.2f}); "
           f"exports {res.exported} new, {res.cached} cached; {res.report.rounds} rounds, "
@@ -238,12 +256,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _conditions(name: str, space, keys, device):
+    """The measurement plan of ``keys`` on this host (profiler.conditions): warm, or in-network copies sized by
+    the caches of the CPU the device pins to."""
+    from devices.host import cache_sizes
+    from profiler.conditions import footprint, plan_in_network, plan_warm
+    from search.blocks import build_module, input_shape
+
+    if name == "warm":
+        return plan_warm(keys)
+    device.prepare()  # pins: the caches are those of the CPU the entries will run on
+    return plan_in_network(space, keys, cache_sizes(), lambda k: footprint(build_module(k), input_shape(k)))
+
+
 def host_report_path(out: Path) -> Path:
     """Where the host's quietness during a local profile goes: beside the LUT, <name>.host.json."""
     return out.with_name(out.stem + ".host.json")
 
 
-def _host_report(before, out: Path, threads: int) -> None:
+def _host_report(before, out: Path, threads: int, plan=None) -> None:
     """Write <out>.host.json (load, busy and steal shares, CPU clock) and warn in one line when the host was busy."""
     import json
 
@@ -252,7 +287,9 @@ def _host_report(before, out: Path, threads: int) -> None:
 
     report = assess(before, snapshot(), threads)
     atomic_write_text(host_report_path(out), json.dumps({"format": "lutnas-host-report", "version": 1,
-                                                         "lut": str(out), **report.as_dict()}, indent=2) + "\n")
+                                                         "lut": str(out), **report.as_dict(),
+                                                         **({"measurement": plan.as_dict()} if plan else {})},
+                                                        indent=2) + "\n")
     line = warning_line(report, str(out))
     if line:
         print(line, file=sys.stderr)

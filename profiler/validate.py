@@ -151,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
     check_device(lut, profile.name)
     device = open_device(profile, rt.affinity)
     runtime = get_runtime(rt.runtime, rt.threads, rt.opt_level)
-    env = {**device.prepare(), **runtime.provenance()}
+    conditions = lut.provenance().get("conditions") or ["warm"]  # how the LUT's entries were timed
+    env = {**device.prepare(), **runtime.provenance(),
+           "conditions": conditions[0] if len(conditions) == 1 else ", ".join(conditions)}
     check_environment(lut, env)
     archs = sample_architectures([layer.candidates for layer in space.layers], args.samples, args.seed)
 
@@ -201,7 +203,9 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
             entries.append(Entry(r.arch, sessions[-1].run))
         canary = None
         for name, key in refs.items():  # the canary is also timed every round: drift
-            s = runtime.open(cache.get(lambda k=key: build_module(k), input_shape(key), runtime), input_shape(key))
+            copies = int(lut.row(key)["copies"]) if key in lut else 1  # as the LUT's entry was timed
+            s = runtime.open_copies(cache.get(lambda k=key: build_module(k), input_shape(key), runtime),
+                                    input_shape(key), copies)
             sessions.append(s)
             if name == "canary":
                 canary = s.run

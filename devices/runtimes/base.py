@@ -22,6 +22,28 @@ class Session(ABC):
         """Release the session's resources."""
 
 
+class Rotation(Session):
+    """Several loaded copies of one artifact; each run uses the next copy (round robin), so a run finds the
+    caches as the other copies left them rather than as its own last run did."""
+
+    def __init__(self, sessions: list[Session]) -> None:
+        if not sessions:
+            raise ValueError("a rotation needs at least one session")
+        self.sessions = sessions
+        self.next = 0
+
+    def run(self) -> None:
+        self.sessions[self.next].run()
+        self.next = (self.next + 1) % len(self.sessions)
+
+    def output(self) -> Any:
+        return self.sessions[0].output()
+
+    def close(self) -> None:
+        for s in self.sessions:
+            s.close()
+
+
 class Runtime(ABC):
     """One way of deploying a module: its exporter, its artifact, its benchmark."""
 
@@ -47,6 +69,16 @@ class Runtime(ABC):
     @abstractmethod
     def open(self, path: Path, input_shape: tuple[int, ...]) -> Session:
         """Load an exported artifact with a bound random input of ``input_shape``."""
+
+    def open_copies(self, path: Path, input_shape: tuple[int, ...], copies: int) -> Session:
+        """``copies`` loaded copies of an artifact, run in turn (a ``Rotation``); one copy is a plain session.
+        Runtimes that can bind one input buffer to every copy do (a network's layer reads its input where the
+        previous layer wrote it, not from a buffer of its own)."""
+        if copies < 1:
+            raise ValueError(f"copies must be >= 1, got {copies}")
+        if copies == 1:
+            return self.open(path, input_shape)
+        return Rotation([self.open(path, input_shape) for _ in range(copies)])
 
     @abstractmethod
     def export_id(self) -> str:

@@ -12,7 +12,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from devices.runtimes.base import Runtime, Session
+from devices.runtimes.base import Rotation, Runtime, Session
 
 OPSET = 17
 OPT_LEVELS = {
@@ -40,6 +40,12 @@ class OnnxSession(Session):
 
     def run(self) -> None:
         self.sess.run_with_iobinding(self.binding)
+
+    def share_io(self, other: "OnnxSession") -> None:
+        """Read ``other``'s input buffer and write into its output buffer (the same shapes)."""
+        self.binding.bind_cpu_input(self.sess.get_inputs()[0].name, other.x)
+        self.binding.bind_ortvalue_output(self.sess.get_outputs()[0].name, other.y)
+        self.x, self.y = other.x, other.y
 
     def output(self) -> np.ndarray:
         self.run()
@@ -81,6 +87,13 @@ class OnnxRuntime(Runtime):
 
     def open(self, path: Path, input_shape: tuple[int, ...]) -> OnnxSession:
         return OnnxSession(Path(path), input_shape, self.options())
+
+    def open_copies(self, path: Path, input_shape: tuple[int, ...], copies: int) -> Session:
+        session = super().open_copies(path, input_shape, copies)
+        if isinstance(session, Rotation):
+            for s in session.sessions[1:]:
+                s.share_io(session.sessions[0])
+        return session
 
     def export_id(self) -> str:
         return f"onnx/torchscript-exporter/torch-{torch.__version__}/opset-{OPSET}"

@@ -94,7 +94,7 @@ def provenance(label: str, overrides: dict[str, str]) -> dict[str, Any]:
         raise ValueError(f"unknown provenance column(s) {', '.join(unknown)}; "
                          f"known: {', '.join(PROVENANCE_COLUMNS)}")
     prov: dict[str, Any] = {c: UNKNOWN for c in PROVENANCE_COLUMNS}
-    prov.update(device_model=f"{IMPORTED_PREFIX}{label})", cores=1, threads=1, opset=0,
+    prov.update(device_model=f"{IMPORTED_PREFIX}{label})", cores=1, threads=1, copies=1, opset=0,
                 toolkit=f"unknown (imported by lutnas {__version__})")
     prov.update(overrides)
     return prov

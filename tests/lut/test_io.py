@@ -125,9 +125,8 @@ V1 = VALID.parent / "versions" / "v1.csv"
 
 
 def test_loader_applies_registered_migration(tmp_path, monkeypatch):
-    """A schema-1 file goes through MIGRATIONS[1] (here a stand-in for the real one)."""
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(migrations, "MIGRATIONS", {})
+    """A schema-1 file goes through MIGRATIONS[1] (here a stand-in for the real one), then the real MIGRATIONS[2]."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", {2: migrations.MIGRATIONS[2]})
     seen = []
 
     @migrations.register(1)
@@ -139,16 +138,15 @@ def test_loader_applies_registered_migration(tmp_path, monkeypatch):
     table = load(V1)
     assert seen == [list(range(2, 12))]  # the raw table, indexed by file line
     assert table.provenance()["device"] == ["cpu-v2"]
-    assert set(table.frame["schema"]) == {2}
-    out = tmp_path / "v2.csv"
+    assert set(table.frame["schema"]) == {3} and table.provenance()["conditions"] == ["warm"]
+    out = tmp_path / "v3.csv"
     save(table, out)
-    assert out.read_text().splitlines()[1].startswith("2,")
-    assert load(out) == table  # a schema-2 file needs no migration
+    assert out.read_text().splitlines()[1].startswith("3,")
+    assert load(out) == table  # a schema-3 file needs no migration
 
 
 def test_migration_problems_point_at_the_file_line(monkeypatch):
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(migrations, "MIGRATIONS", {1: lambda f: f.assign(median_ms="0")})
+    monkeypatch.setattr(migrations, "MIGRATIONS", {1: lambda f: f.assign(median_ms="0"), 2: migrations.MIGRATIONS[2]})
     with pytest.raises(LUTError, match=r"v1\.csv: line 2, column median_ms: 0 must be > 0"):
         load(V1)
 

@@ -107,7 +107,7 @@ def test_provenance_and_environments(table):
     prov = table.provenance()
     assert list(prov) == list(PROVENANCE_COLUMNS)
     assert prov["device"] == ["cpu"] and prov["threads"] == ["1"] and prov["runtime"] == ["onnxruntime"]
-    assert table.environments() == [("Intel(R) Xeon(R) CPU @ 2.20GHz", "onnxruntime", "1.18.0", "all", 1)]
+    assert table.environments() == [("Intel(R) Xeon(R) CPU @ 2.20GHz", "onnxruntime", "1.18.0", "all", 1, "warm")]
     mixed = table.add([make_row("k5_e6", 16, 16, 1, 32, 32, 0.9, threads=4)])
     assert len(mixed.environments()) == 2
     assert mixed.provenance()["threads"] == ["1", "4"]

@@ -66,9 +66,8 @@ def test_a_newer_schema_names_the_lutnas_release_it_needs(tmp_path):
 
 
 def test_the_v1_fixture_goes_through_a_registered_migration(monkeypatch):
-    """With a (pretend) schema 2, the v1 fixture is upgraded on load by MIGRATIONS[1] and its lines kept."""
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(migrations, "MIGRATIONS", {})
+    """The v1 fixture is upgraded on load by MIGRATIONS[1] (a stand-in here), then MIGRATIONS[2], lines kept."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", {2: migrations.MIGRATIONS[2]})
     seen = []
 
     @migrations.register(1)
@@ -79,7 +78,17 @@ def test_the_v1_fixture_goes_through_a_registered_migration(monkeypatch):
 
     table = load(VERSIONS / "v1.csv")
     assert seen == [list(range(2, 12))]
-    assert set(table.frame["schema"]) == {2} and table.provenance()["governor"] == ["unrecorded"]
+    assert set(table.frame["schema"]) == {3} and table.provenance()["governor"] == ["unrecorded"]
+
+
+def test_schema_2_rows_read_as_timed_warm_on_one_copy():
+    """MIGRATIONS[2] adds conditions and copies after threads: every row before schema 3 was timed warm."""
+    table = load(VERSIONS / "v2.csv")
+    assert table.provenance()["conditions"] == ["warm"]
+    assert set(table.frame["copies"]) == {1}
+    columns = list(table.frame.columns)
+    assert columns[columns.index("threads") + 1: columns.index("threads") + 3] == ["conditions", "copies"]
+    assert load(VERSIONS / "v3.csv").provenance()["conditions"] == ["in-network"]
 
 
 MODULE_LEVEL_ALLOWED = set(sys.stdlib_module_names) | {"pandas", "numpy", "lut"}

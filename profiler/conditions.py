@@ -1,0 +1,124 @@
+"""Measurement conditions: what the caches hold when a LUT entry is timed.
+
+A block timed alone, run after run (``warm``), finds its weights and buffers in the
+fastest cache they fit in. Inside a network the rest of the network runs between two
+runs of that block, and streams the network's weights and activations through the
+caches: a block of fbnet (a 38 MB network on a CPU with a 32 MB last-level cache) then
+reads its weights from memory, one of fbnet-cifar (11 MB) from the last-level cache.
+``in-network`` reproduces that without any timing of whole networks: each timed run
+uses the next of ``copies`` copies of the block (own weights, own buffers, the same
+input), and the copies together span twice the largest cache level that a typical
+network of the space overflows. Measured on this project's build VM (docs/lut-format.md,
+"Measurement conditions"): fbnet's plain LUT sum moved from 11-12% below whole networks
+to within 1%.
+
+The rules here are pure: sizes in bytes in, copies out. ``footprint`` (torch, on the meta
+device: no memory, no arithmetic) gives an entry's bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Sequence
+
+from lut import Key
+
+MAX_COPIES = 16  # more copies than this changed fbnet's sum by under 1% and cost memory and session setup
+SAMPLE_NETWORKS = 20  # random architectures whose median footprint stands for "a network of the space"
+SAMPLE_SEED = 0
+FLOAT_BYTES = 4
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a profile times its entries: the conditions, the copies per key, and the sizes they came from."""
+
+    conditions: str
+    copies: Mapping[Key, int]
+    network_bytes: int = 0  # median footprint of a network of the space
+    caches: tuple[int, ...] = ()  # data cache sizes of the measuring CPU, smallest first
+    rotation_bytes: int = 0  # what the copies of each entry span together (at least)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly summary (for the profile's host report)."""
+        counts = sorted(self.copies.values()) or [1]
+        return {"conditions": self.conditions, "network_bytes": self.network_bytes, "caches": list(self.caches),
+                "rotation_bytes": self.rotation_bytes, "copies_min": counts[0], "copies_max": counts[-1],
+                "copies_median": statistics.median(counts)}
+
+
+def rotation_bytes(network_bytes: int, caches: Sequence[int]) -> int:
+    """Twice the largest cache level smaller than the network's footprint (what the network's own traffic
+    overflows between two runs of one of its blocks); 0 when the network fits in the smallest level."""
+    if network_bytes < 0 or any(c <= 0 for c in caches):
+        raise ValueError("sizes must be positive")
+    overflowed = [c for c in caches if c < network_bytes]
+    return 2 * max(overflowed) if overflowed else 0
+
+
+def copies_for(entry_bytes: int, rotation: int, max_copies: int = MAX_COPIES) -> int:
+    """Copies of an entry of ``entry_bytes`` that together span ``rotation`` bytes, within 1..``max_copies``."""
+    if max_copies < 1:
+        raise ValueError(f"max_copies must be >= 1, got {max_copies}")
+    if rotation <= 0:
+        return 1
+    return max(1, min(max_copies, math.ceil(rotation / max(entry_bytes, 1))))
+
+
+def network_bytes(architectures: Iterable[Sequence[Key]], footprints: Mapping[Key, int]) -> int:
+    """Median over ``architectures`` (each the keys of one network) of the sum of their entries' footprints."""
+    sums = [sum(footprints[k] for k in keys) for keys in architectures]
+    if not sums:
+        raise ValueError("no architectures")
+    return int(statistics.median(sums))
+
+
+def footprint(module, input_shape: tuple[int, ...]) -> int:
+    """Bytes an inference of ``module`` touches: its parameters, its input, and the output of every conv and
+    linear layer (float32). Runs on the meta device: shapes only."""
+    import torch
+
+    module = module.to("meta").eval()
+    outputs: list[int] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: outputs.append(o.numel()))
+             for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    try:
+        with torch.no_grad():
+            module(torch.empty(input_shape, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    params = sum(p.numel() for p in module.parameters())
+    return FLOAT_BYTES * (params + math.prod(input_shape) + sum(outputs))
+
+
+def plan_in_network(space, keys: Sequence[Key], caches: Sequence[int],
+                    entry_bytes: Callable[[Key], int], max_copies: int = MAX_COPIES) -> Plan:
+    """The in-network plan of ``keys`` of ``space``: a typical network's footprint from SAMPLE_NETWORKS random
+    architectures, the rotation it implies on these caches, and the copies of each key."""
+    from profiler.fidelity import sample_architectures
+
+    fixed = space.fixed_keys()
+    candidates = [layer.candidates for layer in space.layers]
+    total = math.prod(len(c) for c in candidates)
+    archs = sample_architectures(candidates, min(SAMPLE_NETWORKS, total), SAMPLE_SEED)
+    networks = [[fixed["stem"], fixed["head"]] + [layer.key(b) for layer, b in zip(space.layers, a)] for a in archs]
+    sizes: dict[Key, int] = {}
+    for k in list(keys) + [k for net in networks for k in net]:
+        if k not in sizes:
+            sizes[k] = entry_bytes(k)
+    net = network_bytes(networks, sizes)
+    rotation = rotation_bytes(net, caches)
+    copies = {k: copies_for(sizes[k], rotation, max_copies) for k in keys}
+    return Plan("in-network", copies, net, tuple(caches), rotation)
+
+
+def plan_warm(keys: Sequence[Key]) -> Plan:
+    """Every key on one copy, run after run."""
+    return Plan("warm", {k: 1 for k in keys})
+
+
+CONDITIONS = ("in-network", "warm")
+DEFAULT_CONDITIONS = "in-network"

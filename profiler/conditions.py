@@ -29,6 +29,8 @@ MAX_COPIES = 16  # more copies than this changed fbnet's sum by under 1% and cos
 SAMPLE_NETWORKS = 20  # random architectures whose median footprint stands for "a network of the space"
 SAMPLE_SEED = 0
 FLOAT_BYTES = 4
+MEMORY_BUDGET = 2**30  # bytes of copies held open at a time: entries interleaved at once = this / rotation_bytes
+MIN_WINDOW = 8  # at least this many entries interleaved, however large the rotation
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,17 @@ class Plan:
     caches: tuple[int, ...] = ()  # data cache sizes of the measuring CPU, smallest first
     rotation_bytes: int = 0  # what the copies of each entry span together (at least)
 
+    @property
+    def window(self) -> int:
+        """Entries to interleave at a time so their copies stay within MEMORY_BUDGET (0: all at once)."""
+        return window_for(self.rotation_bytes)
+
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly summary (for the profile's host report)."""
         counts = sorted(self.copies.values()) or [1]
         return {"conditions": self.conditions, "network_bytes": self.network_bytes, "caches": list(self.caches),
                 "rotation_bytes": self.rotation_bytes, "copies_min": counts[0], "copies_max": counts[-1],
-                "copies_median": statistics.median(counts)}
+                "copies_median": statistics.median(counts), "window": self.window}
 
 
 def rotation_bytes(network_bytes: int, caches: Sequence[int]) -> int:
@@ -65,6 +72,14 @@ def copies_for(entry_bytes: int, rotation: int, max_copies: int = MAX_COPIES) ->
     if rotation <= 0:
         return 1
     return max(1, min(max_copies, math.ceil(rotation / max(entry_bytes, 1))))
+
+
+def window_for(rotation: int, budget: int = MEMORY_BUDGET) -> int:
+    """How many entries, each holding about ``rotation`` bytes of copies, fit in ``budget`` (at least MIN_WINDOW);
+    0 (all at once) when there is no rotation or more than 1000 fit."""
+    if rotation <= 0 or budget // rotation > 1000:
+        return 0
+    return max(MIN_WINDOW, budget // rotation)
 
 
 def network_bytes(architectures: Iterable[Sequence[Key]], footprints: Mapping[Key, int]) -> int:
@@ -92,6 +107,17 @@ def footprint(module, input_shape: tuple[int, ...]) -> int:
             h.remove()
     params = sum(p.numel() for p in module.parameters())
     return FLOAT_BYTES * (params + math.prod(input_shape) + sum(outputs))
+
+
+def key_footprint(key: Key) -> int:
+    """``footprint`` of the block a LUT key stands for, built on the meta device (no weights allocated)."""
+    import torch
+
+    from search.blocks import build_module, input_shape
+
+    with torch.device("meta"):
+        module = build_module(key)
+    return footprint(module, input_shape(key))
 
 
 def plan_in_network(space, keys: Sequence[Key], caches: Sequence[int],

@@ -51,15 +51,33 @@ class Settings:
 
 @dataclass
 class Entry:
-    """One thing to time: an id and a callable that runs one inference."""
+    """One thing to time: an id and a callable that runs one inference.
+
+    An entry may instead be opened when it joins the interleaved window and closed when it
+    finishes (``open`` returns its ``run``; ``close`` releases it), so that with a window only
+    that many entries hold memory at a time."""
 
     id: Hashable
-    run: Callable[[], Any]
+    run: Callable[[], Any] | None = None
     batches: list[list[float]] = field(default_factory=list)  # timed runs (seconds), batch by batch
     per_run: float = 0.0  # estimated seconds per run, from the warm-up
     summary: Summary | None = None
     samples: list[float] = field(default_factory=list)  # the quiet batches' runs, as last evaluated
     set_aside: int = 0  # batches left out as timed in a disturbed episode
+    open: Callable[[], Callable[[], Any]] | None = None
+    close: Callable[[], None] | None = None
+
+    def begin(self) -> None:
+        """Open the entry if it opens lazily."""
+        if self.open is not None and self.run is None:
+            self.run = self.open()
+
+    def end(self) -> None:
+        """Close the entry if it opens lazily (it may be opened again)."""
+        if self.open is not None and self.run is not None:
+            if self.close is not None:
+                self.close()
+            self.run = None
 
     @property
     def timed_s(self) -> float:
@@ -160,6 +178,8 @@ def measure(
                     e.summary = before
                 done(e)
     finally:
+        for e in entries:  # an interrupted pass leaves the window's entries open
+            e.end()
         if gc_was:
             gc.enable()
     return report
@@ -173,6 +193,7 @@ def _pass(entries: list[Entry], settings: Settings, on_done, on_round, canary: E
     while queue or todo:
         while queue and (settings.window <= 0 or settings.lockstep or len(todo) < settings.window):
             todo.append(queue.pop(0))
+            todo[-1].begin()
             warm_up(todo[-1], settings, clock)
         order = todo[:]
         rng.shuffle(order)
@@ -193,6 +214,7 @@ def _pass(entries: list[Entry], settings: Settings, on_done, on_round, canary: E
         still = []
         for e, fin in zip(todo, finished):
             if fin:
+                e.end()
                 report.set_aside += e.set_aside
                 e.summary = summarize(e.samples, settings.tolerance, settings.spread_limit)
                 if on_done:

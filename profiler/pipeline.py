@@ -114,12 +114,24 @@ def profile(
     result.exported, result.cached = cache.misses - cache_misses, cache.hits - cache_hits
 
     copies = {k: conditions.copies.get(k, 1) for k in artifacts}
-    sessions = {k: runtime.open_copies(p, input_shape(k), copies[k]) for k, p in artifacts.items()}
+    sessions: dict[Key, object] = {}
+
+    def opener(k: Key) -> Callable[[], Callable[[], object]]:
+        def open_() -> Callable[[], object]:
+            sessions[k] = runtime.open_copies(artifacts[k], input_shape(k), copies[k])
+            return sessions[k].run
+        return open_
+
+    def closer(k: Key) -> Callable[[], None]:
+        return lambda: sessions.pop(k).close()
+
     canary_session = None
     if canary is not None:
-        canary_session = sessions.get(canary) or runtime.open(
-            cache.get(lambda: build(canary), input_shape(canary), runtime), input_shape(canary))
-    entries = [Entry(k, s.run) for k, s in sessions.items()]
+        canary_session = runtime.open(cache.get(lambda: build(canary), input_shape(canary), runtime),
+                                      input_shape(canary))
+    # entries open when they join the interleaved window and close when done: with --window only that many hold
+    # their copies in memory at a time
+    entries = [Entry(k, open=opener(k), close=closer(k)) for k in artifacts]
     pending: list[dict] = []
     state = {"lut": lut}
 
@@ -146,8 +158,10 @@ def profile(
     finally:
         flush()
         progress.finish()
-        for s in sessions.values():
+        for s in list(sessions.values()):
             s.close()
+        if canary_session is not None:
+            canary_session.close()
     result.measured = len(reported)
     result.unstable = sum(not stable for stable in reported.values())
     result.timed_s = result.report.timed_s

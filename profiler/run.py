@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -88,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "microbenchmark). Default: in-network on this host, warm on phones (their runners time "
                         "one model file run after run)")
     add_measure_options(p, "entry", budget_note=", flagged unstable")
-    p.add_argument("--window", type=int, default=0,
-                   help="entries measured interleaved at a time, finished ones replaced from the queue "
-                        "(default 0: all at once, so host noise episodes reach every entry alike)")
+    p.add_argument("--window", type=int, default=None,
+                   help="entries measured interleaved at a time, finished ones replaced from the queue; 0: all "
+                        "at once, so host noise episodes reach every entry alike (default: all at once, or as "
+                        "many as keep in-network copies within 1 GiB, e.g. 16 for fbnet on a 32 MiB cache)")
     return p
 
 
@@ -123,7 +125,7 @@ def _check_args(args: argparse.Namespace) -> None:
     for name in ("tolerance", "budget"):
         if not getattr(args, name) > 0:
             raise ValueError(f"--{name} must be > 0")
-    if args.window < 0:
+    if args.window is not None and args.window < 0:
         raise ValueError("--window must be >= 0")
     if args.min_runs < 1:
         raise ValueError("--min-runs must be >= 1")
@@ -182,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     profile = get_profile(args.device)
+    if profile.kind == "adb" and args.conditions == "in-network":
+        raise ValueError(f"device {profile.name!r} is a phone: its runners time one model file run after run, so "
+                         f"phone LUTs are timed warm (--conditions warm)")
     space = get_space(args.space, args.width_mult, args.resolution)
     device = _open(profile, args, open_device)
     out = args.out or default_out(profile.name)
@@ -194,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = get_runtime(args.runtime or profile.runtime, args.threads or profile.threads,
                           args.opt_level or profile.opt_level)
     settings = Settings(tolerance=args.tolerance, budget_s=args.budget, min_runs=args.min_runs,
-                        window=args.window, gate=args.gate)
+                        window=args.window or 0, gate=args.gate)
     out.parent.mkdir(parents=True, exist_ok=True)
     keys = space.keys()
     if args.shard:
@@ -210,9 +215,9 @@ def run(args: argparse.Namespace) -> int:
     if profile.kind != "adb":
         plan = _conditions(args.conditions or "in-network", space, keys, device)
         common["conditions"] = plan
-    elif args.conditions == "in-network":
-        raise ValueError(f"device {profile.name!r} is a phone: its runners time one model file run after run, so "
-                         f"phone LUTs are timed warm (--conditions warm)")
+        if args.window is None:
+            common["settings"] = dataclasses.replace(settings, window=plan.window)
+
     from profiler.hygiene import snapshot
 
     before = snapshot()
@@ -264,13 +269,12 @@ def _conditions(name: str, space, keys, device):
     """The measurement plan of ``keys`` on this host (profiler.conditions): warm, or in-network copies sized by
     the caches of the CPU the device pins to."""
     from devices.host import cache_sizes
-    from profiler.conditions import footprint, plan_in_network, plan_warm
-    from search.blocks import build_module, input_shape
+    from profiler.conditions import key_footprint, plan_in_network, plan_warm
 
     if name == "warm":
         return plan_warm(keys)
     device.prepare()  # pins: the caches are those of the CPU the entries will run on
-    return plan_in_network(space, keys, cache_sizes(), lambda k: footprint(build_module(k), input_shape(k)))
+    return plan_in_network(space, keys, cache_sizes(), key_footprint)
 
 
 def host_report_path(out: Path) -> Path:

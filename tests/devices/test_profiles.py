@@ -71,3 +71,38 @@ def test_cpu_lists():
         host.parse_cpus("a-b")
     with pytest.raises(ValueError, match="not available"):
         host.pin("4096")
+
+
+def _sysfs(root, cpu, caches):
+    for i, (level, kind, size) in enumerate(caches):
+        d = root / f"cpu{cpu}" / "cache" / f"index{i}"
+        d.mkdir(parents=True)
+        for name, text in (("level", level), ("type", kind), ("size", size)):
+            (d / name).write_text(f"{text}\n")
+
+
+def test_cache_sizes_are_the_data_caches_of_the_cpu_smallest_first(tmp_path):
+    _sysfs(tmp_path, 3, [("1", "Data", "32K"), ("1", "Instruction", "64K"), ("2", "Unified", "512K"),
+                         ("3", "Unified", "32768K")])
+    assert host.cache_sizes(3, root=str(tmp_path)) == [32 * 2**10, 512 * 2**10, 32 * 2**20]
+    assert host.cache_sizes(4, root=str(tmp_path)) == []  # sysfs says nothing: no sizes
+
+
+def test_unreadable_cache_entries_are_skipped(tmp_path):
+    _sysfs(tmp_path, 0, [("1", "Data", "lots"), ("x", "Unified", "1M"), ("2", "Unified", "2M")])
+    assert host.cache_sizes(0, root=str(tmp_path)) == [2 * 2**20]
+
+
+@pytest.mark.parametrize("text, size", [("32K", 32768), ("1M", 2**20), ("2G", 2**31), ("512", 512), (" 8k\n", 8192)])
+def test_parse_size(text, size):
+    assert host.parse_size(text) == size
+
+
+def test_parse_size_refuses_other_text():
+    with pytest.raises(ValueError, match="bad cache size"):
+        host.parse_size("1.5M")
+
+
+def test_this_hosts_caches_are_read_where_sysfs_has_them():
+    sizes = host.cache_sizes()
+    assert sizes == sorted(sizes) or sizes == []  # one size per level, the smaller levels first on every CPU we know

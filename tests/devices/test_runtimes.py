@@ -140,3 +140,43 @@ def test_executorch_provenance_and_errors(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "executorch.runtime", None)  # as if not installed
     with pytest.raises(ValueError, match=r"ExecuTorch is not installed: pip install 'lutnas\[executorch\]'"):
         get_runtime("executorch")
+
+
+def test_onnx_copies_rotate_per_run_and_share_one_input_and_output(tmp_path):
+    from devices.runtimes.base import Rotation
+
+    rt = get_runtime("onnxruntime")
+    key = Key("k3_e1", 16, 16, 1, 8, 8)
+    torch.manual_seed(0)
+    module = build_module(key)
+    path = tmp_path / "m.onnx"
+    rt.export(module, input_shape(key), path)
+    single = rt.open(path, input_shape(key))
+    rot = rt.open_copies(path, input_shape(key), 3)
+    assert isinstance(rot, Rotation) and len(rot.sessions) == 3
+    assert len({id(s.sess) for s in rot.sessions}) == 3  # three loaded copies: their own weights
+    assert all(s.x is rot.sessions[0].x and s.y is rot.sessions[0].y for s in rot.sessions)
+    np.testing.assert_allclose(rot.output(), single.output(), atol=1e-6)  # the same model on the same input
+    order = []
+    for i, s in enumerate(rot.sessions):
+        s.run = (lambda i=i: order.append(i))
+    for _ in range(7):
+        rot.run()
+    assert order == [0, 1, 2, 0, 1, 2, 0]
+    assert not isinstance(rt.open_copies(path, input_shape(key), 1), Rotation)
+    with pytest.raises(ValueError, match="copies must be >= 1"):
+        rt.open_copies(path, input_shape(key), 0)
+
+
+def test_every_runtime_opens_copies(tmp_path):
+    from devices.runtimes.base import Rotation
+
+    key = Key("k3_e1", 16, 16, 1, 8, 8)
+    rt = get_runtime("torchscript")
+    path = tmp_path / f"m{rt.suffix}"
+    rt.export(build_module(key), input_shape(key), path)
+    rot = rt.open_copies(path, input_shape(key), 2)
+    assert isinstance(rot, Rotation) and len(rot.sessions) == 2
+    rot.run()
+    assert rot.next == 1
+    rot.close()

@@ -73,3 +73,19 @@ def test_every_architecture_of_a_small_space_and_no_more():
         sample_architectures(cands, 5, seed=0)
     with pytest.raises(ValueError, match=">= 1"):
         sample_architectures(cands, 0, seed=0)
+
+
+@pytest.mark.parametrize("predicted, met", [
+    ([1.0] * 20, True),
+    ([1.0] * 19 + [1.2], True),  # 95% within +-10%
+    ([1.0] * 18 + [1.2, 1.2], False),  # 90%
+    ([1.04] * 20, False),  # every network within 5%, but a median bias of 4%
+    ([1.02] * 20, True),
+    ([1.0] * 13 + [1.07] * 7, False),  # 65% within +-5%
+])
+def test_acceptance_needs_every_figure(predicted, met):
+    from profiler.validate import accepted
+
+    measured = [1.0 + 0.001 * i for i in range(20)]  # distinct, so Spearman is defined
+    predicted = [p + 0.001 * i for i, p in enumerate(predicted)]
+    assert accepted(fidelity(predicted, measured)) is met

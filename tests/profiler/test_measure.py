@@ -141,3 +141,40 @@ def test_lockstep_entries_span_the_same_rounds_and_finish_together():
     assert len(quiet.batches) == len(noisy.batches)  # window ignored: both in every round, to the end
     assert done["quiet"] == done["noisy"]
     assert quiet.summary.stable and quiet.summary.median_ms == pytest.approx(1.0)
+
+
+def test_lazy_entries_open_when_they_join_the_window_and_close_when_done():
+    clock = FakeTime()
+    log, open_now = [], set()
+
+    def lazy(i):
+        def open_():
+            open_now.add(i)
+            log.append(("open", i, len(open_now)))
+            return clock.runner(i, 1e-3, noise=0.3, seed=i)
+
+        def close():
+            open_now.discard(i)
+            log.append(("close", i))
+        return Entry(i, open=open_, close=close)
+
+    entries = [lazy(i) for i in range(5)]
+    measure(entries, Settings(tolerance=1e-6, budget_s=0.02, window=2, retry_unstable=False), clock=clock)
+    assert max(n for kind, *rest in log if kind == "open" for n in rest[1:]) == 2  # never more than the window
+    assert {e.id for e in entries} == {i for kind, i, *_ in log if kind == "close"}
+    assert open_now == set() and all(e.run is None for e in entries)
+    assert all(e.summary is not None and e.summary.n > 0 for e in entries)
+
+
+def test_lazy_entries_are_closed_when_the_measurement_is_interrupted():
+    clock = FakeTime()
+    closed = []
+
+    def boom():
+        raise KeyboardInterrupt
+
+    entries = [Entry("ok", open=lambda: clock.runner("ok", 1e-3), close=lambda: closed.append("ok")),
+               Entry("boom", open=lambda: boom, close=lambda: closed.append("boom"))]
+    with pytest.raises(KeyboardInterrupt):
+        measure(entries, Settings(budget_s=0.05), clock=clock)
+    assert sorted(closed) == ["boom", "ok"]

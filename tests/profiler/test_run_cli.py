@@ -69,6 +69,39 @@ def test_profiles_every_key_of_the_space(tiny_lut):
     assert frame["affinity"].nunique() == 1 and frame["measured_at"].str.endswith("Z").all()
 
 
+def test_entries_are_timed_in_network_by_default_with_the_planned_copies(tiny_lut):
+    """The rows say in-network and carry the copies profiler.conditions plans for this host's caches."""
+    import json
+
+    from devices.host import cache_sizes
+    from profiler.conditions import key_footprint, plan_in_network
+
+    out, proc, _ = tiny_lut
+    space = load_space_file(TINY)
+    plan = plan_in_network(space, space.keys(), cache_sizes(), key_footprint)
+    lut = load(out)
+    assert set(lut.frame["conditions"]) == {"in-network"}
+    assert {k: int(lut.row(k)["copies"]) for k in lut.keys()} == dict(plan.copies)
+    report = json.loads(out.with_name("tiny.host.json").read_text())
+    assert report["measurement"] == json.loads(json.dumps(plan.as_dict()))
+    assert f"in-network: {min(plan.copies.values())}-{max(plan.copies.values())} copies per entry" in proc.stdout
+
+
+def test_warm_conditions_time_one_copy_and_a_resume_does_not_mix_them(tiny_lut, tmp_path):
+    out = tmp_path / "warm.csv"
+    proc = cli("--device", "cpu", "--space", TINY, "--out", out, "--conditions", "warm", *FAST, cache=tiny_lut[2])
+    assert proc.returncode == 0, proc.stderr
+    lut = load(out)
+    assert set(lut.frame["conditions"]) == {"warm"} and set(lut.frame["copies"]) == {1}
+    assert "in-network:" not in proc.stdout
+    before = tiny_lut[0].read_bytes()
+    proc = cli("--device", "cpu", "--space", TINY, "--out", tiny_lut[0], "--resume", "--conditions", "warm", *FAST,
+               cache=tiny_lut[2])
+    assert proc.returncode == 2
+    assert "cannot resume" in proc.stderr and "conditions 'in-network' vs 'warm'" in proc.stderr
+    assert tiny_lut[0].read_bytes() == before
+
+
 def test_bigger_blocks_take_longer(tiny_lut):
     lut = load(tiny_lut[0])
     space = load_space_file(TINY)
@@ -111,6 +144,7 @@ def test_resume_refuses_another_environment(tiny_lut):
     (["--runtime", "tflite"], "unknown runtime 'tflite'; known: onnxruntime, torchscript"),
     (["--threads", "0"], "--threads must be >= 1"),
     (["--budget", "0"], "--budget must be > 0"),
+    (["--device", "pixel", "--conditions", "in-network"], "phone LUTs are timed warm (--conditions warm)"),
     (["--space", FIXTURES / "spaces" / "bad_candidate.toml"], "kernel 4 in 'k4' is not allowed"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, message):

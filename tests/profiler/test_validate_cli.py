@@ -136,6 +136,7 @@ def test_calibrate_stores_a_line_that_validate_then_applies(run, tmp_path):
     summary = json.loads((checked / "summary.json").read_text())
     assert summary["calibration"]["scale"] == pytest.approx(scale["median_ms"])
     assert "fidelity_uncalibrated" in summary and "calibrated: 3 networks" in proc.stdout
+    assert proc.stdout.index("LUT sum: 3 networks") < proc.stdout.index("calibrated: 3 networks")  # plain first
     table = pd.read_csv(checked / "predictions.csv")
     c = summary["calibration"]
     assert (table["predicted_ms"] - (c["offset_ms"] + c["scale"] * table["lut_ms"])).abs().max() < 1e-5

@@ -26,11 +26,19 @@ OPT_LEVELS = {
 class OnnxSession(Session):
     """An InferenceSession with input and output bound once (no per-run allocation)."""
 
-    def __init__(self, path: Path, input_shape: tuple[int, ...], options: ort.SessionOptions) -> None:
+    def __init__(self, path: Path, input_shape: tuple[int, ...], options: ort.SessionOptions,
+                 share: "OnnxSession | None" = None) -> None:
+        """``share``: read that session's input buffer and write into its output buffer (a copy of the same
+        model), instead of buffers of its own."""
         self.sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         inp, out = self.sess.get_inputs()[0].name, self.sess.get_outputs()[0].name
-        self.x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
         self.binding = self.sess.io_binding()
+        if share is not None:
+            self.x, self.y = share.x, share.y
+            self.binding.bind_cpu_input(inp, self.x)
+            self.binding.bind_ortvalue_output(out, self.y)
+            return
+        self.x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
         self.binding.bind_cpu_input(inp, self.x)
         self.binding.bind_output(out)
         self.sess.run_with_iobinding(self.binding)
@@ -40,12 +48,6 @@ class OnnxSession(Session):
 
     def run(self) -> None:
         self.sess.run_with_iobinding(self.binding)
-
-    def share_io(self, other: "OnnxSession") -> None:
-        """Read ``other``'s input buffer and write into its output buffer (the same shapes)."""
-        self.binding.bind_cpu_input(self.sess.get_inputs()[0].name, other.x)
-        self.binding.bind_ortvalue_output(self.sess.get_outputs()[0].name, other.y)
-        self.x, self.y = other.x, other.y
 
     def output(self) -> np.ndarray:
         self.run()
@@ -89,11 +91,11 @@ class OnnxRuntime(Runtime):
         return OnnxSession(Path(path), input_shape, self.options())
 
     def open_copies(self, path: Path, input_shape: tuple[int, ...], copies: int) -> Session:
-        session = super().open_copies(path, input_shape, copies)
-        if isinstance(session, Rotation):
-            for s in session.sessions[1:]:
-                s.share_io(session.sessions[0])
-        return session
+        if copies <= 1:
+            return super().open_copies(path, input_shape, copies)
+        first = self.open(path, input_shape)
+        return Rotation([first] + [OnnxSession(Path(path), input_shape, self.options(), share=first)
+                                   for _ in range(copies - 1)])
 
     def export_id(self) -> str:
         return f"onnx/torchscript-exporter/torch-{torch.__version__}/opset-{OPSET}"

@@ -15,11 +15,14 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).parent
-MEMBERS = {
+MEMBERS: dict[str, Path | bytes] = {
     "__main__.py": HERE / "portable_runner.py",
     "profiler/__init__.py": HERE / "__init__.py",
     "profiler/stats.py": HERE / "stats.py",
     "profiler/measure.py": HERE / "measure.py",
+    "profiler/conditions.py": HERE / "conditions.py",  # the in-network rules, applied to the phone's caches
+    "devices/__init__.py": b"",  # only the host module below: it reads the caches from sysfs
+    "devices/host.py": HERE.parent / "devices" / "host.py",
 }
 
 
@@ -31,7 +34,8 @@ def bundle_bytes() -> bytes:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, MEMBERS[name].read_bytes())
+            member = MEMBERS[name]
+            z.writestr(info, member if isinstance(member, bytes) else member.read_bytes())
     return buf.getvalue()
 
 

@@ -12,18 +12,22 @@ network of the space overflows. Measured on this project's build VM (docs/lut-fo
 "Measurement conditions"): fbnet's plain LUT sum moved from 11-12% below whole networks
 to within 1%.
 
-The rules here are pure: sizes in bytes in, copies out. ``footprint`` (torch, on the meta
-device: no memory, no arithmetic) gives an entry's bytes.
+On phones the portable runner applies the same rules to the caches of the core it is
+pinned to (this module travels in its bundle, standard library only); the host sends each
+model's footprint and the network's.
+
+The rules here are pure: sizes in bytes in, copies out (standard library only).
+``profiler.footprint`` counts an entry's bytes and plans a space on the host.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Hashable, Iterable, Mapping, Sequence
 
-from lut import Key
+Key = Hashable  # a lut.Key; not imported: the portable runner carries this module to phones, where lut is not
 
 MAX_COPIES = 16  # more copies than this changed fbnet's sum by under 1% and cost memory and session setup
 SAMPLE_NETWORKS = 20  # random architectures whose median footprint stands for "a network of the space"
@@ -42,6 +46,7 @@ class Plan:
     network_bytes: int = 0  # median footprint of a network of the space
     caches: tuple[int, ...] = ()  # data cache sizes of the measuring CPU, smallest first
     rotation_bytes: int = 0  # what the copies of each entry span together (at least)
+    footprints: Mapping[Key, int] = field(default_factory=dict)  # bytes each entry touches (in-network plans)
 
     @property
     def window(self) -> int:
@@ -88,57 +93,6 @@ def network_bytes(architectures: Iterable[Sequence[Key]], footprints: Mapping[Ke
     if not sums:
         raise ValueError("no architectures")
     return int(statistics.median(sums))
-
-
-def footprint(module, input_shape: tuple[int, ...]) -> int:
-    """Bytes an inference of ``module`` touches: its parameters, its input, and the output of every conv and
-    linear layer (float32). Runs on the meta device: shapes only."""
-    import torch
-
-    module = module.to("meta").eval()
-    outputs: list[int] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, o: outputs.append(o.numel()))
-             for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    try:
-        with torch.no_grad():
-            module(torch.empty(input_shape, device="meta"))
-    finally:
-        for h in hooks:
-            h.remove()
-    params = sum(p.numel() for p in module.parameters())
-    return FLOAT_BYTES * (params + math.prod(input_shape) + sum(outputs))
-
-
-def key_footprint(key: Key) -> int:
-    """``footprint`` of the block a LUT key stands for, built on the meta device (no weights allocated)."""
-    import torch
-
-    from search.blocks import build_module, input_shape
-
-    with torch.device("meta"):
-        module = build_module(key)
-    return footprint(module, input_shape(key))
-
-
-def plan_in_network(space, keys: Sequence[Key], caches: Sequence[int],
-                    entry_bytes: Callable[[Key], int], max_copies: int = MAX_COPIES) -> Plan:
-    """The in-network plan of ``keys`` of ``space``: a typical network's footprint from SAMPLE_NETWORKS random
-    architectures, the rotation it implies on these caches, and the copies of each key."""
-    from profiler.fidelity import sample_architectures
-
-    fixed = space.fixed_keys()
-    candidates = [layer.candidates for layer in space.layers]
-    total = math.prod(len(c) for c in candidates)
-    archs = sample_architectures(candidates, min(SAMPLE_NETWORKS, total), SAMPLE_SEED)
-    networks = [[fixed["stem"], fixed["head"]] + [layer.key(b) for layer, b in zip(space.layers, a)] for a in archs]
-    sizes: dict[Key, int] = {}
-    for k in list(keys) + [k for net in networks for k in net]:
-        if k not in sizes:
-            sizes[k] = entry_bytes(k)
-    net = network_bytes(networks, sizes)
-    rotation = rotation_bytes(net, caches)
-    copies = {k: copies_for(sizes[k], rotation, max_copies) for k in keys}
-    return Plan("in-network", copies, net, tuple(caches), rotation)
 
 
 def plan_warm(keys: Sequence[Key]) -> Plan:

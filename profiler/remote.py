@@ -23,6 +23,7 @@ from typing import Callable
 
 from lut import Key, save
 from lut._version import __version__
+from profiler.conditions import Plan, plan_warm
 from profiler.pipeline import NoProgress, Outcome, Progress, now_utc, plan
 from profiler.measure import Settings
 from profiler.stats import summarize
@@ -61,17 +62,15 @@ def _rows(runner: str, keys: list[Key], results: list[list], settings: Settings)
         if runner == "portable":
             r = rs[-1]
             stats = {"median_ms": r.median_ms, "p10_ms": r.p10_ms, "p90_ms": r.p90_ms, "std_ms": r.std_ms,
-                     "n": r.n, "ci_rel": r.ci_rel, "stable": int(bool(r.stable))}
+                     "n": r.n, "ci_rel": r.ci_rel, "stable": int(bool(r.stable)), "copies": r.copies}
         else:
-            stats = summarize([r.median_ms / 1e3 for r in rs], settings.tolerance, settings.spread_limit).as_row()
+            stats = {**summarize([r.median_ms / 1e3 for r in rs], settings.tolerance, settings.spread_limit).as_row(),
+                     "copies": 1}
         rows.append({**key._asdict(), **stats})
     return rows
 
 
 # Provenance that must agree across the phones of a farm (they are one environment in the LUT).
-# Phone runners time one model file run after run (the native benchmark binaries take one model per call, and the
-# portable runner does the same): phone rows are timed warm, on one copy.
-PHONE_CONDITIONS = {"conditions": "warm"}
 FARM_COLUMNS = ("device_model", "cores", "governor", "os", "affinity", "runtime_version")
 
 
@@ -125,9 +124,12 @@ def profile_remote(
     overwrite: bool = False,
     progress: Progress | None = None,
     canary: Key | None = None,
+    conditions: Plan | None = None,
 ) -> Outcome:
     """Measure every key not yet in ``out`` on ``device`` (an AdbDevice, or a list of identical ones
-    sharing the work, one worker each); rows are saved after each batch."""
+    sharing the work, one worker each); rows are saved after each batch. An in-network ``conditions`` (portable
+    runner only) sends each model's footprint and the network's; the runner sizes the copies by the phone's
+    caches."""
     from devices.adb.transport import ConnectionLost, Unreachable
     from devices.runners.commands import MODELS_PER_CALL, Invocation
 
@@ -135,11 +137,15 @@ def profile_remote(
     start = time.perf_counter()
     devices = list(device) if isinstance(device, (list, tuple)) else [device]
     profile = devices[0].profile
+    conditions = conditions or plan_warm(keys)
+    if conditions.conditions != "warm" and profile.runner != "portable":
+        raise ValueError(f"runner {profile.runner} times one model file run after run: only the portable runner "
+                         f"times in-network (--conditions warm)")
     envs, ready, gone = [], [], {}
     for d in devices:
         try:
-            envs.append({**runtime.provenance(), **d.prepare(runner_file, runtime.name), **PHONE_CONDITIONS,
-                         "toolkit": __version__})
+            envs.append({**runtime.provenance(), **d.prepare(runner_file, runtime.name),
+                         "conditions": conditions.conditions, "toolkit": __version__})
             ready.append(d)
         except (Unreachable, ConnectionLost) as e:
             if len(devices) == 1:
@@ -174,11 +180,20 @@ def profile_remote(
     farm.dropped.update(gone)
     state = {"lut": lut}
 
+    footprints: tuple[tuple[str, int], ...] = ()
+    if conditions.conditions == "in-network":
+        from profiler.footprint import key_footprint
+
+        sizes = {k: conditions.footprints.get(k) or key_footprint(k) for k in artifacts}
+        footprints = tuple((r[artifacts[k]], sizes[k]) for r in remotes for k in artifacts)
+
     def invocation(d) -> Invocation:
         return Invocation(binary=d.runner_path, threads=runtime.threads, opt_level=runtime.opt_level,
                           runtime=runtime.name,
                           python=profile.python, tolerance=settings.tolerance, budget_s=settings.budget_s,
-                          min_runs=settings.min_runs, gate=settings.gate, runs=max(settings.min_runs, 10))
+                          min_runs=settings.min_runs, gate=settings.gate, runs=max(settings.min_runs, 10),
+                          network_bytes=conditions.network_bytes if conditions.conditions == "in-network" else 0,
+                          footprints=footprints)
 
     def measure_batch(d, remote: dict, batch: list[Key]) -> tuple[list[list], float | None]:
         d.cooldown()
@@ -223,7 +238,7 @@ def profile_remote(
                     farm.fatal = farm.fatal or e
                 farm.stop.set()
                 return
-            rows = [{**r, **env, "copies": 1, "measured_at": now_utc()} for r in _rows(profile.runner, batch, got, settings)]
+            rows = [{**env, **r, "measured_at": now_utc()} for r in _rows(profile.runner, batch, got, settings)]
             with farm.lock:
                 state["lut"] = state["lut"].add(rows, replace=True)
                 save(state["lut"], out)

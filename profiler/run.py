@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="in-network: each timed run uses the next of several copies of the block (own weights "
                         "and buffers), enough copies to overflow the caches a whole network of the space "
                         "overflows, so the LUT's sum predicts whole networks; warm: one copy, run after run (a "
-                        "microbenchmark). Default: in-network on this host, warm on phones (their runners time "
-                        "one model file run after run)")
+                        "microbenchmark). Default: in-network, except phones with a native runner "
+                        "(onnxruntime_perf_test, benchmark_model, executor_runner: one model file run after run), "
+                        "which are timed warm")
     add_measure_options(p, "entry", budget_note=", flagged unstable")
     p.add_argument("--window", type=int, default=None,
                    help="entries measured interleaved at a time, finished ones replaced from the queue; 0: all "
@@ -184,9 +185,9 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     profile = get_profile(args.device)
-    if profile.kind == "adb" and args.conditions == "in-network":
-        raise ValueError(f"device {profile.name!r} is a phone: its runners time one model file run after run, so "
-                         f"phone LUTs are timed warm (--conditions warm)")
+    if profile.kind == "adb" and profile.runner != "portable" and args.conditions == "in-network":
+        raise ValueError(f"runner {profile.runner} of {profile.name!r} times one model file run after run: only the "
+                         f"portable runner times in-network (--conditions warm)")
     space = get_space(args.space, args.width_mult, args.resolution)
     device = _open(profile, args, open_device)
     out = args.out or default_out(profile.name)
@@ -217,6 +218,11 @@ def run(args: argparse.Namespace) -> int:
         common["conditions"] = plan
         if args.window is None:
             common["settings"] = dataclasses.replace(settings, window=plan.window)
+    elif profile.runner == "portable" and args.conditions != "warm":
+        from profiler.footprint import key_footprint, plan_in_network
+
+        # the footprints here; the copies on the phone, from the caches of the core the runner is pinned to
+        common["conditions"] = plan_in_network(space, keys, [], key_footprint)
 
     from profiler.hygiene import snapshot
 
@@ -269,7 +275,8 @@ def _conditions(name: str, space, keys, device):
     """The measurement plan of ``keys`` on this host (profiler.conditions): warm, or in-network copies sized by
     the caches of the CPU the device pins to."""
     from devices.host import cache_sizes
-    from profiler.conditions import key_footprint, plan_in_network, plan_warm
+    from profiler.conditions import plan_warm
+    from profiler.footprint import key_footprint, plan_in_network
 
     if name == "warm":
         return plan_warm(keys)

@@ -26,6 +26,8 @@ class RunnerResult:
     stable: bool | None = None
     model: str | None = None
     runtime_version: str | None = None
+    copies: int = 1  # copies of the model the runner rotated through (portable runner, in-network)
+    conditions: str = "warm"  # in-network or warm
 
     def __post_init__(self) -> None:
         for name in ("median_ms", "mean_ms", "p10_ms", "p90_ms", "std_ms", "min_ms", "max_ms", "ci_rel"):
@@ -34,6 +36,10 @@ class RunnerResult:
                 raise RunnerOutputError(f"{name} is {v!r}; expected a finite number >= 0")
         if not self.median_ms > 0:
             raise RunnerOutputError(f"median latency is {self.median_ms!r}; expected > 0")
+        if not isinstance(self.copies, int) or self.copies < 1:
+            raise RunnerOutputError(f"copies is {self.copies!r}; expected an integer >= 1")
+        if self.conditions not in ("in-network", "warm"):
+            raise RunnerOutputError(f"conditions is {self.conditions!r}; expected in-network or warm")
         if not isinstance(self.n, int) or self.n < 1:
             raise RunnerOutputError(f"run count is {self.n!r}; expected >= 1")
         if self.p10_ms is not None and self.p90_ms is not None and not self.p10_ms <= self.median_ms <= self.p90_ms:

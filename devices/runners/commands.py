@@ -23,14 +23,25 @@ class Invocation:
     gate: float = 0.10
     runs: int = 50  # timed runs of a native runner
     runtime: str = "onnxruntime"  # what the portable runner loads the models with
+    network_bytes: int = 0  # portable runner: time in-network against a network of this footprint (0: warm)
+    footprints: tuple[tuple[str, int], ...] = ()  # portable runner, in-network: (model path, bytes it touches)
 
 
 def portable(inv: Invocation, models: list[str]) -> str:
-    """The project's runner: all models in one invocation, interleaved."""
-    return (f"{q(inv.python)} {q(inv.binary)} --runtime {q(inv.runtime)} --threads {int(inv.threads)} "
-            f"--opt-level {q(inv.opt_level)} "
-            f"--tolerance {float(inv.tolerance)!r} --budget {float(inv.budget_s)!r} --min-runs {int(inv.min_runs)} "
-            f"--gate {float(inv.gate)!r} " + " ".join(f"--model {q(m)}" for m in models))
+    """The project's runner: all models in one invocation, interleaved (in-network with each model's footprint
+    when ``inv.network_bytes`` is set)."""
+    cmd = (f"{q(inv.python)} {q(inv.binary)} --runtime {q(inv.runtime)} --threads {int(inv.threads)} "
+           f"--opt-level {q(inv.opt_level)} "
+           f"--tolerance {float(inv.tolerance)!r} --budget {float(inv.budget_s)!r} --min-runs {int(inv.min_runs)} "
+           f"--gate {float(inv.gate)!r} ")
+    if inv.network_bytes <= 0:
+        return cmd + " ".join(f"--model {q(m)}" for m in models)
+    sizes = dict(inv.footprints)
+    missing = [m for m in models if m not in sizes]
+    if missing:
+        raise ValueError(f"no footprint for {len(missing)} model(s) (first {missing[0]}) of an in-network run")
+    return cmd + f"--network-bytes {int(inv.network_bytes)} " + " ".join(
+        f"--model {q(m)} --footprint {int(sizes[m])}" for m in models)
 
 
 def ort_perf_test(inv: Invocation, models: list[str]) -> str:

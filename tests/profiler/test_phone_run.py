@@ -83,6 +83,18 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     sha = hashlib.sha256(runner.read_bytes()).hexdigest()
     assert row["runtime_version"] == f"{onnxruntime.__version__} (runner portable sha256:{sha})"
     assert frame["device_model"].nunique() == 1 and frame["runtime_version"].nunique() == 1
+    # timed in-network: the host sends the footprints, the runner sizes the copies by its core's caches (the
+    # emulated phone's runner runs on this host, so its caches are this host's)
+    from devices.host import cache_sizes
+    from profiler.conditions import copies_for, rotation_bytes
+    from profiler.footprint import key_footprint, plan_in_network
+
+    plan = plan_in_network(load_space_file(TINY), load_space_file(TINY).keys(), [], key_footprint)
+    rotation = rotation_bytes(plan.network_bytes, cache_sizes())
+    lut = load(out)
+    assert set(frame["conditions"]) == {"in-network"}
+    assert {k: int(lut.row(k)["copies"]) for k in lut.keys()} == {k: copies_for(key_footprint(k), rotation)
+                                                                  for k in lut.keys()}
     # the phone's state: the models by content hash, the runner pinned with taskset to the big cores
     models = list((phone.sandbox / "data/local/tmp/lutnas/models").iterdir())
     assert len(models) == 15 and all(m.suffix == ".onnx" for m in models)
@@ -123,6 +135,12 @@ def test_onnxruntime_perf_test_binary_times_onnx_models_on_the_phone(home, phone
     assert proc.returncode == 0, proc.stderr
     frame = check_complete(out)
     assert set(frame["runtime"]) == {"onnxruntime"} and set(frame["n"]) == {3}
+    assert set(frame["conditions"]) == {"warm"} and set(frame["copies"]) == {1}  # one model file per call
+    refused = run(home, "--host", phone.address, "--space", TINY, "--out", tmp_path / "x.csv", "--conditions",
+                  "in-network", profile=profile)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: runner onnxruntime_perf_test of ")
+    assert "only the portable runner times in-network (--conditions warm)" in refused.stderr
+    assert not (tmp_path / "x.csv").exists()
     sha = __import__("hashlib").sha256(standin.read_bytes()).hexdigest()
     assert frame["runtime_version"].str.endswith(f"(runner onnxruntime_perf_test sha256:{sha})").all()
     runner = phone.sandbox / "data/local/tmp/lutnas/bin" / standin.name

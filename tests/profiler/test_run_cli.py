@@ -74,7 +74,7 @@ def test_entries_are_timed_in_network_by_default_with_the_planned_copies(tiny_lu
     import json
 
     from devices.host import cache_sizes
-    from profiler.conditions import key_footprint, plan_in_network
+    from profiler.footprint import key_footprint, plan_in_network
 
     out, proc, _ = tiny_lut
     space = load_space_file(TINY)
@@ -144,7 +144,6 @@ def test_resume_refuses_another_environment(tiny_lut):
     (["--runtime", "tflite"], "unknown runtime 'tflite'; known: onnxruntime, torchscript"),
     (["--threads", "0"], "--threads must be >= 1"),
     (["--budget", "0"], "--budget must be > 0"),
-    (["--device", "pixel", "--conditions", "in-network"], "phone LUTs are timed warm (--conditions warm)"),
     (["--space", FIXTURES / "spaces" / "bad_candidate.toml"], "kernel 4 in 'k4' is not allowed"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, message):

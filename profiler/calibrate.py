@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if device:  # where the networks were measured (same environment as the LUT: validate checked)
         prov.update({c: device[c] for c in PROVENANCE_COLUMNS if c in device})
     prov["measured_at"] = now_utc()
+    prov["copies"] = 1  # a fit over whole networks: no copies of a block were rotated
     new = store_calibration(lut, space, calibration_rows(space, offset, scale, prov))
     target = args.output or args.lut
     save(new, target)

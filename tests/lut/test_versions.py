@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lut import load, save
-from lut import migrations, schema
+from lut import migrations
 from lut._version import __version__
 from lut.schema import SCHEMA_HISTORY, SCHEMA_VERSION, LUTError
 

@@ -27,11 +27,13 @@ candidate (stem, head, overhead, other slots) are named in a note.
 from __future__ import annotations
 
 import re
+import statistics
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from lut.formats.common import (FIXED, MIN_MS, Exported, Format, Imported, Options, build, decode, examples,
                                 fixed_ms, left_out, number, positive_ms, provenance, row)
+from lut.cells import round_float
 from lut.names import BlockName, format_name, parse_name
 from lut.schema import Key, LUTError
 
@@ -103,14 +105,16 @@ def read(data: bytes, options: Options) -> Imported:
         raise ValueError(f"{src}: {len(body)} layer line(s) after the header; space {space.name} has "
                          f"{len(space.layers)} searchable layers (one line each)")
     values: dict[Key, list[float]] = defaultdict(list)
+    where: dict[Key, list[tuple[int, str]]] = defaultdict(list)  # (layer index, op) of each value
     outside: list[str] = []
-    for layer, (line, fields) in zip(space.layers, body):
+    for i, (layer, (line, fields)) in enumerate(zip(space.layers, body)):
         if len(fields) != len(header):
             raise ValueError(f"{src}: line {line}: {len(fields)} values; the header names {len(header)} ops")
         for op, block, text in zip(header, blocks, fields):
             ms = positive_ms(number(text, f"{src}: line {line}, op {op}"), f"{src}: line {line}, op {op}", 1e-3)
             if block in layer.candidates:
                 values[layer.key(block)].append(ms)
+                where[layer.key(block)].append((i, op))
             elif op not in outside:
                 outside.append(op)
     prov = provenance(LABEL, options.provenance)
@@ -118,7 +122,7 @@ def read(data: bytes, options: Options) -> Imported:
     overhead = given.get("overhead", MIN_MS)  # the table's values have none; a LUT row includes it
     rows = [row(key, [ms + overhead for ms in v], prov) for key, v in values.items()]
     dropped = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
-                       "not a candidate of its layers")
+                       "not a candidate of its layers") + _merged_loss(values, where)
     notes = []
     absent = [c for c in space.layers[0].candidates if c not in blocks]
     if absent and outside:
@@ -135,6 +139,25 @@ def read(data: bytes, options: Options) -> Imported:
                      f"p10_ms/p90_ms the smallest/largest, n the number of values)")
     rows += _fixed_rows(space, given, prov, notes)
     return Imported(build(rows, src), notes, dropped)
+
+
+def _merged_loss(values: dict[Key, list[float]], where: dict[Key, list[tuple[int, str]]]) -> list[str]:
+    """The loss (or none) of combining differing per-layer values of a shared slot into one row (their median):
+    how many values changed, by how much at most, and the largest change (layer and op) as an example."""
+    changed: list[tuple[float, int, str, float, float]] = []
+    slots = 0
+    for key, vs in values.items():
+        median = float(statistics.median(vs))
+        moved = [(abs(median / ms - 1), layer, op, ms, median) for (layer, op), ms in zip(where[key], vs)
+                 if round_float(ms) != round_float(median)]
+        slots += bool(moved)
+        changed += moved
+    if not changed:
+        return []
+    worst = max(changed)
+    return [f"{len(changed)} per-layer value(s) at {slots} slot(s) shared by several layers cannot be expressed in "
+            f"a LUT (one row per slot) and were replaced by their slot's median, by up to {worst[0] * 100:.0f}% "
+            f"(e.g. layer {worst[1]} {worst[2]}: {worst[3] * 1e3:.3f} us -> {worst[4] * 1e3:.3f} us)"]
 
 
 def _fixed_rows(space: SpaceLike, given: dict[str, float], prov: dict, notes: list[str]) -> list[dict]:

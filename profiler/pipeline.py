@@ -65,10 +65,13 @@ def plan(keys: list[Key], out: Path, resume: bool, overwrite: bool, env: dict[st
     mine = tuple(str(env[c]) for c in ENVIRONMENT_COLUMNS)
     for theirs in lut.environments():
         if tuple(str(v) for v in theirs) != mine:
-            diffs = ", ".join(f"{c} {t!r} vs {m!r}" for c, t, m in zip(ENVIRONMENT_COLUMNS, theirs, mine)
-                              if str(t) != m)
-            raise LUTError(f"{out}: cannot resume: its rows were measured in another environment ({diffs}); "
-                           f"write to another --out")
+            differ = [(c, t, m) for c, t, m in zip(ENVIRONMENT_COLUMNS, theirs, mine) if str(t) != m]
+            diffs = ", ".join(f"{c} {t!r} vs {m!r}" for c, t, m in differ)
+            hint = "write to another --out"
+            if [c for c, _, _ in differ] == ["conditions"]:
+                hint = (f"pass --conditions {differ[0][1]} to extend it as it was timed, or --overwrite to time it "
+                        f"again {differ[0][2]}")
+            raise LUTError(f"{out}: cannot resume: its rows were measured in another environment ({diffs}); {hint}")
     have = lut.keys()
     return lut, [k for k in keys if k not in have]
 

@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
                   canary=_canary(space))
     plan = None
     if profile.kind != "adb":
-        plan = _conditions(args.conditions or "in-network", space, keys, device)
+        plan = _conditions(args.conditions or _resumed_conditions(args, out) or "in-network", space, keys, device)
         common["conditions"] = plan
         if args.window is None:
             common["settings"] = dataclasses.replace(settings, window=plan.window)
@@ -269,6 +269,25 @@ def run(args: argparse.Namespace) -> int:
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
+    """With --resume and no --conditions: the conditions the existing LUT was timed in (a LUT from before
+    lutnas 0.3 is warm), so that resuming finishes it as it was begun; None otherwise."""
+    if not args.resume or not out.exists():
+        return None
+    from lut import LUTError, load
+
+    try:
+        found = load(out).provenance()["conditions"]
+    except (LUTError, OSError):
+        return None  # the pipeline reports what is wrong with the file
+    if len(found) == 1 and found[0] in ("in-network", "warm"):
+        if found[0] != "in-network":
+            print(f"note: resuming {out} as its rows were timed: {found[0]} (--overwrite times it again in-network)",
+                  file=sys.stderr)
+        return found[0]
+    return None
 
 
 def _conditions(name: str, space, keys, device):

@@ -99,7 +99,23 @@ def test_warm_conditions_time_one_copy_and_a_resume_does_not_mix_them(tiny_lut, 
                cache=tiny_lut[2])
     assert proc.returncode == 2
     assert "cannot resume" in proc.stderr and "conditions 'in-network' vs 'warm'" in proc.stderr
+    assert "pass --conditions in-network to extend it as it was timed, or --overwrite to time it again warm" \
+        in proc.stderr
     assert tiny_lut[0].read_bytes() == before
+
+
+def test_resume_without_conditions_finishes_a_lut_as_it_was_timed(tiny_lut, tmp_path):
+    """A LUT from before schema 3 (warm rows) with keys missing: --resume measures the rest warm, with a note."""
+    warm = tmp_path / "old.csv"
+    proc = cli("--device", "cpu", "--space", TINY, "--out", warm, "--conditions", "warm", *FAST, cache=tiny_lut[2])
+    assert proc.returncode == 0, proc.stderr
+    lines = warm.read_text().splitlines(keepends=True)
+    warm.write_text("".join(lines[:-3]))  # three keys lost
+    proc = cli("--device", "cpu", "--space", TINY, "--out", warm, "--resume", *FAST, cache=tiny_lut[2])
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: resuming {warm} as its rows were timed: warm" in proc.stderr
+    assert "3 entries measured, 12 already there" in proc.stdout
+    assert set(load(warm).frame["conditions"]) == {"warm"} and len(load(warm)) == 15
 
 
 def test_bigger_blocks_take_longer(tiny_lut):

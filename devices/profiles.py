@@ -15,7 +15,6 @@ _FIELDS = {"name", "kind", "description", "runtime", "threads", "affinity", "opt
            # phones (kind = "adb")
            "connection", "abi", "runner", "runner_binary", "python", "workdir", "timeout_s", "retries",
            "cooldown_c", "cooldown_max_s", "thermal_zones", "batch", "repeats", "drift_limit"}
-RUNNERS = ("portable", "onnxruntime_perf_test", "benchmark_model", "executor_runner")
 
 
 class DeviceUnavailable(RuntimeError):
@@ -36,7 +35,7 @@ class Profile:
     # phones over ADB
     connection: str = "usb"  # "usb", "usb:SERIAL" or "HOST:PORT"
     abi: str = "arm64-v8a"
-    runner: str = "portable"  # one of RUNNERS
+    runner: str = "portable"  # a name in devices.runners.registry.RUNNERS
     runner_binary: str = ""  # local file pushed to the phone (native runners); relative to the profile
     python: str = "python3"  # the phone's Python, for the portable runner
     workdir: str = "/data/local/tmp/lutnas"
@@ -87,6 +86,8 @@ def load_profile(path: Path) -> Profile:
             raise ValueError(f"{path}: thermal_zones is not a valid regular expression: {e}") from None
     if not isinstance(data["name"], str) or not data["name"].strip():
         raise ValueError(f"{path}: name must be a non-empty string")
+    from devices.runners.registry import RUNNERS
+
     if data.get("runner", "portable") not in RUNNERS:
         raise ValueError(f"{path}: unknown runner {data['runner']!r}; known: {', '.join(RUNNERS)}")
     if data.get("runner_binary"):

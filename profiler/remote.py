@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from devices.runners.registry import get_runner
 from lut import Key, save
 from lut._version import __version__
 from profiler.conditions import Plan, plan_warm
@@ -59,7 +60,7 @@ def _rows(runner: str, keys: list[Key], results: list[list], settings: Settings)
     """LUT statistic columns per key from the runner's results (one list of results per key)."""
     rows = []
     for key, rs in zip(keys, results):
-        if runner == "portable":
+        if get_runner(runner).models_per_call == 0:  # the runner's own statistics over its interleaved rounds
             r = rs[-1]
             stats = {"median_ms": r.median_ms, "p10_ms": r.p10_ms, "p90_ms": r.p90_ms, "std_ms": r.std_ms,
                      "n": r.n, "ci_rel": r.ci_rel, "stable": int(bool(r.stable)), "copies": r.copies}
@@ -131,14 +132,15 @@ def profile_remote(
     runner only) sends each model's footprint and the network's; the runner sizes the copies by the phone's
     caches."""
     from devices.adb.transport import ConnectionLost, Unreachable
-    from devices.runners.commands import MODELS_PER_CALL, Invocation
+    from devices.runners.commands import Invocation
 
     progress = progress or NoProgress()
     start = time.perf_counter()
     devices = list(device) if isinstance(device, (list, tuple)) else [device]
     profile = devices[0].profile
     conditions = conditions or plan_warm(keys)
-    if conditions.conditions != "warm" and profile.runner != "portable":
+    runner = get_runner(profile.runner)
+    if conditions.conditions != "warm" and not runner.in_network:
         raise ValueError(f"runner {profile.runner} times one model file run after run: only the portable runner "
                          f"times in-network (--conditions warm)")
     envs, ready, gone = [], [], {}
@@ -172,7 +174,7 @@ def profile_remote(
     result.exported, result.cached = cache.misses - misses, cache.hits - hits
     files = sorted(set(artifacts.values()))
     remotes = [d.sync_models(files) for d in devices]
-    per_call = MODELS_PER_CALL[profile.runner]
+    per_call = runner.models_per_call
     size = profile.batch if per_call == 0 else max(1, profile.batch)
     if len(devices) > 1:  # small enough batches that every phone gets work
         size = max(1, min(size, -(-len(todo) // (2 * len(devices)))))

@@ -157,16 +157,17 @@ def _open(profile, args, open_device):
 
 def _profile_phone(keys, out, profile, args, common):
     """The phone path: the runner the profile names, then profiler.remote."""
-    from devices.runners.commands import RUNTIMES_OF
+    from devices.runners.registry import get_runner
     from profiler.bundle import build_portable_runner
     from profiler.remote import profile_remote
 
     runtime = common["runtime"]
-    if runtime.name not in RUNTIMES_OF[profile.runner]:
-        raise ValueError(f"runner {profile.runner} runs {' or '.join(RUNTIMES_OF[profile.runner])} models, "
+    runner = get_runner(profile.runner)
+    if runtime.name not in runner.runtimes:
+        raise ValueError(f"runner {profile.runner} runs {' or '.join(runner.runtimes)} models, "
                          f"not {runtime.name}; "
                          f"change runner or runtime in {profile.source or profile.name}")
-    if profile.runner == "portable":
+    if runner.bundled:
         runner_file = build_portable_runner(common["cache"].root / "runners")
     elif profile.runner_binary:
         runner_file = Path(profile.runner_binary)
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     profile = get_profile(args.device)
-    if profile.kind == "adb" and profile.runner != "portable" and args.conditions == "in-network":
+    if profile.kind == "adb" and not _runner(profile).in_network and args.conditions == "in-network":
         raise ValueError(f"runner {profile.runner} of {profile.name!r} times one model file run after run: only the "
                          f"portable runner times in-network (--conditions warm)")
     space = get_space(args.space, args.width_mult, args.resolution)
@@ -218,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
         common["conditions"] = plan
         if args.window is None:
             common["settings"] = dataclasses.replace(settings, window=plan.window)
-    elif profile.runner == "portable" and args.conditions != "warm":
+    elif _runner(profile).in_network and args.conditions != "warm":
         from profiler.footprint import key_footprint, plan_in_network
 
         # the footprints here; the copies on the phone, from the caches of the core the runner is pinned to
@@ -269,6 +270,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _runner(profile):
+    """The phone profile's runner (devices.runners.registry)."""
+    from devices.runners.registry import get_runner
+
+    return get_runner(profile.runner)
 
 
 def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:

@@ -21,6 +21,7 @@ from devices.profiles import Profile
 from devices.runners.base import RunnerOutputError, RunnerResult
 from devices.runners.commands import Invocation, command
 from devices.runners.parsers import parse_output
+from devices.runners.registry import get_runner
 
 q = shlex.quote
 
@@ -182,7 +183,7 @@ class AdbDevice:
 
     def runtime_version(self, runtime: str = "onnxruntime") -> str:
         """The runtime's version on the phone (portable runner: the phone's Python package; native: unknown)."""
-        if self.profile.runner != "portable":
+        if not get_runner(self.profile.runner).bundled:
             return "unknown"
         probe = VERSION_PROBES[runtime]
         res = self.transport.run_long(f"{q(self.profile.python)} -c {q(probe)}",
@@ -204,7 +205,7 @@ class AdbDevice:
             results = parse_output(self.profile.runner, res.output)
         except RunnerOutputError as e:
             raise RunnerOutputError(f"{self.transport.endpoint}: {e}") from None
-        if self.profile.runner == "portable":
+        if get_runner(self.profile.runner).models_per_call == 0:  # one result per model, named by path
             by_model = {r.model: r for r in results}
             missing = [m for m in models if m not in by_model]
             if missing:

@@ -1,6 +1,7 @@
-"""Benchmark runners on a phone: how each is invoked and how its output is read (a registry)."""
+"""Benchmark runners on a phone: how each is invoked and how its output is read (a registry of Runner objects)."""
 
 from devices.runners.base import RunnerOutputError, RunnerResult
-from devices.runners.parsers import PARSERS, parse_output
+from devices.runners.parsers import parse_output
+from devices.runners.registry import RUNNERS, Runner, get_runner
 
-__all__ = ["PARSERS", "RunnerOutputError", "RunnerResult", "parse_output"]
+__all__ = ["RUNNERS", "Runner", "RunnerOutputError", "RunnerResult", "get_runner", "parse_output"]

@@ -1,10 +1,10 @@
-"""How each runner is invoked on the phone (every path and argument shell-quoted), and what it runs."""
+"""How each runner is invoked on the phone (every path and argument shell-quoted); devices.runners.registry
+ties each builder to its runner."""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Callable
 
 q = shlex.quote
 
@@ -63,24 +63,13 @@ def executor_runner(inv: Invocation, models: list[str]) -> str:
             f"--cpu_threads={int(inv.threads)} --print_output=none")
 
 
-COMMANDS: dict[str, Callable[[Invocation, list[str]], str]] = {
-    "portable": portable,
-    "onnxruntime_perf_test": ort_perf_test,
-    "benchmark_model": tflite_benchmark,
-    "executor_runner": executor_runner,
-}
-# Models per invocation (0: any number) and the runtimes whose exports each runner runs.
-MODELS_PER_CALL = {"portable": 0, "onnxruntime_perf_test": 1, "benchmark_model": 1, "executor_runner": 1}
-RUNTIMES_OF = {"portable": ("onnxruntime", "executorch"), "onnxruntime_perf_test": ("onnxruntime",),
-               "benchmark_model": ("tflite",), "executor_runner": ("executorch",)}
-
-
 def command(runner: str, inv: Invocation, models: list[str], mask: str | None = None) -> str:
     """The shell command running ``models`` with ``runner``, pinned with taskset to ``mask`` (hex) if given."""
-    if runner not in COMMANDS:
-        raise ValueError(f"unknown runner {runner!r}; known: {', '.join(COMMANDS)}")
-    per_call = MODELS_PER_CALL[runner]
+    from devices.runners.registry import get_runner  # the registry holds this module's builders
+
+    r = get_runner(runner)
+    per_call = r.models_per_call
     if not models or (per_call and len(models) != per_call):
         raise ValueError(f"runner {runner} takes {per_call or 'one or more'} model(s) per call, got {len(models)}")
-    cmd = COMMANDS[runner](inv, models)
+    cmd = r.command(inv, models)
     return f"taskset {q(mask)} {cmd}" if mask else cmd

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Callable
 
 from devices.runners.base import RunnerOutputError, RunnerResult
 
-Parser = Callable[[str], list[RunnerResult]]
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 PORTABLE_FORMAT = "lutnas-portable-runner"
 PORTABLE_VERSION = 1
@@ -134,16 +132,8 @@ def parse_portable(text: str) -> list[RunnerResult]:
     return out
 
 
-PARSERS: dict[str, Parser] = {
-    "portable": parse_portable,
-    "onnxruntime_perf_test": parse_ort_perf_test,
-    "benchmark_model": parse_tflite_benchmark,
-    "executor_runner": parse_executor_runner,
-}
-
-
 def parse_output(runner: str, text: str) -> list[RunnerResult]:
     """Results in ``text`` as ``runner`` prints them; RunnerOutputError naming what is missing."""
-    if runner not in PARSERS:
-        raise ValueError(f"unknown runner {runner!r}; known: {', '.join(PARSERS)}")
-    return PARSERS[runner](text)
+    from devices.runners.registry import get_runner  # the registry holds this module's parsers
+
+    return get_runner(runner).parse(text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lut.names import BlockName, format_name, is_valid_name, parse_name  # noqa: F401  (re-exported)
+from lut.matrix import needed_keys
 from lut.schema import Key
 
 FBNET_CANDIDATES: tuple[str, ...] = (
@@ -98,12 +99,9 @@ class Space:
         }
 
     def keys(self) -> list[Key]:
-        """Unique LUT keys this space needs, fixed ops first, then in layer order."""
-        seen: dict[Key, None] = dict.fromkeys(self.fixed_keys().values())
-        for layer in self.layers:
-            for c in layer.candidates:
-                seen.setdefault(layer.key(c), None)
-        return list(seen)
+        """Unique LUT keys this space needs, fixed ops first, then in layer order (``lut.matrix.needed_keys``: one
+        rule for what a LUT must hold and what the profiler measures)."""
+        return needed_keys(self)
 
     @property
     def final_shape(self) -> tuple[int, int, int]:

@@ -83,7 +83,8 @@ ENVIRONMENT_COLUMNS: tuple[str, ...] = (
 
 COLUMNS: tuple[str, ...] = ("schema",) + KEY_COLUMNS + STAT_COLUMNS + PROVENANCE_COLUMNS
 
-INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "n", "stable", "cores", "threads", "copies", "opset")
+INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "n", "stable", "cores", "threads", "copies",
+                                "opset")
 FLOAT_COLUMNS: tuple[str, ...] = ("median_ms", "p10_ms", "p90_ms", "std_ms", "ci_rel")
 STR_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in INT_COLUMNS + FLOAT_COLUMNS)
 FLOAT_FORMAT = "{:.6f}"

@@ -3,8 +3,9 @@
 A block timed alone, run after run (``warm``), finds its weights and buffers in the
 fastest cache they fit in. Inside a network the rest of the network runs between two
 runs of that block, and streams the network's weights and activations through the
-caches: a block of fbnet (a 38 MB network on a CPU with a 32 MB last-level cache) then
-reads its weights from memory, one of fbnet-cifar (11 MB) from the last-level cache.
+caches: a block of fbnet (a network of about 37 MiB, on a CPU with a 32 MiB last-level
+cache) then reads its weights from memory, one of fbnet-cifar (about 12 MiB) from the
+last-level cache.
 ``in-network`` reproduces that without any timing of whole networks: each timed run
 uses the next of ``copies`` copies of the block (own weights, own buffers, the same
 input), and the copies together span twice the largest cache level that a typical

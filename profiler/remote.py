@@ -141,8 +141,8 @@ def profile_remote(
     conditions = conditions or plan_warm(keys)
     runner = get_runner(profile.runner)
     if conditions.conditions != "warm" and not runner.in_network:
-        raise ValueError(f"runner {profile.runner} times one model file run after run: only the portable runner "
-                         f"times in-network (--conditions warm)")
+        raise ValueError(f"runner {profile.runner} of {profile.name!r} times one model file run after run: only the "
+                         f"portable runner times in-network (--conditions warm)")
     envs, ready, gone = [], [], {}
     for d in devices:
         try:
@@ -205,6 +205,8 @@ def profile_remote(
         if per_call == 0:
             models = paths + ([can] if can and can not in paths else [])
             got = dict(zip(models, d.run_models(models, inv)))
+            if got[models[0]].caches:  # what the in-network copies were sized by, for the phone record
+                d.info["caches"] = list(got[models[0]].caches)
             return [[got[p]] for p in paths], (got[can].median_ms if can else None)
         samples: list[list] = [[] for _ in batch]
         canary_ms = None

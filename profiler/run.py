@@ -43,6 +43,7 @@ def default_out(device: str) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
+    from profiler.conditions import CONDITIONS
     from profiler.options import add_measure_options
 
     p = argparse.ArgumentParser(prog="python -m profiler.run", description=__doc__,
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and measure only the missing keys")
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out with a fresh measurement")
-    p.add_argument("--conditions", choices=("in-network", "warm"), default=None,
+    p.add_argument("--conditions", choices=CONDITIONS, default=None,
                    help="in-network: each timed run uses the next of several copies of the block (own weights "
                         "and buffers), enough copies to overflow the caches a whole network of the space "
                         "overflows, so the LUT's sum predicts whole networks; warm: one copy, run after run (a "
@@ -186,9 +187,6 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     profile = get_profile(args.device)
-    if profile.kind == "adb" and not _runner(profile).in_network and args.conditions == "in-network":
-        raise ValueError(f"runner {profile.runner} of {profile.name!r} times one model file run after run: only the "
-                         f"portable runner times in-network (--conditions warm)")
     space = get_space(args.space, args.width_mult, args.resolution)
     device = _open(profile, args, open_device)
     out = args.out or default_out(profile.name)
@@ -213,17 +211,11 @@ def run(args: argparse.Namespace) -> int:
     common = dict(runtime=runtime, device=device, cache=cache, build=build_module, input_shape=input_shape,
                   settings=settings, resume=args.resume, overwrite=args.overwrite, progress=bars,
                   canary=_canary(space))
-    plan = None
-    if profile.kind != "adb":
-        plan = _conditions(args.conditions or _resumed_conditions(args, out) or "in-network", space, keys, device)
-        common["conditions"] = plan
-        if args.window is None:
-            common["settings"] = dataclasses.replace(settings, window=plan.window)
-    elif _runner(profile).in_network and args.conditions != "warm":
-        from profiler.footprint import key_footprint, plan_in_network
-
-        # the footprints here; the copies on the phone, from the caches of the core the runner is pinned to
-        common["conditions"] = plan_in_network(space, keys, [], key_footprint)
+    plan = _conditions(args.conditions or _resumed_conditions(args, out) or _default_conditions(profile), space,
+                       keys, device, profile)
+    common["conditions"] = plan
+    if args.window is None and profile.kind != "adb":
+        common["settings"] = dataclasses.replace(settings, window=plan.window)
 
     from profiler.hygiene import snapshot
 
@@ -255,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
               f"{sum(d.transport.reconnects for d in phones)} reconnect(s); phone record in {session_log_path(out)}")
         return 0
     _host_report(before, out, args.threads or profile.threads, plan)
-    if plan is not None and plan.conditions == "in-network":
+    if plan.conditions == "in-network":
         counts = sorted(plan.copies.values())
         print(f"in-network: {counts[0]}-{counts[-1]} copies per entry spanning {_mib(plan.rotation_bytes)} "
               f"(a network of {space.name} touches about {_mib(plan.network_bytes)}; "
@@ -272,11 +264,16 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
-def _runner(profile):
-    """The phone profile's runner (devices.runners.registry)."""
-    from devices.runners.registry import get_runner
+def _default_conditions(profile) -> str:
+    """in-network (DEFAULT_CONDITIONS), except on phones whose runner cannot rotate copies: warm."""
+    from profiler.conditions import DEFAULT_CONDITIONS
 
-    return get_runner(profile.runner)
+    if profile.kind == "adb":
+        from devices.runners.registry import get_runner
+
+        if not get_runner(profile.runner).in_network:
+            return "warm"
+    return DEFAULT_CONDITIONS
 
 
 def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
@@ -285,12 +282,13 @@ def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
     if not args.resume or not out.exists():
         return None
     from lut import LUTError, load
+    from profiler.conditions import CONDITIONS
 
     try:
         found = load(out).provenance()["conditions"]
     except (LUTError, OSError):
         return None  # the pipeline reports what is wrong with the file
-    if len(found) == 1 and found[0] in ("in-network", "warm"):
+    if len(found) == 1 and found[0] in CONDITIONS:
         if found[0] != "in-network":
             print(f"note: resuming {out} as its rows were timed: {found[0]} (--overwrite times it again in-network)",
                   file=sys.stderr)
@@ -298,15 +296,19 @@ def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
     return None
 
 
-def _conditions(name: str, space, keys, device):
-    """The measurement plan of ``keys`` on this host (profiler.conditions): warm, or in-network copies sized by
-    the caches of the CPU the device pins to."""
-    from devices.host import cache_sizes
+def _conditions(name: str, space, keys, device, profile):
+    """The measurement plan of ``keys`` (profiler.conditions): warm, or in-network copies. On this host they are
+    sized by the caches of the CPU the device pins to; on a phone the runner sizes them from the footprints
+    (profiler.remote refuses a runner that cannot)."""
     from profiler.conditions import plan_warm
     from profiler.footprint import key_footprint, plan_in_network
 
     if name == "warm":
         return plan_warm(keys)
+    if profile.kind == "adb":
+        return plan_in_network(space, keys, [], key_footprint)
+    from devices.host import cache_sizes
+
     device.prepare()  # pins: the caches are those of the CPU the entries will run on
     return plan_in_network(space, keys, cache_sizes(), key_footprint)
 

@@ -348,11 +348,13 @@ def _report_lines(summary: dict[str, Any], out: Path) -> list[str]:
              f"seed {summary['seed']}, on {summary['device']['device']} ({summary['device']['runtime']}, "
              f"{summary['device']['threads']} thread(s), opt {summary['device']['opt_level']}; "
              f"entries timed {summary['device'].get('conditions', 'warm')})"]
+
     def fid(name: str) -> Fidelity:
         return Fidelity(**{k: float("nan") if v is None else v for k, v in summary[name].items()})
 
     if "fidelity_uncalibrated" in summary:  # the plain sum first: what the LUT itself predicts
-        lines += format_fidelity(fid("fidelity_uncalibrated"), "LUT sum") + format_fidelity(fid("fidelity"), "calibrated")
+        lines += format_fidelity(fid("fidelity_uncalibrated"), "LUT sum")
+        lines += format_fidelity(fid("fidelity"), "calibrated")
     else:
         lines += format_fidelity(fid("fidelity"), "LUT sum")
     refs = [f"{name} {r['now_over_lut']:.2f}" for name, r in summary["reference"].items() if r["now_over_lut"]]

@@ -28,6 +28,7 @@ class RunnerResult:
     runtime_version: str | None = None
     copies: int = 1  # copies of the model the runner rotated through (portable runner, in-network)
     conditions: str = "warm"  # in-network or warm
+    caches: tuple[int, ...] = ()  # data cache sizes (bytes) of the core the runner ran on, where it reported them
 
     def __post_init__(self) -> None:
         for name in ("median_ms", "mean_ms", "p10_ms", "p90_ms", "std_ms", "min_ms", "max_ms", "ci_rel"):
@@ -38,6 +39,8 @@ class RunnerResult:
             raise RunnerOutputError(f"median latency is {self.median_ms!r}; expected > 0")
         if not isinstance(self.copies, int) or self.copies < 1:
             raise RunnerOutputError(f"copies is {self.copies!r}; expected an integer >= 1")
+        if not all(isinstance(c, int) and c > 0 for c in self.caches):
+            raise RunnerOutputError(f"caches are {list(self.caches)!r}; expected sizes in bytes > 0")
         if self.conditions not in ("in-network", "warm"):
             raise RunnerOutputError(f"conditions is {self.conditions!r}; expected in-network or warm")
         if not isinstance(self.n, int) or self.n < 1:

@@ -124,7 +124,8 @@ def parse_portable(text: str) -> list[RunnerResult]:
             out.append(RunnerResult(median_ms=s["median_ms"], n=s["n"], p10_ms=s["p10_ms"], p90_ms=s["p90_ms"],
                                     std_ms=s["std_ms"], ci_rel=s["ci_rel"], stable=bool(s["stable"]),
                                     model=str(obj["model"]), runtime_version=str(obj.get("runtime_version")),
-                                    copies=obj.get("copies", 1), conditions=obj.get("conditions", "warm")))
+                                    copies=obj.get("copies", 1), conditions=obj.get("conditions", "warm"),
+                                    caches=tuple(obj.get("caches") or ())))
         except (KeyError, TypeError) as e:
             raise RunnerOutputError(f"portable runner: a result misses {e}: {line[:120]!r}") from None
     if not out:

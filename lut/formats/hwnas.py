@@ -16,9 +16,9 @@ a LUT row includes it (docs/lut-format.md, the overhead convention): so an impor
 plus the overhead (``--fixed-ms overhead=MS``; 0.000001 ms when not given), which ``lut predict``
 then counts once, and export subtracts it again. Without ``--space`` there is no overhead row (its key
 holds the space's input size): values are stored as they are, and the LUT cannot predict networks.
-``--space`` names the space whose stem, head and overhead a table lacks, and ``--fixed-ms`` gives them. Export writes the real spelling; the head,
-which HW-NAS-Bench splits into three ops, cannot be split back and is named in a note, like the
-overhead (it has no key).
+``--space`` names the space whose stem, head and overhead a table lacks, and ``--fixed-ms`` gives
+them. Export writes the real spelling; the head, which HW-NAS-Bench splits into three ops, cannot
+be split back and is named in a note, like the overhead (it has no key).
 
 A ``.json`` file is one object, key -> latency in ms; any other file is CSV with rows ``key,value``
 (a ``key,value`` header line is optional on import and always written on export).

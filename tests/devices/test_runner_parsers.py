@@ -76,12 +76,14 @@ def test_portable_runner_json():
 def test_portable_runner_says_how_it_timed():
     a, b = parse("portable", "portable_in_network.txt")
     assert (a.conditions, a.copies, b.copies) == ("in-network", 16, 6)
+    assert a.caches == (32768, 524288, 33554432)
     old, _ = parse("portable", "portable_two.txt")  # a runner from before the in-network conditions: warm, one copy
-    assert (old.conditions, old.copies) == ("warm", 1)
+    assert (old.conditions, old.copies, old.caches) == ("warm", 1, ())
     for bad, message in (('"copies": 16', '"copies": 0'), ('"copies": 16', '"copies": "many"'),
-                         ('"conditions": "in-network"', '"conditions": "cold"')):
+                         ('"conditions": "in-network"', '"conditions": "cold"'),
+                         ('"caches": [32768', '"caches": [0')):
         text = (RUNNERS / "portable_in_network.txt").read_text().replace(*((bad, message)), 1)
-        with pytest.raises(RunnerOutputError, match="copies is|conditions is"):
+        with pytest.raises(RunnerOutputError, match="copies is|conditions is|caches are"):
             parse_output("portable", text)
 
 
@@ -117,7 +119,8 @@ def test_commands_quote_every_path():
 def test_an_in_network_portable_command_sends_each_models_footprint():
     inv = Invocation(binary="/r.pyz", network_bytes=12_000_000, footprints=(("/m/a b.onnx", 300), ("/m/c.onnx", 9)))
     cmd = command("portable", inv, ["/m/a b.onnx", "/m/c.onnx"])
-    assert cmd.endswith("--network-bytes 12000000 --model '/m/a b.onnx' --footprint 300 --model /m/c.onnx --footprint 9")
+    assert cmd.endswith("--network-bytes 12000000 --model '/m/a b.onnx' --footprint 300 "
+                        "--model /m/c.onnx --footprint 9")
     assert "--network-bytes" not in command("portable", Invocation(binary="/r.pyz"), ["/m/c.onnx"])
     with pytest.raises(ValueError, match="no footprint for 1 model"):
         command("portable", inv, ["/m/d.onnx"])

@@ -15,8 +15,8 @@ VALID = LUT_FIXTURES / "valid.csv"
 
 ENV = dict(device="cpu", device_model="Intel(R) Xeon(R) CPU @ 2.20GHz", cores=4, governor="unknown",
            os="Linux 6.1.0 x86_64", affinity="1", runtime="onnxruntime", runtime_version="1.18.0",
-           opt_level="all", threads=1, conditions="warm", copies=1, exporter="torch.onnx-torchscript/2.13.0", opset=17, toolkit="0.1.0",
-           measured_at="2025-01-15T10:00:00Z")
+           opt_level="all", threads=1, conditions="warm", copies=1, exporter="torch.onnx-torchscript/2.13.0", opset=17,
+           toolkit="0.1.0", measured_at="2025-01-15T10:00:00Z")
 
 
 def make_row(block: str, cin: int, cout: int, stride: int, h: int, w: int, median: float, **over) -> dict:

@@ -326,7 +326,8 @@ def test_strict_refuses_the_per_layer_values_a_lut_cannot_keep_and_a_slot_exact_
     out = tmp_path / "strict.csv"
     res = run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", out, "--strict")
     assert res.returncode == 1 and not out.exists()
-    assert res.stderr.splitlines()[-1] == f"error: --strict: 1 note(s) of rows the formats cannot express; {out} not written"
+    assert res.stderr.splitlines()[-1] == \
+        f"error: --strict: 1 note(s) of rows the formats cannot express; {out} not written"
     lut, exact = tmp_path / "lut.csv", tmp_path / "exact.txt"
     assert run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", lut).returncode == 0
     assert run("convert", lut, "--to", "fbnet-lookup-table", "-o", exact).returncode == 0

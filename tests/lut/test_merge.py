@@ -76,7 +76,8 @@ def test_mixed_environments_are_refused_unless_allowed():
     a = one(1.0)
     b = LUT.from_rows([make_row("k5_e1", 16, 16, 1, 8, 8, 1.0, threads=2)])
     with pytest.raises(LUTError, match=r"refusing to merge rows measured in 2 environments \(input 1: "
-                                       r".*threads=1, conditions=warm; input 2: .*threads=2, conditions=warm\).*--allow-mixed"):
+                                       r".*threads=1, conditions=warm; input 2: "
+                                       r".*threads=2, conditions=warm\).*--allow-mixed"):
         merge([a, b])
     m = merge([a, b], allow_mixed=True)
     assert len(m.lut) == 2 and len(m.lut.environments()) == 2

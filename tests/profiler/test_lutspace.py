@@ -10,8 +10,8 @@ from tests.conftest import FIXTURES
 TINY_LUT = FIXTURES / "measured" / "tiny-cpu.csv"
 TINY_SPACE = FIXTURES / "spaces" / "tiny.toml"
 ENV = dict(device="cpu", device_model="Test CPU", cores=2, governor="unknown", os="Linux", affinity="0",
-           runtime="onnxruntime", runtime_version="1.0", opt_level="all", threads=1, conditions="warm", copies=1, exporter="x", opset=17,
-           toolkit="0.1.0", measured_at="2025-01-15T10:00:00Z")
+           runtime="onnxruntime", runtime_version="1.0", opt_level="all", threads=1, conditions="warm", copies=1,
+           exporter="x", opset=17, toolkit="0.1.0", measured_at="2025-01-15T10:00:00Z")
 
 
 def lut_of(*spaces, **over):

@@ -95,6 +95,8 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     assert set(frame["conditions"]) == {"in-network"}
     assert {k: int(lut.row(k)["copies"]) for k in lut.keys()} == {k: copies_for(key_footprint(k), rotation)
                                                                   for k in lut.keys()}
+    record = json.loads((tmp_path / "phone.device.json").read_text())["sessions"][0]
+    assert record["device"].get("caches", []) == cache_sizes()  # what the runner sized the copies by
     # the phone's state: the models by content hash, the runner pinned with taskset to the big cores
     models = list((phone.sandbox / "data/local/tmp/lutnas/models").iterdir())
     assert len(models) == 15 and all(m.suffix == ".onnx" for m in models)

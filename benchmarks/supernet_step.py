@@ -5,8 +5,9 @@
 
 A search alternates two passes (search.dnas): the weights pass (SGD on w; 80% of the training data)
 and the theta pass (Adam on theta; 20%). Each pass runs hard forwards (one sampled path) or soft ones
-(the mixture of every candidate), as the mode says (search.supernet.MODES: hybrid = hard w pass +
-soft theta pass, the default). This times each kind of step, for each way of holding the weights:
+(the mixture of every candidate, or of --theta-paths drawn ones per layer), as the mode says
+(search.supernet.MODES: hybrid = hard w pass + soft theta pass over 2 drawn candidates per layer, the
+default). This times each kind of step, for each way of holding the weights:
 
   <weights> w hard      Gumbel path, forward, CE, backward, SGD
   <weights> w soft      soft mask, mixture forward, CE, backward, SGD
@@ -14,6 +15,8 @@ soft theta pass, the default). This times each kind of step, for each way of hol
                         frozen, as search.dnas does), Adam
   <weights> theta soft  soft mask, mixture forward, CE, expected latency, fbnet loss, backward (weights
                         frozen), Adam
+  <weights> theta pair  the same over 2 candidates per layer drawn from P_theta (Gumbel top-2; the
+                        hybrid mode's theta step)
   child                 a fresh ChildNet of the round's hard path (one untimed warm-up step), CE, SGD
 
 Step times: one process, interleaved rounds (the order rotates every round), so drift on this
@@ -61,7 +64,7 @@ from search.layers import WEIGHTS  # noqa: E402
 from search.loss import LossConfig, search_loss  # noqa: E402
 from search.network import ChildNet  # noqa: E402
 from search.space import Layer, Space, get_space  # noqa: E402
-from search.supernet import MODES, Supernet, gumbel_mask  # noqa: E402
+from search.supernet import Supernet, gumbel_mask  # noqa: E402
 
 TAU = 5.0
 MACS_PER_MS = 2e6  # synthetic device: 2 GMAC/s
@@ -101,7 +104,8 @@ def load_matrix(space: Space, lut: Path | None) -> Matrix:
 
 
 # ---- the variants ---------------------------------------------------------------------------------
-PASSES = ("w hard", "w soft", "theta hard", "theta soft")
+PASSES = ("w hard", "w soft", "theta hard", "theta soft", "theta pair")
+HOW = {"hard": (False, 0), "soft": (True, 0), "pair": (True, 2)}  # kind -> (soft forward, drawn candidates)
 
 
 class PassStep:
@@ -110,7 +114,7 @@ class PassStep:
     def __init__(self, net: Supernet, kind: str, term: LatencyTerm, seed: int) -> None:
         self.net, self.term = net, term
         self.purpose, how = kind.split()
-        self.soft = how == "soft"
+        self.soft, self.paths = HOW[how]
         self.opt_w = torch.optim.SGD(net.weight_parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
         self.opt_theta = torch.optim.Adam(net.arch_parameters(), lr=0.01, weight_decay=5e-4)
         self.gen = torch.Generator().manual_seed(seed)
@@ -121,7 +125,7 @@ class PassStep:
     def __call__(self, x: torch.Tensor, y: torch.Tensor, arch: torch.Tensor | None = None) -> torch.Tensor:
         """One step; ``arch`` fixes a hard step's architecture instead of sampling it."""
         if arch is None or self.soft:
-            mask, index = self.net.sample(TAU, self.gen, self.soft)
+            mask, index = self.net.sample(TAU, self.gen, self.soft, self.paths)
         else:
             soft = (self.net.theta / TAU).softmax(dim=1)
             mask, index = F.one_hot(arch, soft.shape[1]).to(soft.dtype) + (soft - soft.detach()), arch
@@ -277,6 +281,8 @@ def peak_rss(args: argparse.Namespace, variant: str, build_only: bool) -> float:
 
 # ---- report ---------------------------------------------------------------------------------------
 W_STEPS_PER_THETA_STEP = 4  # the weights pass takes 80% of the training data, theta's 20%
+MODE_STEPS = (("hybrid (default)", "hard", "pair"), ("hybrid --theta-paths 0", "hard", "soft"),
+              ("hard", "hard", "hard"), ("soft", "soft", "soft"))  # (mode, weights step, theta step)
 
 
 def main() -> None:
@@ -330,10 +336,12 @@ def main() -> None:
     print(f"a mode's average step over an epoch ({W_STEPS_PER_THETA_STEP} weights steps per theta step), "
           f"x the child step (medians):")
     for w in weights:
-        for mode, (w_soft, theta_soft) in MODES.items():
-            step = (W_STEPS_PER_THETA_STEP * med[f"{w} w {'soft' if w_soft else 'hard'}"]
-                    + med[f"{w} theta {'soft' if theta_soft else 'hard'}"]) / (W_STEPS_PER_THETA_STEP + 1)
-            print(f"  {w:<12} {mode:<7} {step * 1e3:>7.0f} ms  {step / med['child']:.2f}x")
+        for mode, w_how, theta_how in MODE_STEPS:
+            step = (W_STEPS_PER_THETA_STEP * med[f"{w} w {w_how}"] + med[f"{w} theta {theta_how}"]) \
+                / (W_STEPS_PER_THETA_STEP + 1)
+            pair = (W_STEPS_PER_THETA_STEP * paired[f"{w} w {w_how}"] + paired[f"{w} theta {theta_how}"]) \
+                / (W_STEPS_PER_THETA_STEP + 1)
+            print(f"  {w:<12} {mode:<26} {step * 1e3:>7.0f} ms  {step / med['child']:.2f}x (paired {pair:.2f}x)")
     hard_s = med[f"{weights[0]} w hard"]
     print(f"latency term fwd+bwd: {t_lat * 1e6:.0f} us = {100 * t_lat / hard_s:.4f}% of the hard weights step; "
           f"Gumbel sample: {t_sample * 1e6:.0f} us = {100 * t_sample / hard_s:.4f}%")

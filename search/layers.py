@@ -56,9 +56,13 @@ class IndependentLayer(nn.ModuleList):
         return self[i](x)
 
     def mix(self, weights: Tensor, x: Tensor) -> Tensor:
-        """``sum_i weights[i] * op_i(x)``: the paper's soft relaxation (every candidate runs)."""
-        out = weights[0] * self[0](x)
-        for i in range(1, len(self)):
+        """``sum_i weights[i] * op_i(x)``: the paper's soft relaxation (every candidate with a weight
+        other than exactly 0 runs)."""
+        active = [i for i, on in enumerate(weights.detach().ne(0).tolist()) if on]
+        if not active:
+            raise ValueError("a mixture needs at least one candidate with a weight other than 0")
+        out = weights[active[0]] * self[active[0]](x)
+        for i in active[1:]:
             out = out + weights[i] * self[i](x)
         return out
 
@@ -131,7 +135,6 @@ class SharedLayer(nn.Module):
             if p is not None:
                 nn.init.kaiming_uniform_(p, a=math.sqrt(5))
         self.dense = [i for i, b in enumerate(self.specs) if b.kind == "ir" and b.groups == 1]
-        self.dense_mid = max((self.cin * self.specs[i].expansion for i in self.dense), default=0)
         self.bn_expand = SlicedBatchNorm2d(self.mid_max)
         self.bn_depthwise = SlicedBatchNorm2d(self.mid_max)
         self.bn_project = nn.BatchNorm2d(layer.cout)
@@ -194,27 +197,39 @@ class SharedLayer(nn.Module):
         ``skip`` run on their own and are added with their weights; the input is added once where
         the layer is residual. A one-hot ``weights`` gives exactly ``run(i, x)`` in training mode
         (batch statistics); in between it is a relaxation, as in FBNetV2 (Wan et al. 2020).
+        Candidates whose weight is exactly 0 do not run, and the dense part runs at the largest
+        expansion and kernel among the others (a mask over a few drawn candidates costs about
+        the largest of them; their outputs and gradients are the full mixture's).
         """
+        active = [on for on in weights.detach().ne(0).tolist()]
+        if not any(active):
+            raise ValueError("a mixture needs at least one candidate with a weight other than 0")
         out: Tensor | float = x if self.residual else 0.0
-        if self.dense:
-            mid, kmax = self.dense_mid, self.kmax
+        dense = [i for i in self.dense if active[i]]
+        if dense:
+            mid = max(self.cin * self.specs[i].expansion for i in dense)
+            kmax = max(self.specs[i].kernel for i in dense)
+            crop = (self.kmax - kmax) // 2
             channel = torch.arange(mid, device=x.device)
             grid = torch.arange(kmax, device=x.device)
             spatial = 0.0  # (mid, kmax, kmax): each channel's mix of kernel-size centres
             gate = 0.0  # (mid,): each channel's total weight
-            for i in self.dense:
+            for i in dense:
                 b = self.specs[i]
                 off = (kmax - b.kernel) // 2
                 inside = ((grid >= off) & (grid < off + b.kernel)).to(x.dtype)
                 on = weights[i] * (channel < self.cin * b.expansion).to(x.dtype)
                 spatial = spatial + on.view(-1, 1, 1) * (inside.view(-1, 1) * inside.view(1, -1))
                 gate = gate + on
-            kernel = self.depthwise[:mid] * (spatial / gate.clamp_min(1e-12).view(-1, 1, 1)).unsqueeze(1)
+            centre = self.depthwise[:mid, :, crop:crop + kmax, crop:crop + kmax]
+            kernel = centre * (spatial / gate.clamp_min(1e-12).view(-1, 1, 1)).unsqueeze(1)
             h = F.relu(self.bn_expand(F.conv2d(x, self.expand[:mid])))
             d = F.relu(self.bn_depthwise(F.conv2d(h, kernel, stride=self.stride, padding=kmax // 2, groups=mid)))
-            total = sum(weights[i] for i in self.dense)
+            total = sum(weights[i] for i in dense)
             out = out + total * self.bn_project(F.conv2d(d * gate.view(1, -1, 1, 1), self.project[:, :mid]))
         for i, b in enumerate(self.specs):
+            if not active[i]:
+                continue
             if b.kind == "ir" and b.groups > 1:
                 out = out + weights[i] * self._branch(i, x)
             elif b.kind == "skip" and self.skip is not None:

@@ -20,7 +20,9 @@ architecture of a step. A forward pass is one of two kinds:
 
 ``MODES`` says which kind each pass of the search runs (weights pass, theta
 pass): ``hybrid`` (default) trains the weights on hard single paths and
-theta on the soft mixture; ``hard`` and ``soft`` use one kind for both.
+theta on the soft mixture (of a few candidates per layer drawn from P_theta:
+``gumbel_mask``'s ``paths``, set by the search's ``theta_paths``); ``hard``
+and ``soft`` use one kind for both.
 The same mask feeds the latency term (``search.latency``), so theta learns
 from accuracy and latency alike.
 """
@@ -52,25 +54,37 @@ def check_mode(mode: str) -> str:
 
 
 def gumbel_mask(theta: Tensor, tau: float, hard: bool,
-                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+                generator: torch.Generator | None = None, paths: int = 0) -> tuple[Tensor, Tensor]:
     """A Gumbel-softmax sample of ``theta`` (L, K): ``(mask (L, K), index (L,))``.
 
     The noise comes from ``generator`` only (global RNG when None), so ranks seeded
     alike sample the same architecture. ``index`` is the argmax of the perturbed logits.
     Soft: ``softmax((theta + g) / tau)``. Hard: the one-hot of ``index`` in the
     forward with the soft sample's gradient in the backward (straight-through).
+
+    ``paths`` (soft only; 0 = every candidate): the softmax runs over the ``paths``
+    largest perturbed logits of each layer, which are ``paths`` candidates drawn from
+    P_theta without replacement (Gumbel top-k, Kool et al. 2019); the others get
+    exactly 0, so a soft forward can skip them (ProxylessNAS's two paths at
+    ``paths=2``). The noise drawn is the same whatever ``paths`` is.
     """
     if theta.dim() != 2:
         raise ValueError(f"theta must be (layers, candidates), got shape {tuple(theta.shape)}")
     if not tau > 0:
         raise ValueError(f"temperature tau must be > 0, got {tau}")
+    if paths < 0 or paths == 1:
+        raise ValueError(f"paths must be 0 (every candidate) or at least 2, got {paths}")
     where = generator.device if generator is not None else theta.device
     u = torch.rand(theta.shape, generator=generator, device=where, dtype=theta.dtype).to(theta.device)
     tiny = torch.finfo(theta.dtype).tiny
     g = -torch.log(-torch.log(u.clamp(min=tiny, max=1.0 - torch.finfo(theta.dtype).eps)))
     logits = (theta + g) / tau
-    y_soft = logits.softmax(dim=1)
     index = logits.detach().argmax(dim=1)
+    if not hard and 0 < paths < theta.shape[1]:
+        drawn = logits.detach().topk(paths, dim=1).indices
+        keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, drawn, True)
+        return logits.masked_fill(~keep, float("-inf")).softmax(dim=1), index
+    y_soft = logits.softmax(dim=1)
     if not hard:
         return y_soft, index
     y_hard = F.one_hot(index, theta.shape[1]).to(y_soft.dtype)
@@ -112,11 +126,12 @@ class Supernet(nn.Module):
         return MODES[self.mode][{"w": 0, "theta": 1}[purpose]]
 
     def sample(self, tau: float, generator: torch.Generator | None = None,
-               soft: bool | None = None) -> tuple[Tensor, Tensor]:
+               soft: bool | None = None, paths: int = 0) -> tuple[Tensor, Tensor]:
         """A mask and index drawn from theta at temperature ``tau``: one-hot unless ``soft``
-        (default: soft in ``soft`` mode only)."""
+        (default: soft in ``soft`` mode only); a soft mask over ``paths`` drawn candidates per
+        layer when ``paths`` > 0 (see ``gumbel_mask``)."""
         soft = self.mode == "soft" if soft is None else soft
-        return gumbel_mask(self.theta, tau, hard=not soft, generator=generator)
+        return gumbel_mask(self.theta, tau, hard=not soft, generator=generator, paths=paths)
 
     def probabilities(self) -> Tensor:
         """P_theta: softmax of theta per layer (detached)."""

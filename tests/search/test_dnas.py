@@ -73,3 +73,45 @@ def test_entropy_term_makes_theta_decide(parts, weights):
 
     plain, sharp = final_entropy(0.0), final_entropy(20.0)
     assert sharp < plain - 0.05, (plain, sharp)
+
+
+def test_theta_paths_default_by_mode_and_checked():
+    assert [SearchConfig(mode=m).paths for m in ("hybrid", "soft", "hard")] == [2, 0, 0]
+    assert SearchConfig(mode="soft", theta_paths=3).paths == 3
+    assert SearchConfig(theta_paths=0).paths == 0
+    for bad in (1, -1, True, 2.5):
+        with pytest.raises(ValueError, match="theta-paths must be 0 .every candidate. or a whole number >= 2"):
+            SearchConfig(theta_paths=bad).check()
+
+
+def test_a_search_saved_without_theta_paths_keeps_every_candidate():
+    from search.dnas import saved_config
+
+    assert SearchConfig(**saved_config({"weights": "shared"})).paths == 0
+    assert SearchConfig(**saved_config({"weights": "shared", "theta_paths": None})).paths == 2
+
+
+@pytest.mark.parametrize("paths", [2, 0])
+def test_hybrid_theta_pass_mixes_the_drawn_candidates(parts, paths, monkeypatch):
+    """The theta pass's masks have `paths` non-zero entries per layer (every one at 0), and theta moves."""
+    space, matrix, splits = parts
+    torch.manual_seed(0)
+    net = Supernet(space, splits.num_classes, "hybrid", "shared")
+    s = Searcher(net, LatencyTerm(matrix), splits, SearchConfig(batch_size=32, epochs=2, warmup_epochs=1, loss="none",
+                                                                theta_paths=paths), space.input_size)
+    seen = []
+    forward = Supernet.forward
+
+    def spy(self, x, mask, index, soft=None):
+        if soft and mask.requires_grad:
+            seen.append((mask.detach() > 0).sum(dim=1))
+        return forward(self, x, mask, index, soft)
+
+    monkeypatch.setattr(Supernet, "forward", spy)
+    before = net.theta.detach().clone()
+    for _ in range(2):
+        s.run_epoch()
+    assert len(seen) == 2  # 80 theta images, batch 32
+    k = paths or len(net.candidates)
+    assert all(bool((n == k).all()) for n in seen)
+    assert not torch.equal(net.theta.detach(), before)

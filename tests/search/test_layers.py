@@ -289,3 +289,51 @@ def test_shared_mix_kernel_mixes_the_centres_per_channel():
     torch.testing.assert_close(kernel[8:], full[8:])  # only k5_e6 covers channels 8..47
     torch.testing.assert_close(kernel[:8, :, 1:4, 1:4], full[:8, :, 1:4, 1:4])  # both cover the centre
     torch.testing.assert_close(kernel[:8] * ring, 0.75 * full[:8] * ring)  # the ring only from k5_e6
+
+
+@pytest.mark.parametrize("weights", list(WEIGHTS))
+@pytest.mark.parametrize("slot", list(SLOTS))
+def test_mix_over_drawn_candidates_is_the_full_mixture(weights, slot):
+    """Candidates of weight exactly 0 do not run, yet output and gradients are the full mixture's
+    (checked against the same weights with 1e-30 in place of the zeros, where every candidate runs)."""
+    x = inputs(slot)
+    for pair in [("k3_e1", "k5_e6"), ("k3_e3", "skip"), ("k5_e1_g2", "k3_e6"), ("k3_e1", "k3_e3")]:
+        outs, grads = [], []
+        for fill in (0.0, 1e-30):
+            layer = make(slot, weights).train()
+            logits = torch.full((len(CANDS),), -1e9)
+            logits[[CANDS.index(c) for c in pair]] = torch.tensor([0.3, -0.2])
+            logits.requires_grad_()
+            w = logits.softmax(0)
+            w = torch.where(w > 0, w, torch.full_like(w, fill))
+            out = layer.mix(w, x)
+            (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(4))).sum().backward()
+            outs.append(out.detach())
+            grads.append(logits.grad.clone())
+        torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-5, msg=f"{slot} {pair}")
+        torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6, msg=f"{slot} {pair}")
+        assert (grads[0][[CANDS.index(c) for c in pair]] != 0).all()
+
+
+def test_shared_mix_over_small_candidates_runs_at_their_size():
+    """k3_e1 and k3_e3 drawn: one expand, one 3x3 depthwise of cin*3 channels, one project; nothing else."""
+    layer = make("stride2").train()
+    w = torch.zeros(len(CANDS))
+    w[CANDS.index("k3_e1")], w[CANDS.index("k3_e3")] = 0.4, 0.6
+    calls = []
+
+    class Count(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.conv2d:
+                calls.append(tuple(args[1].shape))
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        layer.mix(w, inputs("stride2"))
+    assert calls == [(24, 8, 1, 1), (24, 1, 3, 3), (16, 24, 1, 1)]
+
+
+@pytest.mark.parametrize("weights", list(WEIGHTS))
+def test_mix_needs_a_candidate(weights):
+    with pytest.raises(ValueError, match="at least one candidate"):
+        make("stride2", weights).mix(torch.zeros(len(CANDS)), inputs("stride2"))

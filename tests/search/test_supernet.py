@@ -86,9 +86,47 @@ def test_soft_mask_rows_sum_to_one_and_sharpen_as_tau_falls():
     assert peaks[2] > 0.9 and peaks[0] < 0.5
 
 
+def test_paths_mask_is_the_soft_mask_over_the_top_perturbed_logits():
+    t = theta(shape=(5, 9))
+    full, index = gumbel_mask(t, 0.7, hard=False, generator=gen(8))
+    pair, index_p = gumbel_mask(t, 0.7, hard=False, generator=gen(8), paths=2)
+    assert torch.equal(index, index_p)  # the same noise: the same drawn architecture
+    assert ((pair > 0).sum(dim=1) == 2).all()
+    top2 = full.detach().topk(2, dim=1).indices
+    for row in range(5):
+        kept = sorted(torch.nonzero(pair[row]).flatten().tolist())
+        assert kept == sorted(top2[row].tolist()) and int(index[row]) in kept
+        # renormalized over the two drawn candidates, exactly 0 elsewhere
+        torch.testing.assert_close(pair[row, kept], full[row, kept] / full[row, kept].sum())
+    torch.testing.assert_close(pair.sum(dim=1), torch.ones(5))
+    every, _ = gumbel_mask(t, 0.7, hard=False, generator=gen(8), paths=9)
+    torch.testing.assert_close(every, full)
+
+
+def test_paths_mask_sends_gradient_to_the_drawn_candidates_only():
+    t = theta(shape=(4, 9))
+    mask, _ = gumbel_mask(t, 1.0, hard=False, generator=gen(2), paths=3)
+    (mask * torch.randn(4, 9, generator=gen(9))).sum().backward()
+    assert torch.equal(t.grad != 0, mask.detach() > 0)
+
+
+def test_paths_are_drawn_from_p_theta_without_replacement():
+    """Inclusion frequency of each candidate among 2 drawn from p (Gumbel top-k) over 40,000 draws:
+    P(i drawn) = p_i + sum_{j != i} p_j p_i / (1 - p_j)."""
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    mask, _ = gumbel_mask(p.log().expand(40_000, 4).contiguous(), 1.0, hard=False, generator=gen(4), paths=2)
+    seen = (mask > 0).float().mean(dim=0)
+    expected = torch.tensor([float(p[i] + sum(p[j] * p[i] / (1 - p[j]) for j in range(4) if j != i))
+                             for i in range(4)])
+    torch.testing.assert_close(seen, expected, atol=0.01, rtol=0)
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="tau must be > 0"):
         gumbel_mask(theta(), 0.0, hard=True)
+    for paths in (1, -2):
+        with pytest.raises(ValueError, match="paths must be 0 .every candidate. or at least 2"):
+            gumbel_mask(theta(), 1.0, hard=False, paths=paths)
     with pytest.raises(ValueError, match=r"\(layers, candidates\)"):
         gumbel_mask(torch.zeros(4), 1.0, hard=True)
 

@@ -165,10 +165,12 @@ class AdbDevice:
         cores = [facts.Core(c["id"], c["max_khz"], c["governor"]) for c in info["cores"]]
         self.mask, cpus = self._mask(cores)
         self.install_runner(runner_file)
-        version = self.runtime_version(runtime)
+        version, machine = self.runtime_version(runtime)
         self.battery()
         info.update(affinity_mask=self.mask or "none", affinity=cpus, runner=self.profile.runner,
-                    runner_sha256=self.runner_sha, runtime_version=version, endpoint=str(self.transport.endpoint))
+                    runner_sha256=self.runner_sha, runtime_version=version, endpoint=str(self.transport.endpoint),
+                    runner_machine=machine)
+        ran = f" {machine}" if machine else ""  # the machine the phone's Python ran the runtime on
         self.info = info
         return {
             "device": self.profile.name,
@@ -178,21 +180,23 @@ class AdbDevice:
             "governor": facts.clusters(cores),
             "os": f"Android {info['release']} (SDK {info['sdk']}); kernel {info['kernel']}; build {info['build']}",
             "affinity": cpus,
-            "runtime_version": f"{version} (runner {self.profile.runner} sha256:{self.runner_sha})",
+            "runtime_version": f"{version}{ran} (runner {self.profile.runner} sha256:{self.runner_sha})",
         }
 
-    def runtime_version(self, runtime: str = "onnxruntime") -> str:
-        """The runtime's version on the phone (portable runner: the phone's Python package; native: unknown)."""
+    def runtime_version(self, runtime: str = "onnxruntime") -> tuple[str, str]:
+        """(the runtime's version, the machine it runs on) as the phone's Python reports them (portable
+        runner: its package and ``platform.machine()``, e.g. aarch64; native runners: unknown, "")."""
         if not get_runner(self.profile.runner).bundled:
-            return "unknown"
-        probe = VERSION_PROBES[runtime]
+            return "unknown", ""
+        probe = f"{VERSION_PROBES[runtime]}; import platform; print(platform.machine())"
         res = self.transport.run_long(f"{q(self.profile.python)} -c {q(probe)}",
                                       f"{self.workdir}/jobs", timeout_s=300, poll_s=0.2)  # an import may be slow
-        version = res.output.strip().splitlines()[-1] if res.output.strip() else ""
-        if res.rc != 0 or not version:
+        lines = res.output.strip().splitlines()
+        version, machine = (lines[-2].strip(), lines[-1].strip()) if len(lines) >= 2 else ("", "")
+        if res.rc != 0 or not version or not machine.isidentifier():
             raise CommandFailed(f"{self.transport.endpoint}: the portable runner needs Python with {runtime} on the "
                                 f"phone; `{self.profile.python}` said: {' '.join(res.output.split())[:200]}")
-        return version
+        return version, machine
 
     def run_models(self, models: list[str], inv: Invocation, timeout_s: float = 3600.0) -> list[RunnerResult]:
         """Run the runner on phone paths ``models``; one result per model, or RunnerOutputError (nothing partial)."""

@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an adbkey.pub whose key the phone accepts (repeatable)")
     p.add_argument("--accept-new-keys", action="store_true",
                    help="accept any key the host offers (as if someone tapped 'Allow' on the phone)")
+    p.add_argument("--arm64", nargs="?", const="", default=None, metavar="ROOT",
+                   help="the phone's python3 is the arm64 Python of the userland ROOT, run by qemu-user "
+                        "(default ROOT: $LUTNAS_ARM64_ROOT or /var/cache/lutnas/arm64-root; build it with "
+                        "tools/arm64_userland.sh)")
     return p
 
 
@@ -37,10 +41,14 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from devices.emulator import AdbEmulator, load_phone
 
+    from devices.emulator.userland import arm64_root
+
     keys = [path.read_text() for path in args.authorize]
+    root = None if args.arm64 is None else (Path(args.arm64) if args.arm64 else arm64_root())
     emu = AdbEmulator(load_phone(args.phone), args.sandbox, authorized_keys=keys,
-                      accept_new_keys=args.accept_new_keys, port=args.port).start()
-    print(f"emulated phone listening on {emu.address} (sandbox {emu.sandbox})", flush=True)
+                      accept_new_keys=args.accept_new_keys, port=args.port, arm64_root=root).start()
+    where = f", python3: arm64 from {root}" if root is not None else ""
+    print(f"emulated phone listening on {emu.address} (sandbox {emu.sandbox}{where})", flush=True)
     try:
         threading.Event().wait()
     finally:

@@ -5,7 +5,8 @@ The sandbox holds what a benchmark run on a phone reads and writes:
 the battery, and a /system/bin of small programs answering as Android's do
 (getprop, dumpsys battery|thermalservice, toybox-style taskset, uname -r) plus
 ``python3``, the Python that runs the emulator (so the project's portable
-runner runs for real, as it would on a phone with Termux).
+runner runs for real, as it would on a phone with Termux), or an arm64
+Python under qemu-user (``devices.emulator.userland``).
 """
 
 from __future__ import annotations
@@ -135,8 +136,11 @@ case "$1" in -r) echo {kernel};; -m) echo aarch64;; -a) echo Linux localhost {ke
 '''
 
 
-def install(phone: Phone, sandbox: Path) -> None:
-    """Lay out ``sandbox`` as the phone's filesystem (idempotent; files already pushed are kept)."""
+def install(phone: Phone, sandbox: Path, python: list[str] | None = None) -> None:
+    """Lay out ``sandbox`` as the phone's filesystem (idempotent; files already pushed are kept).
+
+    ``python``: the command the phone's ``python3`` runs (default: the Python running the emulator;
+    ``devices.emulator.userland.python_argv`` for an arm64 Python under qemu)."""
     sandbox = sandbox.resolve()
     (sandbox / "data" / "local" / "tmp").mkdir(parents=True, exist_ok=True)
     (sandbox / "sdcard").mkdir(parents=True, exist_ok=True)
@@ -163,13 +167,13 @@ def install(phone: Phone, sandbox: Path) -> None:
     _write(bat / "usb_powered", "1\n" if b.get("usb_powered") else "0\n")
     _write(sandbox / "system" / "thermal_status", "0\n")
     bin_ = sandbox / "system" / "bin"
-    python = sys.executable
-    _write(bin_ / "getprop", _GETPROP.format(python=python, props=str(sandbox / "system" / "props")), 0o755)
-    _write(bin_ / "dumpsys", _DUMPSYS.format(python=python, root=str(sandbox)), 0o755)
+    host = sys.executable  # the phone's own small programs run on this host's Python
+    _write(bin_ / "getprop", _GETPROP.format(python=host, props=str(sandbox / "system" / "props")), 0o755)
+    _write(bin_ / "dumpsys", _DUMPSYS.format(python=host, root=str(sandbox)), 0o755)
     _write(bin_ / "taskset", _TASKSET.format(record=shlex.quote(str(sandbox / "data" / "local" / "tmp" / ".taskset"))),
            0o755)
     _write(bin_ / "uname", _UNAME.format(kernel=shlex.quote(phone.kernel)), 0o755)
-    _write(bin_ / "python3", f"#!/bin/sh\nexec {shlex.quote(python)} \"$@\"\n", 0o755)
+    _write(bin_ / "python3", f"#!/bin/sh\nexec {shlex.join(python or [sys.executable])} \"$@\"\n", 0o755)
 
 
 def shell_env(sandbox: Path) -> dict[str, str]:

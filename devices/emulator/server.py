@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 
 from devices.emulator import wire
 from devices.emulator.phone import Phone, install
+from devices.emulator.userland import python_argv
 from devices.emulator.wire import Message
 
 FEATURES = ("shell_v2", "cmd")
@@ -285,12 +286,13 @@ class AdbEmulator:
 
     def __init__(self, phone: Phone, sandbox: Path | str, authorized_keys: Iterable[str] = (),
                  accept_new_keys: bool = False, auth: bool = True, port: int = 0,
-                 features: Iterable[str] = FEATURES) -> None:
+                 features: Iterable[str] = FEATURES, arm64_root: Path | str | None = None) -> None:
         self.phone = phone
         self.sandbox = Path(sandbox).resolve()
         if not _SAFE_SANDBOX.match(str(self.sandbox)):
             raise ValueError(f"{self.sandbox}: the sandbox path may hold only letters, digits and _./+-")
-        install(phone, self.sandbox)
+        self.arm64_root = Path(arm64_root) if arm64_root is not None else None
+        install(phone, self.sandbox, python_argv(self.arm64_root) if self.arm64_root is not None else None)
         self.auth, self.accept_new_keys, self.features = auth, accept_new_keys, tuple(features)
         self._keys: list[str] = []
         self._lock = threading.Lock()

@@ -7,6 +7,7 @@ the transport timeout, a refused key, a runner printing garbage.
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,8 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     import onnxruntime
 
     sha = hashlib.sha256(runner.read_bytes()).hexdigest()
-    assert row["runtime_version"] == f"{onnxruntime.__version__} (runner portable sha256:{sha})"
+    # the machine the phone's Python ran on (the emulated phone's python3 is this host's)
+    assert row["runtime_version"] == f"{onnxruntime.__version__} {platform.machine()} (runner portable sha256:{sha})"
     assert frame["device_model"].nunique() == 1 and frame["runtime_version"].nunique() == 1
     # timed in-network: the host sends the footprints, the runner sizes the copies by its core's caches (the
     # emulated phone's runner runs on this host, so its caches are this host's)
@@ -122,7 +124,7 @@ def test_executorch_programs_on_the_phone_through_the_portable_runner(home, phon
     assert proc.returncode == 0, proc.stderr
     frame = check_complete(out)
     assert set(frame["runtime"]) == {"executorch"} and set(frame["opt_level"]) == {"xnnpack"}
-    assert frame["runtime_version"].str.startswith("1.5.1 (runner portable sha256:").all()
+    assert frame["runtime_version"].str.startswith(f"1.5.1 {platform.machine()} (runner portable sha256:").all()
     models = list((phone.sandbox / "data/local/tmp/lutnas/models").iterdir())
     assert len(models) == 15 and all(m.suffix == ".pte" for m in models)
 

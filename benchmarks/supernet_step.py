@@ -6,8 +6,9 @@
 A search alternates two passes (search.dnas): the weights pass (SGD on w; 80% of the training data)
 and the theta pass (Adam on theta; 20%). Each pass runs hard forwards (one sampled path) or soft ones
 (the mixture of every candidate, or of --theta-paths drawn ones per layer), as the mode says
-(search.supernet.MODES: hybrid = hard w pass + soft theta pass over 2 drawn candidates per layer, the
-default). This times each kind of step, for each way of holding the weights:
+(search.supernet.MODES: hybrid = hard w pass + soft theta pass, the default; with --theta-paths 2 its
+theta pass mixes 2 drawn candidates per layer). This times each kind of step, for each way of holding
+the weights:
 
   <weights> w hard      Gumbel path, forward, CE, backward, SGD
   <weights> w soft      soft mask, mixture forward, CE, backward, SGD
@@ -16,7 +17,7 @@ default). This times each kind of step, for each way of holding the weights:
   <weights> theta soft  soft mask, mixture forward, CE, expected latency, fbnet loss, backward (weights
                         frozen), Adam
   <weights> theta pair  the same over 2 candidates per layer drawn from P_theta (Gumbel top-2; the
-                        hybrid mode's theta step)
+                        hybrid mode's theta step with --theta-paths 2)
   child                 a fresh ChildNet of the round's hard path (one untimed warm-up step), CE, SGD
 
 Step times: one process, interleaved rounds (the order rotates every round), so drift on this
@@ -281,7 +282,7 @@ def peak_rss(args: argparse.Namespace, variant: str, build_only: bool) -> float:
 
 # ---- report ---------------------------------------------------------------------------------------
 W_STEPS_PER_THETA_STEP = 4  # the weights pass takes 80% of the training data, theta's 20%
-MODE_STEPS = (("hybrid (default)", "hard", "pair"), ("hybrid --theta-paths 0", "hard", "soft"),
+MODE_STEPS = (("hybrid (default)", "hard", "soft"), ("hybrid --theta-paths 2", "hard", "pair"),
               ("hard", "hard", "hard"), ("soft", "soft", "soft"))  # (mode, weights step, theta step)
 
 

@@ -3,9 +3,10 @@
 The training data is split 80% for the weights w and 20% for theta. Warm-up
 epochs train w only; then each epoch runs a w pass (SGD, cosine learning
 rate) and a theta pass (Adam), each with the other frozen. A soft theta pass
-mixes ``theta_paths`` candidates per layer drawn from P_theta (two in hybrid
-mode, ProxylessNAS's two paths: about the cost of a child step; 0 = every
-candidate, the paper's relaxation at about the cost of the largest network). The weights'
+mixes every candidate (``theta_paths`` 0, default: about the cost of the
+largest network) or ``theta_paths`` candidates per layer drawn from P_theta
+(2: ProxylessNAS's two paths, about the cost of a child step; measured to
+search less well, docs/search.md). The weights'
 loss is the cross-entropy (the latency factor of the fbnet loss does not
 depend on w and would only rescale its learning rate); theta's loss is the
 chosen search loss of that cross-entropy and the LUT's expected latency under
@@ -44,10 +45,7 @@ from search.layers import check_weights
 from search.supernet import Supernet, check_mode
 
 CHECKPOINT = "checkpoint.pt"
-# what a search.json or checkpoint that lacks a setting meant: independent weights before lutnas 0.3,
-# a theta pass over every candidate before --theta-paths
-LEGACY_CONFIG = {"weights": "independent", "theta_paths": 0}
-THETA_PATHS = {"hybrid": 2, "soft": 0, "hard": 0}  # mode -> default candidates per layer in a soft theta pass
+LEGACY_CONFIG = {"weights": "independent"}  # what a search.json or checkpoint from before lutnas 0.3 meant
 WARMUP_FRACTION = 0.5  # a shared supernet needs 4-5 epochs of 10,000 images to judge paths (docs/search.md)
 RECALIBRATE_IMAGES = 1024  # images of the w split that re-estimate a judged path's BatchNorm statistics
 RECALIBRATE_BATCH = 128
@@ -78,12 +76,7 @@ class SearchConfig:
     tau_decay: float = 1.0
     entropy: float = 0.3  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
     seed: int = 0
-    theta_paths: int | None = None  # candidates per layer a soft theta pass mixes (0: all); None: THETA_PATHS[mode]
-
-    @property
-    def paths(self) -> int:
-        """Candidates per layer that a soft theta pass mixes, drawn from P_theta (0: every candidate)."""
-        return THETA_PATHS[self.mode] if self.theta_paths is None else self.theta_paths
+    theta_paths: int = 0  # candidates per layer a soft theta pass mixes, drawn from P_theta (0: every candidate)
 
     @property
     def warmup(self) -> int:
@@ -115,8 +108,8 @@ class SearchConfig:
             raise ValueError(f"target-ms must be a finite number, got {self.target_ms}")
         check_mode(self.mode)
         check_weights(self.weights)
-        if self.theta_paths is not None and (isinstance(self.theta_paths, bool) or not isinstance(self.theta_paths, int)
-                                             or self.theta_paths < 0 or self.theta_paths == 1):
+        if isinstance(self.theta_paths, bool) or not isinstance(self.theta_paths, int) or self.theta_paths < 0 \
+                or self.theta_paths == 1:
             raise ValueError(f"theta-paths must be 0 (every candidate) or a whole number >= 2, got {self.theta_paths}")
         if not (math.isfinite(self.entropy) and self.entropy >= 0):
             raise ValueError(f"entropy weight must be >= 0, got {self.entropy}")
@@ -278,7 +271,7 @@ class Searcher:
         soft = self.net.soft("theta")
         with frozen(self.net.weight_parameters()):  # theta's backward skips the weights' gradients
             for x, y in self._batches(self.splits.train_theta, epoch, 3):
-                mask, index = self.net.sample(tau, gumbel, soft, self.cfg.paths if soft else 0)
+                mask, index = self.net.sample(tau, gumbel, soft, self.cfg.theta_paths if soft else 0)
                 logits = self.model(x, mask, index, soft)
                 lat = self.latency.expected(self.net.theta.softmax(dim=1))
                 loss = search_loss(F.cross_entropy(logits, y), lat * scale, loss_cfg)

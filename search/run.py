@@ -55,15 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=MODE_CHOICES, default="hybrid",
                    help="hybrid (default): the weights train on one sampled path per step, theta on the "
-                        "Gumbel-weighted mixture of a few sampled candidates per layer (its gradient compares "
-                        "them; --theta-paths); hard: one "
+                        "Gumbel-weighted mixture of every candidate (its gradient compares them; see "
+                        "--theta-paths); hard: one "
                         "path in both passes (cheapest, but theta's gradient cannot tell candidates apart); "
                         "soft: the mixture in both passes (the paper)")
-    p.add_argument("--theta-paths", type=int, default=None, metavar="K",
+    p.add_argument("--theta-paths", type=int, default=0, metavar="K",
                    help="candidates per layer that a soft theta pass mixes, drawn from P_theta without "
-                        "replacement (default: 2 in hybrid mode, ProxylessNAS's two paths, a theta step then "
-                        "costs about a child step; 0 = every candidate, the paper's mixture, about 3.5x; "
-                        "soft mode's default is 0)")
+                        "replacement (default 0: every candidate; 2: ProxylessNAS's two paths, an epoch's "
+                        "average step 1.12x a child's step instead of 1.57x, but measured to search less well: "
+                        "docs/search.md)")
     p.add_argument("--weights", choices=WEIGHT_CHOICES, default="shared",
                    help="shared (default): a layer's candidates share one superkernel (3x3 = centre of 5x5, "
                         "e1/e3 = leading channels of e6), so the supernet trains like one network; "

@@ -20,9 +20,9 @@ architecture of a step. A forward pass is one of two kinds:
 
 ``MODES`` says which kind each pass of the search runs (weights pass, theta
 pass): ``hybrid`` (default) trains the weights on hard single paths and
-theta on the soft mixture (of a few candidates per layer drawn from P_theta:
-``gumbel_mask``'s ``paths``, set by the search's ``theta_paths``); ``hard``
-and ``soft`` use one kind for both.
+theta on the soft mixture (of every candidate, or of a few per layer drawn
+from P_theta: ``gumbel_mask``'s ``paths``, the search's ``theta_paths``);
+``hard`` and ``soft`` use one kind for both.
 The same mask feeds the latency term (``search.latency``), so theta learns
 from accuracy and latency alike.
 """

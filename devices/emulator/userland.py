@@ -29,7 +29,8 @@ def arm64_root() -> Path:
 def missing(root: Path) -> str | None:
     """Why ``root`` cannot serve as the phone's userland (None when it can), in one line."""
     if shutil.which(QEMU) is None:
-        return f"{QEMU} not found (apt-get install qemu-user-static)"
+        return f"no arm64 userland: {QEMU} not found (apt-get install qemu-user-static, then build the root with " \
+               f"sudo tools/arm64_userland.sh {root})"
     if not (root / READY).is_file():
         return f"{root}: no arm64 userland (build it with: sudo tools/arm64_userland.sh {root})"
     if not (root / "usr" / "bin" / "python3").exists():

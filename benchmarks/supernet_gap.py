@@ -18,7 +18,6 @@ Cost: the architecture's training, --seeds times (a few minutes per seed for fbn
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import sys
@@ -45,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from search.archfile import read_arch
     from search.data import load_data
+    from search.results import read_metrics
     from search.train import train_arch
 
     if args.threads:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         saved = json.loads((args.search / "search.json").read_text())
         config, run = saved["config"], saved["run"]
-        rows = list(csv.DictReader((args.search / "metrics.csv").open()))
+        rows = read_metrics(args.search / "metrics.csv")
         arch = read_arch(args.search / "arch.json")
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"{args.search}: not a finished search ({e})")

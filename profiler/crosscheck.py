@@ -85,7 +85,6 @@ def crosscheck(keys: list[Any], runtime_name: str, python: list[str], work: Path
     import platform
 
     import numpy as np
-    import onnxruntime
 
     from devices.runtimes import get_runtime
     from search.blocks import build_module, input_shape
@@ -98,7 +97,11 @@ def crosscheck(keys: list[Any], runtime_name: str, python: list[str], work: Path
         runtime.export(build_module(key), input_shape(key), model)
         x = rng.standard_normal(input_shape(key)).astype(np.float32)
         np.save(work / f"x{i}.npy", x)
-        ours.append(_host_output(runtime, model, x))
+        session = runtime.open(model, x.shape)  # as the profiler opens it: the runtime's threads and level
+        try:
+            ours.append(np.asarray(session.output(x), dtype=np.float32))
+        finally:
+            session.close()
         jobs.append({"model": str(model), "input": str(work / f"x{i}.npy"), "output": str(work / f"y{i}.npy"),
                      "runtime": runtime_name, "level": ORT_LEVELS.get(runtime.opt_level, "")})
     guest = guest_run(python, jobs)
@@ -110,24 +113,7 @@ def crosscheck(keys: list[Any], runtime_name: str, python: list[str], work: Path
         compared.append(Compared(key, float(np.abs(theirs - y).max()), float(np.abs(y).max())))
     host = {"machine": platform.machine(), "python": platform.python_version(), "numpy": np.__version__,
             runtime_name: runtime.provenance()["runtime_version"]}
-    if runtime_name == "onnxruntime":
-        host["onnxruntime"] = onnxruntime.__version__
     return compared, host, guest
-
-
-def _host_output(runtime: Any, model: Path, x: Any) -> Any:
-    """This host's output of ``model`` on ``x``, with the profiler's runtime settings."""
-    import numpy as np
-
-    if runtime.name == "onnxruntime":
-        sess = __import__("onnxruntime").InferenceSession(str(model), runtime.options(),
-                                                          providers=["CPUExecutionProvider"])
-        return sess.run(None, {sess.get_inputs()[0].name: x})[0].astype(np.float32)
-    import torch
-    from executorch.runtime import Runtime
-
-    method = Runtime.get().load_program(model).load_method("forward")
-    return method.execute([torch.from_numpy(x)])[0].numpy().astype(np.float32)
 
 
 def build_parser() -> argparse.ArgumentParser:

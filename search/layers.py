@@ -45,6 +45,17 @@ from search.blocks import IRBlock, Skip, build_module, channel_shuffle
 from search.space import Layer
 
 
+def running(weights: Tensor, active: list[bool] | None = None) -> list[bool]:
+    """Which candidates a mixture runs: those whose weight is not exactly 0 (``active``, when the caller
+    has already read that off the mask, saves a device sync per layer). ValueError when none is."""
+    active = weights.detach().ne(0).tolist() if active is None else active
+    if len(active) != len(weights):
+        raise ValueError(f"{len(active)} running flags for a mask row of {len(weights)} candidates")
+    if not any(active):
+        raise ValueError("a mixture needs at least one candidate with a weight other than 0")
+    return active
+
+
 class IndependentLayer(nn.ModuleList):
     """One stand-alone module per candidate (``layer[i]`` is candidate i's module)."""
 
@@ -55,14 +66,12 @@ class IndependentLayer(nn.ModuleList):
         """Candidate ``i``'s output."""
         return self[i](x)
 
-    def mix(self, weights: Tensor, x: Tensor) -> Tensor:
+    def mix(self, weights: Tensor, x: Tensor, active: list[bool] | None = None) -> Tensor:
         """``sum_i weights[i] * op_i(x)``: the paper's soft relaxation (every candidate with a weight
-        other than exactly 0 runs)."""
-        active = [i for i, on in enumerate(weights.detach().ne(0).tolist()) if on]
-        if not active:
-            raise ValueError("a mixture needs at least one candidate with a weight other than 0")
-        out = weights[active[0]] * self[active[0]](x)
-        for i in active[1:]:
+        other than exactly 0 runs; ``active``: see ``running``)."""
+        on = [i for i, a in enumerate(running(weights, active)) if a]
+        out = weights[on[0]] * self[on[0]](x)
+        for i in on[1:]:
             out = out + weights[i] * self[i](x)
         return out
 
@@ -185,7 +194,7 @@ class SharedLayer(nn.Module):
         h = F.relu(self.bn_depthwise(F.conv2d(h, wd, stride=self.stride, padding=b.kernel // 2, groups=h.shape[1])))
         return self.bn_project(F.conv2d(h, wp, groups=b.groups))
 
-    def mix(self, weights: Tensor, x: Tensor) -> Tensor:
+    def mix(self, weights: Tensor, x: Tensor, active: list[bool] | None = None) -> Tensor:
         """The soft relaxation over every candidate at about the cost of the largest one (FBNetV2's masks).
 
         The dense candidates (no groups) share the expansion and its BatchNorm, so it runs once at
@@ -199,11 +208,10 @@ class SharedLayer(nn.Module):
         (batch statistics); in between it is a relaxation, as in FBNetV2 (Wan et al. 2020).
         Candidates whose weight is exactly 0 do not run, and the dense part runs at the largest
         expansion and kernel among the others (a mask over a few drawn candidates costs about
-        the largest of them; their outputs and gradients are the full mixture's).
+        the largest of them; their outputs and gradients are the full mixture's; ``active``: see
+        ``running``).
         """
-        active = [on for on in weights.detach().ne(0).tolist()]
-        if not any(active):
-            raise ValueError("a mixture needs at least one candidate with a weight other than 0")
+        active = running(weights, active)
         out: Tensor | float = x if self.residual else 0.0
         dense = [i for i in self.dense if active[i]]
         if dense:

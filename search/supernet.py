@@ -198,8 +198,9 @@ class Supernet(nn.Module):
                              f"got {tuple(mask.shape)} and {tuple(index.shape)}")
         x = self.stem(x)
         if self.mode == "soft" if soft is None else soft:
+            active = mask.detach().ne(0).tolist()  # read once for every layer: one device sync, not one per layer
             for l, layer in enumerate(self.layers):
-                x = layer.mix(mask[l], x)
+                x = layer.mix(mask[l], x, active[l])
         else:
             for l, (layer, i) in enumerate(zip(self.layers, index.tolist())):
                 x = layer.run(i, x) * mask[l, i]

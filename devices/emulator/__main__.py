@@ -40,7 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from devices.emulator import AdbEmulator, load_phone
-
     from devices.emulator.userland import arm64_root
 
     keys = [path.read_text() for path in args.authorize]

@@ -14,8 +14,9 @@ class Session(ABC):
     def run(self) -> None:
         """Run one inference on the bound input."""
 
-    def output(self) -> Any:
-        """Run once and return the output as a numpy array (for checks, not timing)."""
+    def output(self, x: Any = None) -> Any:
+        """Run once and return the output as a numpy array (for checks, not timing); ``x`` (a float32 numpy
+        array of the input's shape) is copied into the bound input first, and stays bound."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -36,8 +37,8 @@ class Rotation(Session):
         self.sessions[self.next].run()
         self.next = (self.next + 1) % len(self.sessions)
 
-    def output(self) -> Any:
-        return self.sessions[0].output()
+    def output(self, x: Any = None) -> Any:
+        return self.sessions[0].output(x)
 
     def close(self) -> None:
         for s in self.sessions:

@@ -81,7 +81,9 @@ class ExecuTorchSession(Session):
     def run(self) -> None:
         self.method.execute([self.x])
 
-    def output(self) -> Any:
+    def output(self, x: Any = None) -> Any:
+        if x is not None:
+            self.x.copy_(torch.from_numpy(x))
         return self.method.execute([self.x])[0].numpy().copy()
 
     def close(self) -> None:

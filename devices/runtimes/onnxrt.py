@@ -49,7 +49,9 @@ class OnnxSession(Session):
     def run(self) -> None:
         self.sess.run_with_iobinding(self.binding)
 
-    def output(self) -> np.ndarray:
+    def output(self, x: np.ndarray | None = None) -> np.ndarray:
+        if x is not None:
+            np.copyto(self.x, x)
         self.run()
         return self.y.numpy().copy()
 

@@ -26,7 +26,9 @@ class TorchScriptSession(Session):
         with torch.inference_mode():
             self.module(self.x)
 
-    def output(self):
+    def output(self, x: Any = None) -> Any:
+        if x is not None:
+            self.x.copy_(torch.from_numpy(x))
         with torch.inference_mode():
             return self.module(self.x).numpy().copy()
 

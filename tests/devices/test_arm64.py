@@ -6,7 +6,6 @@ repository); without it they are skipped with the one-line reason. The rest chec
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 import subprocess
@@ -15,19 +14,15 @@ import sys
 import pandas as pd
 import pytest
 
-from devices.adb.keys import ensure_key
 from devices.emulator import AdbEmulator, load_phone
 from devices.emulator.phone import install
 from devices.emulator.userland import QEMU, READY, arm64_root, missing, python_argv
 from lut import load
 from profiler.crosscheck import crosscheck
 from search.space import load_space_file
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, PHONE, ROOT, profile_phone
 
 TINY = FIXTURES / "spaces" / "tiny.toml"
-PROFILE = FIXTURES / "phones" / "emulated-profile.toml"
-PHONE = FIXTURES / "phones" / "pixel7-emulated.toml"
-FAST = ["--budget", "0.03", "--min-runs", "5", "--tolerance", "0.2", "--quiet"]
 WHY = missing(arm64_root())
 needs_arm64 = pytest.mark.skipif(WHY is not None, reason=str(WHY))
 
@@ -86,13 +81,6 @@ def test_crosscheck_of_this_host_against_itself_is_exact(tmp_path):
 
 
 # ---- arm64 code, under qemu --------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    h = tmp_path_factory.mktemp("home")
-    ensure_key(h / ".android" / "adbkey")
-    return h
-
-
 @pytest.fixture
 def arm64_phone(home, tmp_path):
     pub = (home / ".android" / "adbkey.pub").read_text()
@@ -100,17 +88,12 @@ def arm64_phone(home, tmp_path):
         yield emu
 
 
-def profile(home, *args):
-    env = {**os.environ, "HOME": str(home), "LUTNAS_CACHE": str(home / "cache"), "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "profiler.run", "--device", str(PROFILE), *map(str, args), *FAST],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
-
-
 @needs_arm64
 @pytest.mark.parametrize("runtime, version", [("onnxruntime", "1.32.0"), ("executorch", "1.5.1")])
 def test_profiles_the_tiny_space_with_arm64_runtimes(home, arm64_phone, tmp_path, runtime, version):
     out = tmp_path / f"arm64-{runtime}.csv"
-    proc = profile(home, "--host", arm64_phone.address, "--space", TINY, "--out", out, "--runtime", runtime)
+    proc = profile_phone(home, "--host", arm64_phone.address, "--space", TINY, "--out", out, "--runtime", runtime,
+                         timeout=1800)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load(out).keys() == set(load_space_file(TINY).keys())
     frame = pd.read_csv(out)

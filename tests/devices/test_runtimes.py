@@ -180,3 +180,21 @@ def test_every_runtime_opens_copies(tmp_path):
     rot.run()
     assert rot.next == 1
     rot.close()
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "torchscript", "executorch"])
+def test_output_on_a_given_input_is_the_module_on_that_input(runtime, tmp_path):
+    key = Key("k5_e3", 24, 32, 2, 9, 9)
+    rt = get_runtime(runtime)
+    torch.manual_seed(0)
+    module = build_module(key).eval()
+    path = tmp_path / f"m{rt.suffix}"
+    rt.export(module, input_shape(key), path)
+    s = rt.open(path, input_shape(key))
+    x = np.random.default_rng(5).standard_normal(input_shape(key)).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x)).numpy()
+    assert not np.allclose(s.output(), expected, atol=1e-3)  # the bound input is another one ...
+    np.testing.assert_allclose(s.output(x), expected, atol=1e-4, rtol=1e-4)  # ... until x is given
+    np.testing.assert_allclose(s.output(), expected, atol=1e-4, rtol=1e-4)  # and x stays bound
+    s.close()

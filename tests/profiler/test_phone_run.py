@@ -6,33 +6,20 @@ the transport timeout, a refused key, a runner printing garbage.
 """
 
 import json
-import os
 import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from devices.adb.keys import ensure_key
 from devices.emulator import AdbEmulator, load_phone
 from lut import load
 from search.space import load_space_file
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, PHONE
+from tests.conftest import PHONE_PROFILE as PROFILE
+from tests.conftest import profile_phone as run
 
 TINY = FIXTURES / "spaces" / "tiny.toml"
-PROFILE = FIXTURES / "phones" / "emulated-profile.toml"
-PHONE = FIXTURES / "phones" / "pixel7-emulated.toml"
-FAST = ["--budget", "0.03", "--min-runs", "5", "--tolerance", "0.2", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """A HOME with an ADB key (as adb makes it) and an export cache shared by this module's runs."""
-    h = tmp_path_factory.mktemp("home")
-    ensure_key(h / ".android" / "adbkey")
-    return h
 
 
 @pytest.fixture
@@ -40,12 +27,6 @@ def phone(home, tmp_path):
     pub = (home / ".android" / "adbkey.pub").read_text()
     with AdbEmulator(load_phone(PHONE), tmp_path / "phone", authorized_keys=[pub]) as emu:
         yield emu
-
-
-def run(home, *args, profile=PROFILE):
-    env = {**os.environ, "HOME": str(home), "LUTNAS_CACHE": str(home / "cache"), "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "profiler.run", "--device", str(profile), *map(str, args), *FAST],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def profile_with(tmp_path, **fields):

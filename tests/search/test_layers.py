@@ -44,6 +44,26 @@ def inputs(slot: str, n: int = 4, seed: int = 1) -> torch.Tensor:
     return torch.randn(n, cin, size, size, generator=torch.Generator().manual_seed(seed))
 
 
+def conv_weights(fn) -> list[torch.Tensor]:
+    """The weight (a detached copy) of every conv2d that ``fn()`` runs, in order."""
+    weights = []
+
+    class Record(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.conv2d:
+                weights.append(args[1].detach().clone())
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        fn()
+    return weights
+
+
+def conv_weight_shapes(fn) -> list[tuple[int, ...]]:
+    """The weight shape of every conv2d that ``fn()`` runs, in order."""
+    return [tuple(w.shape) for w in conv_weights(fn)]
+
+
 def test_registry_and_unknown_name():
     assert list(WEIGHTS) == ["shared", "independent"]
     assert check_weights("shared") == "shared"
@@ -240,22 +260,10 @@ def test_shared_mix_runs_about_one_largest_candidate():
     """Dense candidates share one expand, one depthwise and one project conv; the rest run on their own."""
     layer = make("stride2").train()
     x, w = inputs("stride2"), soft_weights()
-    calls = []
-
-    class Count(torch.overrides.TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if func is torch.nn.functional.conv2d:
-                calls.append(args[1].shape)
-            return func(*args, **(kwargs or {}))
-
-    with Count():
-        layer.mix(w, x)
+    calls = conv_weight_shapes(lambda: layer.mix(w, x))
     assert len(calls) == 3 + 2 * 3 + 1  # dense (expand, depthwise, project) + 2 group candidates + skip
     assert (48, 1, 5, 5) in calls  # the dense depthwise runs once, at the largest width and kernel
-    calls.clear()
-    with Count():
-        sum(layer.run(i, x) for i in range(len(CANDS)))
-    assert len(calls) == 8 * 3 + 1
+    assert len(conv_weight_shapes(lambda: sum(layer.run(i, x) for i in range(len(CANDS))))) == 8 * 3 + 1
 
 
 @pytest.mark.parametrize("weights", list(WEIGHTS))
@@ -272,17 +280,7 @@ def test_shared_mix_kernel_mixes_the_centres_per_channel():
     layer = make("stride2").train()
     w = torch.zeros(len(CANDS))
     w[CANDS.index("k3_e1")], w[CANDS.index("k5_e6")] = 0.25, 0.75
-    seen = []
-
-    class Keep(torch.overrides.TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if func is torch.nn.functional.conv2d and args[1].shape == (48, 1, 5, 5):
-                seen.append(args[1].detach().clone())
-            return func(*args, **(kwargs or {}))
-
-    with Keep():
-        layer.mix(w, inputs("stride2"))
-    kernel = seen[0]
+    kernel = next(k for k in conv_weights(lambda: layer.mix(w, inputs("stride2"))) if k.shape == (48, 1, 5, 5))
     ring = torch.ones(5, 5)
     ring[1:4, 1:4] = 0
     full = layer.depthwise.detach()
@@ -320,20 +318,20 @@ def test_shared_mix_over_small_candidates_runs_at_their_size():
     layer = make("stride2").train()
     w = torch.zeros(len(CANDS))
     w[CANDS.index("k3_e1")], w[CANDS.index("k3_e3")] = 0.4, 0.6
-    calls = []
-
-    class Count(torch.overrides.TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if func is torch.nn.functional.conv2d:
-                calls.append(tuple(args[1].shape))
-            return func(*args, **(kwargs or {}))
-
-    with Count():
-        layer.mix(w, inputs("stride2"))
-    assert calls == [(24, 8, 1, 1), (24, 1, 3, 3), (16, 24, 1, 1)]
+    assert conv_weight_shapes(lambda: layer.mix(w, inputs("stride2"))) == [(24, 8, 1, 1), (24, 1, 3, 3), (16, 24, 1, 1)]
 
 
 @pytest.mark.parametrize("weights", list(WEIGHTS))
 def test_mix_needs_a_candidate(weights):
     with pytest.raises(ValueError, match="at least one candidate"):
         make("stride2", weights).mix(torch.zeros(len(CANDS)), inputs("stride2"))
+
+
+def test_mix_takes_the_running_candidates_read_off_the_mask():
+    layer = make("stride2").train()
+    x, w = inputs("stride2"), soft_weights()
+    torch.testing.assert_close(layer.mix(w, x, [True] * len(CANDS)), layer.mix(w, x))
+    with pytest.raises(ValueError, match="at least one candidate"):
+        layer.mix(w, x, [False] * len(CANDS))
+    with pytest.raises(ValueError, match="8 running flags for a mask row of 9 candidates"):
+        layer.mix(w, x, [True] * (len(CANDS) - 1))

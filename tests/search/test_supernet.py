@@ -201,8 +201,8 @@ def test_soft_forward_mixes_every_layer_with_its_mask_row(space, weights, mode):
     net = randomize_bn(Supernet(space, mode=mode, weights=weights))
     calls: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
     for l, layer in enumerate(net.layers):
-        def mix(w, x, l=l, mix=layer.mix):
-            out = mix(w, x)
+        def mix(w, x, active=None, l=l, mix=layer.mix):
+            out = mix(w, x, active)
             calls.append((l, w, x, out))
             return out
         layer.mix = mix

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lut.io import load, loads, save, to_csv_text
     from lut.matrix import LayerLike, Matrix, MissingKeysError, SpaceLike
     from lut.table import LUT
-    from lut.validate import Problem
+    from lut.checks import Problem
 
 _LAZY = {
     "LUT": "lut.table",
@@ -29,7 +29,7 @@ _LAZY = {
     "MissingKeysError": "lut.matrix",
     "SpaceLike": "lut.matrix",
     "LayerLike": "lut.matrix",
-    "Problem": "lut.validate",
+    "Problem": "lut.checks",
 }
 
 __all__ = ["SCHEMA_VERSION", "BlockName", "Key", "LUTError", "format_name", "is_valid_name", "parse_name",

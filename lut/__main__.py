@@ -1,7 +1,7 @@
-"""``python -m lut``: see lut.cli."""
+"""``python -m lut``: the command line lives in luttools.cli (the lut package is the format only)."""
 
 import sys
 
-from lut.cli import main
+from luttools.cli import main
 
 sys.exit(main())

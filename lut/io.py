@@ -17,7 +17,7 @@ from typing import Union
 from lut import canonical
 from lut.schema import LUTError
 from lut.table import LUT, problems_error
-from lut.validate import check_text, decode
+from lut.checks import check_text, decode
 
 PathLike = Union[str, "os.PathLike[str]"]
 

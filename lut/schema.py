@@ -20,7 +20,7 @@ SCHEMA_HISTORY: dict[int, tuple[str, str]] = {
     3: ("0.3.0", "the columns conditions (how the entry was timed: in-network or warm; earlier rows are warm) and "
                  "copies (how many copies of the block were rotated)"),
 }
-# device_model of rows imported from a format that records no provenance (lut.formats).
+# device_model of rows imported from a format that records no provenance (luttools.formats).
 IMPORTED_PREFIX = "unknown (imported from "
 
 

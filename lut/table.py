@@ -15,7 +15,7 @@ import pandas as pd
 from lut import canonical, schema
 from lut.cells import to_native, to_text
 from lut.schema import COLUMNS, ENVIRONMENT_COLUMNS, KEY_COLUMNS, PROVENANCE_COLUMNS, Key, LUTError
-from lut.validate import Problem, check_table
+from lut.checks import Problem, check_table
 
 if TYPE_CHECKING:
     from lut.matrix import Matrix, SpaceLike

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: clear one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
 
     return guarded(run, args)
 

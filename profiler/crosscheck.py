@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input or a failing arm64 side."""
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
 
     return guarded(run, build_parser().parse_args(argv), (RuntimeError, subprocess.TimeoutExpired))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from lut import LUT, Key, LUTError, load, save
-from lut._version import __version__
+from lutnas import __version__
 from lut.schema import ENVIRONMENT_COLUMNS
 from profiler.conditions import Plan, plan_warm
 from profiler.measure import Entry, Report, Settings, measure

@@ -23,7 +23,7 @@ from typing import Callable
 
 from devices.runners.registry import get_runner
 from lut import Key, save
-from lut._version import __version__
+from lutnas import __version__
 from profiler.conditions import Plan, plan_warm
 from profiler.pipeline import NoProgress, Outcome, Progress, now_utc, plan
 from profiler.measure import Settings

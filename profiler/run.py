@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from devices.profiles import DeviceUnavailable
     from devices.runners.base import RunnerOutputError
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
 
     return guarded(run, args, (DeviceUnavailable, RunnerOutputError))
 

@@ -144,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     from lut import load
     from lut.calibration import read_calibration, without_calibration
     from profiler.fidelity import sample_architectures
-    from profiler.lutspace import resolve_space, runtime_settings
+    from profiler.settings import runtime_settings
+    from search.coverage import resolve_space
 
     _check_args(args)
     lut = load(args.lut)
@@ -378,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     from devices.profiles import DeviceUnavailable
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
 
     signal.signal(signal.SIGTERM, _interrupt)  # a kill saves what was measured, like Ctrl-C
     return guarded(run, args, (DeviceUnavailable,))

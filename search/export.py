@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
 
     args = build_parser().parse_args(argv)
     return guarded(run, args)

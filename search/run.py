@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, no tracebacks."""
     args = build_parser().parse_args(argv)
     args.given = given_flags(argv)
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
 
     return guarded(search, args)
 

@@ -113,7 +113,7 @@ def test_malformed_arch_json(case, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", range(CASES))
 def test_malformed_space_file(case, tmp_path, capsys):
-    from lut.cli import main as lut_main
+    from luttools.cli import main as lut_main
 
     rng = random.Random(SEED + 1000 + case)
     space = tmp_path / "space.json"
@@ -126,7 +126,7 @@ def test_malformed_space_file(case, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", range(CASES))
 def test_malformed_lut_rows(case, tmp_path, capsys):
-    from lut.cli import main as lut_main
+    from luttools.cli import main as lut_main
 
     rng = random.Random(SEED + 2000 + case)
     table = tmp_path / "lut.csv"

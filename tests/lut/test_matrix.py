@@ -134,7 +134,7 @@ def test_an_overhead_dearer_than_most_blocks_is_refused(space, tmp_path):
 
 
 def test_the_profiler_command_for_an_imported_lut_names_no_unknown_device():
-    from lut.formats import Options, get_format
+    from luttools.formats import Options, get_format
     from lut.matrix import profiler_command
 
     from .conftest import LUT_FIXTURES

@@ -104,13 +104,13 @@ def test_bad_arguments():
 
 
 def test_command_lists_the_same_policies():
-    from lut.commands.merge import POLICIES as NAMES
+    from luttools.commands.merge import POLICIES as NAMES
 
     assert tuple(POLICIES) == NAMES
 
 
 def test_imported_tables_of_unknown_devices_are_not_merged_unless_forced(tmp_path):
-    from lut.formats import Options, get_format
+    from luttools.formats import Options, get_format
 
     path = LUT_FIXTURES / "formats" / "hwnas_imagenet.csv"
     fmt = get_format("hwnas-bench")

@@ -1,18 +1,16 @@
 """Schema versions: a fixture of every version loads, a newer one is refused naming the lutnas it needs,
-the version history is written down, and the lut package reaches other packages only inside functions."""
+and the version history is written down (what lut may import: tests/test_layering.py)."""
 
 from __future__ import annotations
 
-import ast
 import re
-import sys
 
 import pandas as pd
 import pytest
 
 from lut import load, save
 from lut import migrations
-from lut._version import __version__
+from lutnas import __version__
 from lut.schema import SCHEMA_HISTORY, SCHEMA_VERSION, LUTError
 
 from .conftest import LUT_FIXTURES, ROOT
@@ -89,28 +87,3 @@ def test_schema_2_rows_read_as_timed_warm_on_one_copy():
     columns = list(table.frame.columns)
     assert columns[columns.index("threads") + 1: columns.index("threads") + 3] == ["conditions", "copies"]
     assert load(VERSIONS / "v3.csv").provenance()["conditions"] == ["in-network"]
-
-
-MODULE_LEVEL_ALLOWED = set(sys.stdlib_module_names) | {"pandas", "numpy", "lut"}
-LAZY_ONLY = {"search", "matplotlib", "yaml"}  # reached for inside functions of commands, formats, spaces, plotting
-
-
-def _imports(tree: ast.AST):
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield node, [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            yield node, [node.module or ""]
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "lut").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
-def test_lut_imports_other_packages_only_inside_functions(path):
-    tree = ast.parse(path.read_text())
-    top_level = {id(n) for n in tree.body} | {id(n) for s in tree.body if isinstance(s, ast.If) for n in s.body}
-    for node, names in _imports(tree):
-        for name in names:
-            root = name.split(".")[0]
-            if id(node) in top_level:
-                assert root in MODULE_LEVEL_ALLOWED, f"{path.name} imports {name} at module level"
-            else:
-                assert root in MODULE_LEVEL_ALLOWED | LAZY_ONLY, f"{path.name} imports {name}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lut.commands import OK, Command, refuse_existing
+from luttools.commands import OK, Command, refuse_existing
 
 SHOWN = 5  # resolved keys listed
 POLICIES = ("most-precise", "newest", "fail")  # lut.merge.POLICIES, named here so --help needs no pandas

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from lut.commands import FINDINGS, OK, Command, refuse_existing
+from luttools.commands import FINDINGS, OK, Command, refuse_existing
 
-# lut.formats.BUILTIN's names, repeated here so --help needs no import of the formats
+# luttools.formats.BUILTIN's names, repeated here so --help needs no import of the formats
 FORMAT_NAMES = ("lutnas", "fbnet-lookup-table", "hwnas-bench", "ofa-yaml")
 
 
@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lut.formats import Options, get_format
+    from luttools.formats import Options, get_format
     from lut.io import read_bytes, write_atomic
 
     source, target = get_format(args.source), get_format(args.target)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lut.cli import main
+from luttools.cli import main
 
-from .conftest import LUT_FIXTURES, ROOT, VALID
-from .test_validate import CASES
+from tests.lut.conftest import LUT_FIXTURES, ROOT, VALID
+from tests.lut.test_checks import CASES
 
 NOT_READABLE = {"not_utf8.csv"}  # validate exits 2: the file cannot be read as text at all
 
@@ -128,12 +128,12 @@ def test_main_in_process(capsys):
 
 
 def test_info_does_not_import_torch_or_our_other_packages():
-    """info reads the built-in spaces (search.space, pure Python) for coverage, and nothing else of ours (but
+    """info reads the built-in spaces' coverage (search.space and search.coverage, pure Python), and nothing else of ours (but
     search.importpath, the standard-library guard search/__init__ runs)."""
     code = ("import sys, runpy; sys.argv = ['lut', 'info', %r]\n"
             "try:\n    runpy.run_module('lut', run_name='__main__')\nexcept SystemExit:\n    pass\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'search', 'devices', 'profiler', 'yaml',\n"
-            "       'matplotlib') and m not in ('search', 'search.space', 'search.importpath')]\n"
+            "       'matplotlib') and m not in ('search', 'search.space', 'search.coverage', 'search.importpath')]\n"
             "print('BAD', bad)") % rel(VALID)
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "BAD []" in res.stdout, res.stdout + res.stderr

@@ -32,7 +32,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from lut.formats.common import (MIN_MS, Exported, Format, Imported, Options, build, decode, fixed_ms, left_out,
+from luttools.formats.common import (MIN_MS, Exported, Format, Imported, Options, build, decode, fixed_ms, left_out,
                                 number, positive_ms, provenance, row)
 from lut.names import BlockName, format_name, parse_name
 from lut.schema import Key
@@ -197,7 +197,7 @@ def _fixed_rows(found: dict[Key, float], given: dict[str, float], overhead: floa
         notes.append("no --space: the overhead row is not written (its key depends on the space's input size); "
                      "lut predict needs one: convert again with --space")
         return []
-    from lut.spaces import get_space
+    from search.space import get_space
 
     keys = get_space(options.space).fixed_keys()
     rows = [row(keys["overhead"], [overhead], prov)]

@@ -31,7 +31,7 @@ import statistics
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from lut.formats.common import (FIXED, MIN_MS, Exported, Format, Imported, Options, build, decode, examples,
+from luttools.formats.common import (FIXED, MIN_MS, Exported, Format, Imported, Options, build, decode, examples,
                                 fixed_ms, left_out, number, positive_ms, provenance, row)
 from lut.cells import round_float
 from lut.names import BlockName, format_name, parse_name
@@ -75,7 +75,7 @@ def block_to_op(block: str) -> str | None:
 
 
 def _space(options: Options) -> SpaceLike:
-    from lut.spaces import get_space
+    from search.space import get_space
 
     return get_space(options.space or DEFAULT_SPACE)
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lut.commands import OK, Command
+from luttools.commands import OK, Command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _space(args: argparse.Namespace, lut):
-    from lut.spaces import best_space, get_space
+    from search.coverage import best_space
+    from search.space import get_space
 
     if args.space:
         return get_space(args.space)
@@ -32,7 +33,7 @@ def _space(args: argparse.Namespace, lut):
 
 def run(args: argparse.Namespace) -> int:
     from lut.io import load, write_atomic
-    from lut.plotting import grid, heatmap_png, ratio_grid
+    from luttools.plots import grid, heatmap_png, ratio_grid
 
     if len(args.files) > 2:
         raise ValueError(f"plot takes one LUT or two (A B), got {len(args.files)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lut.formats.common import Exported, Format, Imported, Options
+from luttools.formats.common import Exported, Format, Imported, Options
 
 if TYPE_CHECKING:
     from lut.table import LUT

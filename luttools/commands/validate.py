@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lut.commands import FINDINGS, OK, Command
+from luttools.commands import FINDINGS, OK, Command
 
 if TYPE_CHECKING:
     from lut.table import LUT
@@ -26,12 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from lut.io import read_bytes
     from lut.schema import LUTError
     from lut.table import LUT
-    from lut.validate import check_text, decode
+    from lut.checks import check_text, decode
 
     path = args.file
     space = None
     if args.space:
-        from lut.spaces import get_space
+        from search.space import get_space
 
         space = get_space(args.space)  # a bad space is bad usage: exit 2 before reading
     data = read_bytes(path)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     lines = [f"ok: {len(lut)} rows"]
     if space is not None:
         from lut.matrix import profiler_command
-        from lut.spaces import coverage
+        from search.coverage import coverage
 
         cov = coverage(lut, space)
         if cov.complete:
@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
                      + (f" and {len(cov.missing) - SHOWN_MISSING} more" if len(cov.missing) > SHOWN_MISSING else ""),
                      f"measure them with: {profiler_command(lut, space)}"]
     lines += sanity_lines(lut)
-    from lut.commands.info import calibration_lines
-    from lut.spaces import builtin_spaces
+    from luttools.commands.info import calibration_lines
+    from search.coverage import builtin_spaces
 
     spaces = [space] if space is not None else builtin_spaces()
     lines += [ln for ln in calibration_lines(lut, spaces) if ln.startswith("warning:")]

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from lut import LUT, Key, load
-from lut._version import __version__
-from lut.formats import Options, get_format, names, register
-from lut.formats.common import MIN_MS
+from lutnas import __version__
+from luttools.formats import Options, get_format, names, register
+from luttools.formats.common import MIN_MS
 from lut.schema import IMPORTED_PREFIX, LUTError
 from search.space import get_space
 
-from .conftest import LUT_FIXTURES, VALID, make_row
+from tests.lut.conftest import LUT_FIXTURES, VALID, make_row
 
 FORMATS = LUT_FIXTURES / "formats"
 TABLE = FORMATS / "lookup_table.txt"
@@ -296,7 +296,7 @@ def _hwnas_table(name: str) -> dict[str, float]:
 def test_hwnas_real_dialect_predicts_what_hwnas_bench_sums(name, space_name, head, classes, overhead):
     import random
 
-    from lut.spaces import get_space as lut_space
+    from search.space import get_space as lut_space
 
     path = FORMATS / name
     fixed = {} if overhead is None else {"overhead": overhead}
@@ -441,7 +441,7 @@ def test_ofa_note10_dialect_imports_and_converts_back_exactly():
 
 
 def parse_ofa(key):
-    from lut.formats.ofa import parse_key
+    from luttools.formats.ofa import parse_key
 
     return parse_key(key)
 

@@ -1,6 +1,6 @@
 """``python -m lut``: inspect, check, compare, merge, plot and convert LUT files.
 
-The commands live in ``lut.commands`` (one module each). Every error is one line on stderr
+The commands live in ``luttools.commands`` (one module each). Every error is one line on stderr
 (``error: ...``), never a traceback: exit 2 on bad usage or input that cannot be used, 1 when a
 command reports findings (validate: problems; diff: changes), 130 on Ctrl-C.
 """
@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lut.commands import commands
+from luttools.commands import commands
 
 INTRO = "Inspect, check, compare, merge, plot and convert latency lookup tables (LUT CSV files; " \
         "format: docs/lut-format.md)."
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    from lut.clirun import guarded
+    from lutnas.cli import guarded
     from lut.schema import LUTError
 
     args = build_parser().parse_args(argv)

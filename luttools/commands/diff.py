@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lut.commands import FINDINGS, OK, Command, refuse_existing
+from luttools.commands import FINDINGS, OK, Command, refuse_existing
 
 SHOWN_ONLY = 5  # keys listed per side for "only in"
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lut.commands import OK, Command
+from luttools.commands import OK, Command
 
 if TYPE_CHECKING:
     from lut.table import LUT
@@ -58,7 +58,7 @@ def format_info(lut: LUT, path: Path | str, stored: int | None = None) -> list[s
 
 def format_coverage(lut: LUT) -> list[str]:
     """One line per built-in space: how many of its keys the LUT holds."""
-    from lut.spaces import builtin_coverage
+    from search.coverage import builtin_coverage
 
     cov = builtin_coverage(lut)
     width = max((len(c.space) for c in cov), default=0) + 1
@@ -94,7 +94,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lut.io import load
-    from lut.spaces import builtin_spaces
+    from search.coverage import builtin_spaces
 
     lut = load(args.file)
     print("\n".join(format_info(lut, args.file, stored_version(args.file)) + format_coverage(lut)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from lut._version import __version__
+from lutnas import __version__
 from lut.cells import UNKNOWN, round_float
 from lut.schema import IMPORTED_PREFIX, PROVENANCE_COLUMNS, Key
 

@@ -7,11 +7,11 @@ import struct
 import pytest
 
 from lut import LUT, load, save
-from lut.cli import main
-from lut.formats import Options, get_format
+from luttools.cli import main
+from luttools.formats import Options, get_format
 from search.archfile import read_arch
 
-from .conftest import LUT_FIXTURES, ROOT, VALID, make_row
+from tests.lut.conftest import LUT_FIXTURES, ROOT, VALID, make_row
 from .test_cli import rel, run
 
 MEASURED = LUT_FIXTURES / "fbnet-cifar-cpu.csv"

@@ -1,9 +1,9 @@
-"""Which space a LUT covers, and the one runtime setting its rows share."""
+"""Which space a LUT covers (search.coverage)."""
 
 import pytest
 
-from lut import LUT, LUTError, load
-from profiler.lutspace import input_sizes, resolve_space, runtime_settings, share_covered
+from lut import LUT, load
+from search.coverage import best_space, input_sizes, resolve_space, share_covered
 from search.space import get_space
 from tests.conftest import FIXTURES
 
@@ -50,12 +50,11 @@ def test_a_partial_lut_gives_its_best_space_and_a_foreign_one_an_error():
     assert s.name == str(TINY_SPACE) and share_covered(load(TINY_LUT), s) == 1.0
 
 
-def test_runtime_settings_are_the_rows_one_setting():
-    rt = runtime_settings(load(TINY_LUT))
-    assert (rt.device, rt.runtime, rt.threads, rt.opt_level) == ("cpu", "onnxruntime", 1, "all")
-    mixed = lut_of(get_space("fbnet-cifar")).add(lut_of(get_space("fbnet-cifar", input_size=16), threads=2),
-                                                 replace=True)
-    with pytest.raises(LUTError, match="column threads has several values: 1, 2"):
-        runtime_settings(mixed)
-    with pytest.raises(LUTError, match="no rows"):
-        runtime_settings(LUT.empty())
+def test_best_space_ranks_the_same_candidates_as_resolve_space():
+    small = lut_of(get_space("fbnet-cifar", input_size=16))
+    assert (best_space(small).name, best_space(small).input_size) == ("fbnet-cifar", 16)  # the LUT's input size
+    assert best_space(LUT.empty()) is None  # no key of any built-in space
+    both = lut_of(get_space("fbnet-cifar"), get_space("fbnet-cifar", input_size=16))
+    assert best_space(both).input_size == 32  # a tie goes to the space's own size, where resolve_space refuses
+    with pytest.raises(ValueError, match="covers several spaces"):
+        resolve_space(both)

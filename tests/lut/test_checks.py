@@ -10,7 +10,7 @@ import pytest
 import lut
 from lut.cells import check_cell
 from lut.schema import COLUMNS, LUTError
-from lut.validate import Problem, check_text, decode, validate_bytes
+from lut.checks import Problem, check_text, decode, validate_bytes
 
 from .conftest import LUT_FIXTURES, VALID
 

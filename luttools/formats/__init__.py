@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from lut.formats.common import Exported, Format, Imported, Options
+from luttools.formats.common import Exported, Format, Imported, Options
 
 __all__ = ["Exported", "Format", "Imported", "Options", "get_format", "names", "register"]
 
 # format name -> "module[:attribute]" defining it (attribute FORMAT by default; loaded on first lookup)
 BUILTIN: dict[str, str] = {
-    "lutnas": "lut.formats.native",
-    "fbnet-lookup-table": "lut.formats.fbnet_table",
-    "hwnas-bench": "lut.formats.hwnas",
-    "ofa-yaml": "lut.formats.ofa",
-    "proxylessnas-yaml": "lut.formats.ofa:PROXYLESS_FORMAT",
+    "lutnas": "luttools.formats.native",
+    "fbnet-lookup-table": "luttools.formats.fbnet_table",
+    "hwnas-bench": "luttools.formats.hwnas",
+    "ofa-yaml": "luttools.formats.ofa",
+    "proxylessnas-yaml": "luttools.formats.ofa:PROXYLESS_FORMAT",
 }
 FORMATS: dict[str, Format] = {}
 

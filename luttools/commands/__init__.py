@@ -45,7 +45,7 @@ def commands() -> dict[str, Command]:
     """Every command, built-in ones first (their modules imported on first call)."""
     for name in MODULES:
         if name not in COMMANDS:
-            register(import_module(f"lut.commands.{name}").COMMAND)
+            register(import_module(f"luttools.commands.{name}").COMMAND)
     return COMMANDS
 
 

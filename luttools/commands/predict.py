@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lut.commands import OK, Command
+from luttools.commands import OK, Command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -34,7 +34,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from lut.formats.common import (Exported, Format, Imported, Options, build, decode, left_out, positive_ms,
+from luttools.formats.common import (Exported, Format, Imported, Options, build, decode, left_out, positive_ms,
                                 provenance, row)
 from lut.names import BlockName, format_name, parse_name
 from lut.schema import Key

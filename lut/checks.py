@@ -18,7 +18,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from lut import migrations, schema
-from lut._version import __version__
+from lutnas import __version__
 from lut.cells import INT_TEXT, check_cell, parse_cell
 from lut.schema import COLUMNS, KEY_COLUMNS, Key
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -218,12 +219,13 @@ def read_trainings(path: Path) -> list[dict[str, Any]]:
 
 
 def write_trainings(rows: list[dict[str, Any]], path: Path) -> None:
-    tmp = path.with_suffix(".csv.part")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, TRAIN_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    from lutnas import files
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, TRAIN_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    files.write_atomic(path, buf.getvalue())
 
 
 def threads_per_job(args: argparse.Namespace) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from devices.runtimes.base import Runtime
+from lutnas import files
 
 
 def default_cache_dir() -> Path:
@@ -49,14 +49,7 @@ class ArtifactCache:
         if target.exists():
             self.hits += 1
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        os.close(fd)
-        try:
-            runtime.export(module, input_shape, Path(tmp))
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with files.replacing(target, suffix=".part", parents=True) as tmp:
+            runtime.export(module, input_shape, tmp)
         self.misses += 1
         return target

@@ -8,16 +8,15 @@ a partial file and a failed save leaves the old file as it was.
 
 from __future__ import annotations
 
-import glob
 import os
-import tempfile
 from pathlib import Path
 from typing import Union
 
 from lut import canonical
+from lut.checks import check_text, decode
 from lut.schema import LUTError
 from lut.table import LUT, problems_error
-from lut.checks import check_text, decode
+from lutnas import files
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,82 +55,17 @@ def to_csv_text(lut: LUT) -> str:
     return lut.to_csv_text()
 
 
-def _new_file_mode(path: Path) -> int:
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def save(lut: LUT, path: PathLike) -> None:
     """Write ``lut`` to ``path`` in canonical form, atomically (old file untouched on any error)."""
     write_atomic(path, lut.to_csv_text().encode("utf-8"))
 
 
 def write_atomic(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file beside it and a rename (old file untouched on error).
+    """Write ``data`` to ``path`` atomically (``lutnas.files``: old file untouched on error, fsynced).
 
     A missing parent directory is a LUTError naming it (not a temporary file's name).
     """
     target = Path(path)
     if not target.parent.is_dir():
         raise LUTError(f"{path}: directory {target.parent} does not exist")
-    mode = _new_file_mode(target)
-    remove_stale_temps(target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(target.parent)
-
-
-def remove_stale_temps(target: Path) -> list[Path]:
-    """Remove the temporary files that writes of ``target`` by processes no longer running left behind (a kill -9
-    mid-write): ``.<name>.<pid>.<random>.tmp`` whose pid is gone. A live writer's file, and any other file, stay."""
-    removed = []
-    prefix = f".{target.name}."
-    for p in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):
-        pid = p.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
-            try:
-                p.unlink()
-                removed.append(p)
-            except OSError:
-                pass
-    return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists but belongs to someone else
-        return True
-    return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable where the OS allows it (best effort)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    files.write_atomic(target, data)

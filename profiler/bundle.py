@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
+
+from lutnas import files
 
 HERE = Path(__file__).parent
 MEMBERS: dict[str, Path | bytes] = {
@@ -44,9 +44,5 @@ def build_portable_runner(directory: Path) -> Path:
     data = bundle_bytes()
     target = Path(directory) / f"lutnas-runner-{hashlib.sha256(data).hexdigest()[:12]}.pyz"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
+        files.write_atomic(target, data, parents=True)
     return target

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
+
+from lutnas import files
 
 DPI = 100
 SIZE = (6.0, 6.0)  # inches: a 600 x 600 pixel picture
@@ -38,15 +38,8 @@ def plot_scatter(predicted: Sequence[float], measured: Sequence[float], path: Pa
         ax.set_title(title, fontsize=9)
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-        os.close(fd)
-        try:
+        with files.replacing(path, suffix=".png", parents=True) as tmp:
             fig.savefig(tmp, dpi=DPI)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     finally:
         plt.close(fig)
     return path

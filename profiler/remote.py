@@ -13,9 +13,7 @@ run with an error and the rows of earlier batches saved.
 from __future__ import annotations
 
 import json
-import os
 import queue
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Callable
 
 from devices.runners.registry import get_runner
 from lut import Key, save
-from lutnas import __version__
+from lutnas import __version__, files
 from profiler.conditions import Plan, plan_warm
 from profiler.pipeline import NoProgress, Outcome, Progress, now_utc, plan
 from profiler.measure import Settings
@@ -36,11 +34,7 @@ def session_log_path(out: Path) -> Path:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    files.write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def _append_session(path: Path, session: dict) -> None:

@@ -323,13 +323,13 @@ def _host_report(before, out: Path, threads: int, plan=None) -> None:
     import json
 
     from profiler.hygiene import assess, snapshot, warning_line
-    from search.archfile import atomic_write_text
+    from lutnas import files
 
     report = assess(before, snapshot(), threads)
-    atomic_write_text(host_report_path(out), json.dumps({"format": "lutnas-host-report", "version": 1,
+    files.write_atomic(host_report_path(out), json.dumps({"format": "lutnas-host-report", "version": 1,
                                                          "lut": str(out), **report.as_dict(),
                                                          **({"measurement": plan.as_dict()} if plan else {})},
-                                                        indent=2) + "\n")
+                                                        indent=2) + "\n", parents=True)
     line = warning_line(report, str(out))
     if line:
         print(line, file=sys.stderr)

@@ -110,7 +110,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def _prepare_out(out: Path, run_info: dict[str, Any], resume: bool, overwrite: bool) -> bool:
     """Create ``out``; True when earlier results are to be kept. Refuses to clobber or to mix runs."""
-    from search.archfile import atomic_write_text
+    from lutnas import files
 
     table, info = out / "predictions.csv", out / "run.json"
     if out.exists() and not out.is_dir():
@@ -133,7 +133,7 @@ def _prepare_out(out: Path, run_info: dict[str, Any], resume: bool, overwrite: b
     if overwrite:
         for name in ("predictions.csv", "summary.json", "scatter.png"):
             (out / name).unlink(missing_ok=True)
-    atomic_write_text(info, json.dumps(run_info, indent=2) + "\n")
+    files.write_atomic(info, json.dumps(run_info, indent=2) + "\n", parents=True)
     return False
 
 
@@ -181,7 +181,7 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
     from profiler.measure import Entry, Settings, measure
     from profiler.networks import Result, export_networks, read_results, reference_keys, results_csv
     from profiler.run import Bars
-    from search.archfile import atomic_write_text
+    from lutnas import files
     from search.blocks import build_module, input_shape
 
     from profiler.hygiene import snapshot
@@ -238,12 +238,12 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
 
         def flush() -> None:
             if state["dirty"]:
-                atomic_write_text(table, results_csv(results))
+                files.write_atomic(table, results_csv(results), parents=True)
                 state["dirty"] = False
             elif time.monotonic() - last["t"] > INTERIM_S:  # lockstep: save the runs so far, in case of a kill
                 partial = _partial(entries, by_arch, settings)
-                atomic_write_text(table, results_csv([Result(r.arch, r.blocks, r.lut_ms, r.predicted_ms,
-                                                             r.measured or partial.get(r.arch)) for r in results]))
+                files.write_atomic(table, results_csv([Result(r.arch, r.blocks, r.lut_ms, r.predicted_ms,
+                                                             r.measured or partial.get(r.arch)) for r in results]), parents=True)
                 last["t"] = time.monotonic()
 
         bars.start("measure", len(todo))
@@ -273,7 +273,7 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
 
     host = assess(host_before, snapshot(), int(env.get("threads") or 1))
     summary["host"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in host.as_dict().items()}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    files.write_atomic(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n", parents=True)
     _plot(results, cal, space, lut, out / "scatter.png", summary)
     for line in _report_lines(summary, out):
         print(line)

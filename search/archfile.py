@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from lutnas import files
 from search.space import LIMITS, SPACES, Space, get_space, load_space_file, space_from_dict
 
 FORMAT = "lutnas-arch"
@@ -299,7 +298,7 @@ def _one_line(e: Exception) -> str:
 
 
 def write_arch(arch: Arch, path: str | Path) -> Path:
-    """Validate and write ``arch`` atomically (temp file + os.replace), keys in order, indent 2."""
+    """Validate and write ``arch`` atomically (``lutnas.files``), keys in order, indent 2."""
     p = Path(path)
     data = arch_to_json(arch)
     try:
@@ -307,7 +306,7 @@ def write_arch(arch: Arch, path: str | Path) -> Path:
     except ValueError as e:
         raise ValueError(f"{p}: refusing to write an invalid arch: {_one_line(e)}") from None
     text = dumps(data) + "\n"
-    atomic_write_text(p, text)
+    files.write_atomic(p, text, parents=True)
     return p
 
 
@@ -320,31 +319,6 @@ def dumps(value: Any, level: int = 0) -> str:
     if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
         return "[\n" + ",\n".join(inner + dumps(v, level + 1) for v in value) + "\n" + pad + "]"
     return json.dumps(value, allow_nan=False, separators=(", ", ": "))
-
-
-def default_file_mode() -> int:
-    """The mode a plainly created file gets (0666 less the umask): temp files of atomic writes are
-    created 0600 and are given this before they replace the target."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.fchmod(fd, default_file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def make_arch(space: Space, blocks: Sequence[str], **fields: Any) -> Arch:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from search.archfile import Arch, default_file_mode, read_arch
+from lutnas import files
+from search.archfile import Arch, read_arch
 
 # --format name -> (runtime whose exporter writes it, usual suffix)
 FORMATS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", ".onnx"), "torchscript": ("torchscript", ".pt"),
@@ -118,35 +118,25 @@ def export_model(model: Any, input_size: int, out: Path, fmt: str) -> Path:
     """Write ``model`` (eval mode) in ``fmt`` to ``out`` via a temp file in the same folder."""
     from devices.runtimes import get_runtime
 
-    tmp = _temp_next_to(out)
-    try:
-        get_runtime(FORMATS[fmt][0]).export(model.eval(), (1, 3, input_size, input_size), Path(tmp))
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    check_writable(out)
+    with files.replacing(out, suffix=".part") as tmp:
+        get_runtime(FORMATS[fmt][0]).export(model.eval(), (1, 3, input_size, input_size), tmp)
     return out
 
 
-def _temp_next_to(out: Path) -> str:
-    """An empty temp file in ``out``'s folder (created if missing); ValueError when ``out`` cannot be written."""
+def check_writable(out: Path) -> None:
+    """Fail early (before building anything) when ``out`` cannot be written: ValueError saying why
+    (its folder is made when missing)."""
     if out.is_dir():
         raise ValueError(f"cannot write {out}: it is a directory; give a file name")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-        os.fchmod(fd, default_file_mode())
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
     except (FileExistsError, NotADirectoryError):
         raise ValueError(f"cannot write {out}: {_file_in_path(out.parent)} is a file, not a folder") from None
     except OSError as e:
         raise ValueError(f"cannot write {out}: {e.strerror or e}") from None
-    os.close(fd)
-    return tmp
-
-
-def check_writable(out: Path) -> None:
-    """Fail early (before building anything) when ``out`` cannot be written."""
-    os.unlink(_temp_next_to(out))
 
 
 def _file_in_path(folder: Path) -> Path:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from search.archfile import atomic_write_text
+from lutnas import files
 
 METRICS_COLUMNS: tuple[str, ...] = (
     "epoch", "phase", "tau", "train_loss", "train_acc", "val_loss", "val_acc",
@@ -63,7 +63,7 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | Path, known: Sequence
     for row in rows:
         writer.writerow([format_value(row.get(c)) for c in cols])
     p = Path(path)
-    atomic_write_text(p, buf.getvalue())
+    files.write_atomic(p, buf.getvalue(), parents=True)
     return p
 
 

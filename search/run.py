@@ -238,13 +238,14 @@ def _check_splits(splits, cfg, world: int, data: str) -> None:
 
 def _start(out: Path, cfg, run: dict[str, Any], overwrite: bool) -> None:
     """Make ``out`` hold a search that has not started: search.json written atomically before any work."""
-    from search.archfile import atomic_write_text
+    from lutnas import files
 
     out.mkdir(parents=True, exist_ok=True)
     if overwrite:
         for name in SEARCH_FILES:
             (out / name).unlink(missing_ok=True)
-    atomic_write_text(out / "search.json", json.dumps({"config": asdict(cfg), "run": run}, indent=2) + "\n")
+    files.write_atomic(out / "search.json", json.dumps({"config": asdict(cfg), "run": run}, indent=2) + "\n",
+                       parents=True)
 
 
 def _dist(device):

@@ -3,10 +3,11 @@ one-line errors."""
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from lutnas import files
 
 REFUSED = ("refused: it holds objects other than tensors and plain values, and loading those would run "
            "code from the file")
@@ -38,17 +39,13 @@ def load_torch_file(path: Path, what: str) -> Any:
 
 
 def save_torch_file(obj: Any, path: Path) -> Path:
-    """``torch.save(obj)`` to ``path`` atomically: into ``<path>.part`` beside it, then os.replace; a failed write
-    (torch reports a full disk as a RuntimeError) is an OSError naming ``path`` and leaves no part file."""
+    """``torch.save(obj)`` to ``path`` atomically (``lutnas.files``); a failed write (torch reports a full disk as
+    a RuntimeError) is an OSError naming ``path`` and leaves no temporary file."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
     try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
+        with files.replacing(path, suffix=".part", parents=True) as tmp:
+            torch.save(obj, tmp)
     except RuntimeError as e:
         raise OSError(f"{path}: cannot write (is the disk full?): {' '.join(str(e).split())[:200]}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -13,27 +13,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from lut import schema
+from lutnas.registry import Registry
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Migration = Callable[["pd.DataFrame"], "pd.DataFrame"]
 
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: Registry[int, Migration] = Registry("migration from schema")
 
 
 def register(from_version: int) -> Callable[[Migration], Migration]:
     """Decorator: register the migration from ``from_version`` to ``from_version + 1``."""
-
-    def add(fn: Migration) -> Migration:
-        if from_version in MIGRATIONS:
-            raise ValueError(f"a migration from schema {from_version} is already registered")
-        if from_version < 1:
-            raise ValueError(f"schema versions start at 1, got {from_version}")
-        MIGRATIONS[from_version] = fn
-        return fn
-
-    return add
+    if from_version < 1:
+        raise ValueError(f"schema versions start at 1, got {from_version}")
+    return MIGRATIONS.decorator(from_version)
 
 
 def upgrade(frame: "pd.DataFrame", version: int) -> "pd.DataFrame":

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lutnas import files
+from lutnas.registry import Registry
 from search.archfile import Arch, read_arch
 
-# --format name -> (runtime whose exporter writes it, usual suffix)
-FORMATS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", ".onnx"), "torchscript": ("torchscript", ".pt"),
-                                         "executorch": ("executorch", ".pte")}
+FORMATS: Registry[str, tuple[str, str]] = Registry("format")  # --format -> (runtime whose exporter writes it, suffix)
+FORMATS.register("onnx", ("onnxruntime", ".onnx"))
+FORMATS.register("torchscript", ("torchscript", ".pt"))
+FORMATS.register("executorch", ("executorch", ".pte"))
 
 EPILOG = """\
 examples:
@@ -60,8 +62,7 @@ def format_for(out: Path, fmt: str | None) -> str:
     if fmt is None:
         return next((name for name, (_, suffix) in FORMATS.items() if out.suffix == suffix and name != "onnx"),
                     "onnx")
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    FORMATS.get(fmt)
     return fmt
 
 

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lut.names import parse_name
+from lutnas.registry import Registry
 from search.blocks import IRBlock, Skip, build_module, channel_shuffle
 from search.space import Layer
 
@@ -273,14 +274,12 @@ def _copy_norm(target: nn.BatchNorm2d, source: nn.BatchNorm2d, channels: slice |
 
 
 LayerFactory = Callable[[Layer, Sequence[str]], nn.Module]
-WEIGHTS: dict[str, LayerFactory] = {}
+WEIGHTS: Registry[str, LayerFactory] = Registry("supernet weights")
 
 
 def register_weights(name: str, factory: LayerFactory) -> None:
     """Add a way to hold a layer's candidates; a duplicate name is an error."""
-    if name in WEIGHTS:
-        raise ValueError(f"weights {name!r} are already registered")
-    WEIGHTS[name] = factory
+    WEIGHTS.register(name, factory)
 
 
 register_weights("shared", SharedLayer)
@@ -289,11 +288,10 @@ register_weights("independent", IndependentLayer)
 
 def check_weights(name: str) -> str:
     """``name`` if registered; ValueError listing the known ones otherwise."""
-    if name not in WEIGHTS:
-        raise ValueError(f"unknown supernet weights {name!r}; known: {', '.join(WEIGHTS)}")
+    WEIGHTS.get(name)
     return name
 
 
 def searchable_layer(weights: str, layer: Layer, candidates: Sequence[str]) -> nn.Module:
     """The supernet layer holding ``candidates`` at ``layer`` the ``weights`` way."""
-    return WEIGHTS[check_weights(weights)](layer, candidates)
+    return WEIGHTS.get(weights)(layer, candidates)

@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from lutnas.registry import Registry
+
 if TYPE_CHECKING:  # the losses use tensor methods only: importing this module (for --help) loads no torch
     from torch import Tensor
 
@@ -51,19 +53,16 @@ class LossConfig:
 TARGET_LOSSES = ("target", "target-abs")  # the modes that need a latency target T
 
 LossFn = Callable[["Tensor", "Tensor", LossConfig], "Tensor"]
-LOSSES: dict[str, LossFn] = {}
+LOSSES: Registry[str, LossFn] = Registry("loss mode")
 
 
 def register_loss(name: str, fn: LossFn) -> None:
     """Add a loss mode; a duplicate name is an error."""
-    if name in LOSSES:
-        raise ValueError(f"loss {name!r} is already registered")
-    LOSSES[name] = fn
+    LOSSES.register(name, fn)
 
 
 def _check_mode(mode: str) -> None:
-    if mode not in LOSSES:
-        raise ValueError(f"unknown loss mode {mode!r}; modes: {', '.join(LOSSES)}")
+    LOSSES.get(mode)
 
 
 def _fbnet(ce: Tensor, lat: Tensor, cfg: LossConfig) -> Tensor:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from lut.names import BlockName, format_name, is_valid_name, parse_name  # noqa: F401  (re-exported)
 from lut.matrix import needed_keys
 from lut.schema import Key
+from lutnas.registry import Registry
 
 FBNET_CANDIDATES: tuple[str, ...] = (
     "k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip",
@@ -230,14 +231,12 @@ def fbnet_cifar(width_mult: float = 1.0, input_size: int = 32) -> Space:
                        head_channels=1504, num_classes=10, width_mult=width_mult)
 
 
-SPACES: dict[str, Callable[..., Space]] = {}
+SPACES: Registry[str, Callable[..., Space]] = Registry("space")
 
 
 def register_space(name: str, factory: Callable[..., Space]) -> None:
     """Add a built-in space; a duplicate name is an error."""
-    if name in SPACES:
-        raise ValueError(f"space {name!r} is already registered")
-    SPACES[name] = factory
+    SPACES.register(name, factory)
 
 
 register_space("fbnet", fbnet)

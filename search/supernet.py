@@ -36,20 +36,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lutnas.registry import Registry
 from search.layers import check_weights, searchable_layer
 from search.network import ChildNet, head_module, stem_module
 from search.space import Space
 
-MODES: dict[str, tuple[bool, bool]] = {  # mode -> (weights pass soft, theta pass soft)
-    "hybrid": (False, True),
-    "hard": (False, False),
-    "soft": (True, True),
-}
+MODES: Registry[str, tuple[bool, bool]] = Registry("supernet mode")  # mode -> (weights pass soft, theta pass soft)
+MODES.register("hybrid", (False, True))
+MODES.register("hard", (False, False))
+MODES.register("soft", (True, True))
 
 
 def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"unknown supernet mode {mode!r}; modes: {', '.join(MODES)}")
+    """``mode`` if registered; ValueError listing the known ones otherwise."""
+    MODES.get(mode)
     return mode
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from devices.runners.base import RunnerResult
+from lutnas.registry import Registry
 from devices.runners.commands import Invocation, executor_runner, ort_perf_test, portable, tflite_benchmark
 from devices.runners.parsers import parse_executor_runner, parse_ort_perf_test, parse_portable, \
     parse_tflite_benchmark
@@ -32,22 +33,17 @@ class Runner:
             raise ValueError(f"runner {self.name}: models_per_call must be >= 0")
 
 
-RUNNERS: dict[str, Runner] = {}
+RUNNERS: Registry[str, Runner] = Registry("runner")
 
 
 def register(runner: Runner) -> Runner:
     """Add a runner; a duplicate name is an error."""
-    if runner.name in RUNNERS:
-        raise ValueError(f"runner {runner.name!r} is already registered")
-    RUNNERS[runner.name] = runner
-    return runner
+    return RUNNERS.register(runner.name, runner)
 
 
 def get_runner(name: str) -> Runner:
     """The runner called ``name``; ValueError listing the known ones."""
-    if name not in RUNNERS:
-        raise ValueError(f"unknown runner {name!r}; known: {', '.join(RUNNERS)}")
-    return RUNNERS[name]
+    return RUNNERS.get(name)
 
 
 register(Runner("portable", portable, parse_portable, ("onnxruntime", "executorch"), models_per_call=0,

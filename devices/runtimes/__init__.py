@@ -5,18 +5,16 @@ from __future__ import annotations
 import importlib
 
 from devices.runtimes.base import Runtime, Session
+from lutnas.registry import Registry
 
 __all__ = ["Runtime", "Session", "RUNTIMES", "register_runtime", "get_runtime"]
 
-# name -> "module:Class"
-RUNTIMES: dict[str, str] = {}
+RUNTIMES: Registry[str, str] = Registry("runtime")  # name -> "module:Class"
 
 
 def register_runtime(name: str, target: str) -> None:
     """Register a runtime class by dotted path; a duplicate name is an error."""
-    if name in RUNTIMES:
-        raise ValueError(f"runtime {name!r} is already registered")
-    RUNTIMES[name] = target
+    RUNTIMES.register(name, target)
 
 
 register_runtime("onnxruntime", "devices.runtimes.onnxrt:OnnxRuntime")
@@ -26,7 +24,5 @@ register_runtime("executorch", "devices.runtimes.executorch_rt:ExecuTorch")
 
 def get_runtime(name: str, threads: int = 1, opt_level: str | None = None) -> Runtime:
     """An instance of the named runtime; unknown names list the known ones."""
-    if name not in RUNTIMES:
-        raise ValueError(f"unknown runtime {name!r}; known: {', '.join(RUNTIMES)}")
-    module, cls = RUNTIMES[name].split(":")
+    module, cls = RUNTIMES.get(name).split(":")
     return getattr(importlib.import_module(module), cls)(threads=threads, opt_level=opt_level)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Callable
 
+from lutnas.registry import Registry
+
 # exit codes shared by every command
 OK, FINDINGS, BAD_INPUT = 0, 1, 2
 
@@ -30,15 +32,12 @@ class Command:
 
 
 MODULES = ("info", "validate", "diff", "merge", "plot", "predict", "convert")
-COMMANDS: dict[str, Command] = {}
+COMMANDS: Registry[str, Command] = Registry("command")
 
 
 def register(command: Command) -> Command:
     """Add a command; a duplicate name is an error."""
-    if command.name in COMMANDS:
-        raise ValueError(f"command {command.name!r} is already registered")
-    COMMANDS[command.name] = command
-    return command
+    return COMMANDS.register(command.name, command)
 
 
 def commands() -> dict[str, Command]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from lutnas.registry import Registry
 from luttools.formats.common import Exported, Format, Imported, Options
 
 __all__ = ["Exported", "Format", "Imported", "Options", "get_format", "names", "register"]
@@ -24,15 +25,12 @@ BUILTIN: dict[str, str] = {
     "ofa-yaml": "luttools.formats.ofa",
     "proxylessnas-yaml": "luttools.formats.ofa:PROXYLESS_FORMAT",
 }
-FORMATS: dict[str, Format] = {}
+FORMATS: Registry[str, Format] = Registry("format")
 
 
 def register(fmt: Format) -> Format:
     """Add a format; a duplicate name is an error."""
-    if fmt.name in FORMATS:
-        raise ValueError(f"format {fmt.name!r} is already registered")
-    FORMATS[fmt.name] = fmt
-    return fmt
+    return FORMATS.register(fmt.name, fmt)
 
 
 def names() -> list[str]:

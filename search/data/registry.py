@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lutnas.registry import Registry
+
 from .cifar import load_cifar10
 from .folder import load_folder
 from .idx import FASHION_CLASSES, load_idx_dir
@@ -36,16 +38,14 @@ class RawData:
 
 
 Loader = Callable[[str | None], RawData]
-DATASETS: dict[str, Loader] = {}
+DATASETS: Registry[str, Loader] = Registry("dataset")
 
 
 def register_dataset(name: str, loader: Loader) -> None:
     """Add a dataset; ``loader(arg)`` gets the part of the spec after ':' (or None)."""
-    if name in DATASETS:
-        raise ValueError(f"dataset {name!r} is already registered")
     if not name or ":" in name:
         raise ValueError(f"dataset name {name!r} must be non-empty and contain no ':'")
-    DATASETS[name] = loader
+    DATASETS.register(name, loader)
 
 
 def _directory(name: str, arg: str | None) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lut.schema import Key
+from lutnas.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 LUT_FIXTURES = ROOT / "tests" / "fixtures" / "lut"
@@ -69,3 +70,11 @@ def valid_path() -> Path:
 @pytest.fixture
 def space() -> FakeSpace:
     return FakeSpace()
+
+
+def table_of(fns: dict) -> Registry:
+    """A migrations registry holding ``fns`` (schema version -> migration), for tests that swap MIGRATIONS."""
+    reg = Registry("migration from schema")
+    for version, fn in fns.items():
+        reg.register(version, fn)
+    return reg

@@ -14,7 +14,7 @@ from lut import LUT, load, save, to_csv_text
 from lut import migrations, schema
 from lut.schema import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, LUTError
 
-from .conftest import VALID, make_row
+from .conftest import VALID, make_row, table_of
 
 
 def test_load_save_is_byte_identical(tmp_path):
@@ -126,7 +126,7 @@ V1 = VALID.parent / "versions" / "v1.csv"
 
 def test_loader_applies_registered_migration(tmp_path, monkeypatch):
     """A schema-1 file goes through MIGRATIONS[1] (here a stand-in for the real one), then the real MIGRATIONS[2]."""
-    monkeypatch.setattr(migrations, "MIGRATIONS", {2: migrations.MIGRATIONS[2]})
+    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({2: migrations.MIGRATIONS[2]}))
     seen = []
 
     @migrations.register(1)
@@ -146,20 +146,21 @@ def test_loader_applies_registered_migration(tmp_path, monkeypatch):
 
 
 def test_migration_problems_point_at_the_file_line(monkeypatch):
-    monkeypatch.setattr(migrations, "MIGRATIONS", {1: lambda f: f.assign(median_ms="0"), 2: migrations.MIGRATIONS[2]})
+    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({1: lambda f: f.assign(median_ms="0"),
+                                                           2: migrations.MIGRATIONS[2]}))
     with pytest.raises(LUTError, match=r"v1\.csv: line 2, column median_ms: 0 must be > 0"):
         load(V1)
 
 
 def test_missing_migration_is_reported(monkeypatch):
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(migrations, "MIGRATIONS", {})
+    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({}))
     with pytest.raises(LUTError, match="line 2, column schema: no migration from schema 1 to 2"):
         load(V1)
 
 
 def test_register_refuses_duplicates(monkeypatch):
-    monkeypatch.setattr(migrations, "MIGRATIONS", {})
+    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({}))
     migrations.register(1)(lambda f: f)
     with pytest.raises(ValueError, match="already registered"):
         migrations.register(1)(lambda f: f)

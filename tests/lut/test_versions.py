@@ -13,7 +13,7 @@ from lut import migrations
 from lutnas import __version__
 from lut.schema import SCHEMA_HISTORY, SCHEMA_VERSION, LUTError
 
-from .conftest import LUT_FIXTURES, ROOT
+from .conftest import LUT_FIXTURES, ROOT, table_of
 
 VERSIONS = LUT_FIXTURES / "versions"
 DOC = ROOT / "docs" / "lut-format.md"
@@ -65,7 +65,7 @@ def test_a_newer_schema_names_the_lutnas_release_it_needs(tmp_path):
 
 def test_the_v1_fixture_goes_through_a_registered_migration(monkeypatch):
     """The v1 fixture is upgraded on load by MIGRATIONS[1] (a stand-in here), then MIGRATIONS[2], lines kept."""
-    monkeypatch.setattr(migrations, "MIGRATIONS", {2: migrations.MIGRATIONS[2]})
+    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({2: migrations.MIGRATIONS[2]}))
     seen = []
 
     @migrations.register(1)

@@ -104,14 +104,14 @@ def test_errors():
         LossConfig(mode="target")
     with pytest.raises(ValueError, match="target_ms must be a positive"):
         LossConfig(mode="target", target_ms=0.0)
-    with pytest.raises(ValueError, match="unknown loss mode 'proxyless'; modes: fbnet, target, target-abs, none"):
+    with pytest.raises(ValueError, match="unknown loss mode 'proxyless'; known: fbnet, target, target-abs, none"):
         LossConfig(mode="proxyless")
     with pytest.raises(ValueError, match="alpha must be > 0"):
         LossConfig(alpha=0.0)
     # a config bypassing its own checks is still refused by search_loss
     bad = LossConfig()
     object.__setattr__(bad, "mode", "nope")
-    with pytest.raises(ValueError, match="unknown loss mode 'nope'; modes: fbnet, target, target-abs, none"):
+    with pytest.raises(ValueError, match="unknown loss mode 'nope'; known: fbnet, target, target-abs, none"):
         search_loss(t(1.0), t(5.0), bad)
     bad = LossConfig(mode="target", target_ms=1.0)
     object.__setattr__(bad, "target_ms", None)

@@ -132,7 +132,7 @@ def test_bad_inputs():
 
 
 def test_unknown_mode_lists_the_modes(space):
-    with pytest.raises(ValueError, match="unknown supernet mode 'gdas'; modes: hybrid, hard, soft"):
+    with pytest.raises(ValueError, match="unknown supernet mode 'gdas'; known: hybrid, hard, soft"):
         Supernet(space, mode="gdas")
     assert list(MODES) == ["hybrid", "hard", "soft"]
 

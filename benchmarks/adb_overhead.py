@@ -31,8 +31,8 @@ from devices.connect import LocalDevice  # noqa: E402
 from devices.emulator import AdbEmulator, load_phone  # noqa: E402
 from devices.profiles import get_profile  # noqa: E402
 from devices.runtimes import get_runtime  # noqa: E402
-from profiler.bundle import build_portable_runner  # noqa: E402
-from profiler.measure import Settings  # noqa: E402
+from devices.runners.bundle import build_portable_runner  # noqa: E402
+from devices.measure import Settings  # noqa: E402
 from profiler.pipeline import profile as profile_local  # noqa: E402
 from profiler.remote import profile_remote  # noqa: E402
 from search.blocks import build_module, input_shape  # noqa: E402

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from devices.cache import ArtifactCache  # noqa: E402
 from devices.runtimes import get_runtime  # noqa: E402
-from profiler.measure import Entry, Settings, measure  # noqa: E402
+from devices.measure import Entry, Settings, measure  # noqa: E402
 from search.blocks import build_module, input_shape  # noqa: E402
 from search.space import get_space  # noqa: E402
 

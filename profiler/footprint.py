@@ -1,7 +1,7 @@
 """Bytes a LUT entry touches, and the in-network plan of a space's entries (on the host: torch, the space).
 
 ``footprint`` runs a block on torch's meta device (shapes only: no memory, no arithmetic);
-``plan_in_network`` applies profiler.conditions' rules to a space on given caches.
+``plan_in_network`` applies devices.conditions' rules to a space on given caches.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 from typing import Callable, Sequence
 
 from lut import Key
-from profiler.conditions import FLOAT_BYTES, MAX_COPIES, SAMPLE_NETWORKS, SAMPLE_SEED, Plan, copies_for, \
+from devices.conditions import FLOAT_BYTES, MAX_COPIES, SAMPLE_NETWORKS, SAMPLE_SEED, Plan, copies_for, \
     network_bytes, rotation_bytes
 
 

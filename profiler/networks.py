@@ -1,7 +1,7 @@
 """Whole networks of a space on a device: the environment check, export, and the result table.
 
 Networks are exported once per runtime (cached by content hash, like the LUT's blocks) and
-measured by ``profiler.measure`` exactly as the LUT's entries are: warm-up until settled,
+measured by ``devices.measure`` exactly as the LUT's entries are: warm-up until settled,
 rounds interleaved across all networks, stop on the median's CI, host-noise gate. A few
 of the LUT's own keys (overhead, stem, head, the profiler's canary block) are timed in the
 same rounds as references: their ratio now/LUT says how this host compares with the host

@@ -11,8 +11,8 @@ from typing import Callable, Protocol
 from lut import LUT, Key, LUTError, load, save
 from lutnas import __version__
 from lut.schema import ENVIRONMENT_COLUMNS
-from profiler.conditions import Plan, plan_warm
-from profiler.measure import Entry, Report, Settings, measure
+from devices.conditions import Plan, plan_warm
+from devices.measure import Entry, Report, Settings, measure
 
 
 class Progress(Protocol):
@@ -98,7 +98,7 @@ def profile(
     conditions: Plan | None = None,
 ) -> Outcome:
     """Measure every key not yet in ``out``; rows are saved atomically after each round. ``conditions`` says
-    how many copies of each key to rotate through (profiler.conditions; default: warm, one copy each)."""
+    how many copies of each key to rotate through (devices.conditions; default: warm, one copy each)."""
     progress = progress or NoProgress()
     start = time.perf_counter()
     conditions = conditions or plan_warm(keys)

@@ -22,10 +22,10 @@ from typing import Callable
 from devices.runners.registry import get_runner
 from lut import Key, save
 from lutnas import __version__, files
-from profiler.conditions import Plan, plan_warm
+from devices.conditions import Plan, plan_warm
 from profiler.pipeline import NoProgress, Outcome, Progress, now_utc, plan
-from profiler.measure import Settings
-from profiler.stats import summarize
+from devices.measure import Settings
+from devices.stats import summarize
 
 
 def session_log_path(out: Path) -> Path:

@@ -43,7 +43,7 @@ def default_out(device: str) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    from profiler.conditions import CONDITIONS
+    from devices.conditions import CONDITIONS
     from profiler.options import add_measure_options
 
     p = argparse.ArgumentParser(prog="python -m profiler.run", description=__doc__,
@@ -159,7 +159,7 @@ def _open(profile, args, open_device):
 def _profile_phone(keys, out, profile, args, common):
     """The phone path: the runner the profile names, then profiler.remote."""
     from devices.runners.registry import get_runner
-    from profiler.bundle import build_portable_runner
+    from devices.runners.bundle import build_portable_runner
     from profiler.remote import profile_remote
 
     runtime = common["runtime"]
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or default_out(profile.name)
 
     from devices.runtimes import get_runtime
-    from profiler.measure import Settings
+    from devices.measure import Settings
     from profiler.pipeline import profile as run_profile
     from search.blocks import build_module, input_shape
 
@@ -266,7 +266,7 @@ def _mib(n: int) -> str:
 
 def _default_conditions(profile) -> str:
     """in-network (DEFAULT_CONDITIONS), except on phones whose runner cannot rotate copies: warm."""
-    from profiler.conditions import DEFAULT_CONDITIONS
+    from devices.conditions import DEFAULT_CONDITIONS
 
     if profile.kind == "adb":
         from devices.runners.registry import get_runner
@@ -282,7 +282,7 @@ def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
     if not args.resume or not out.exists():
         return None
     from lut import LUTError, load
-    from profiler.conditions import CONDITIONS
+    from devices.conditions import CONDITIONS
 
     try:
         found = load(out).provenance()["conditions"]
@@ -297,10 +297,10 @@ def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
 
 
 def _conditions(name: str, space, keys, device, profile):
-    """The measurement plan of ``keys`` (profiler.conditions): warm, or in-network copies. On this host they are
+    """The measurement plan of ``keys`` (devices.conditions): warm, or in-network copies. On this host they are
     sized by the caches of the CPU the device pins to; on a phone the runner sizes them from the footprints
     (profiler.remote refuses a runner that cannot)."""
-    from profiler.conditions import plan_warm
+    from devices.conditions import plan_warm
     from profiler.footprint import key_footprint, plan_in_network
 
     if name == "warm":

@@ -28,7 +28,7 @@ The space is inferred from the LUT (the built-in space it covers completely, at 
 size of its overhead row); name it with --space/--resolution/--width-mult otherwise. Networks
 run with the runtime, threads, optimization level and CPU affinity recorded in the LUT's
 rows, on the same device and environment (refused otherwise), and are timed with the LUT's
-machinery (profiler.measure): warm-up until settled, then rounds interleaved across all
+machinery (devices.measure): warm-up until settled, then rounds interleaved across all
 networks, each network timed for --batch seconds of consecutive runs per round (its steady
 state, as the LUT's blocks are timed; single runs right after another network ran are
 10-25% slower on a CPU), batches of disturbed host episodes set aside (--gate). No network
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
 def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Path, keep: bool,
                         run_info: dict[str, Any]) -> int:
     from devices.cache import ArtifactCache
-    from profiler.measure import Entry, Settings, measure
+    from devices.measure import Entry, Settings, measure
     from profiler.networks import Result, export_networks, read_results, reference_keys, results_csv
     from profiler.run import Bars
     from lutnas import files
@@ -285,7 +285,7 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
 
 def _partial(entries, by_arch, settings) -> dict[int, dict[str, float | int]]:
     """Summaries of the unfinished networks' runs so far; those with under --min-runs quiet runs are left out."""
-    from profiler.stats import quiet_mask, summarize
+    from devices.stats import quiet_mask, summarize
 
     out = {}
     for e in entries:

@@ -26,7 +26,7 @@ class Runner:
     runtimes: tuple[str, ...]  # the runtimes whose exports it runs
     models_per_call: int = 1  # 0: any number in one call, interleaved by the runner itself
     bundled: bool = False  # the project's own runner (built here, run by the phone's Python); else a native binary
-    in_network: bool = False  # can time in-network (rotate copies of a model; profiler.conditions)
+    in_network: bool = False  # can time in-network (rotate copies of a model; devices.conditions)
 
     def __post_init__(self) -> None:
         if self.models_per_call < 0:

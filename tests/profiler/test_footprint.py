@@ -3,7 +3,7 @@
 import torch
 
 from lut import Key
-from profiler.conditions import MAX_COPIES
+from devices.conditions import MAX_COPIES
 from profiler.footprint import footprint, key_footprint, plan_in_network
 from search.blocks import build_module, input_shape
 from search.space import get_space, load_space_file

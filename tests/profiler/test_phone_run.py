@@ -69,7 +69,7 @@ def test_profiles_the_space_on_the_phone_with_its_provenance(home, phone, tmp_pa
     # timed in-network: the host sends the footprints, the runner sizes the copies by its core's caches (the
     # emulated phone's runner runs on this host, so its caches are this host's)
     from devices.host import cache_sizes
-    from profiler.conditions import copies_for, rotation_bytes
+    from devices.conditions import copies_for, rotation_bytes
     from profiler.footprint import key_footprint, plan_in_network
 
     plan = plan_in_network(load_space_file(TINY), load_space_file(TINY).keys(), [], key_footprint)

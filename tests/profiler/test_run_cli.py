@@ -70,7 +70,7 @@ def test_profiles_every_key_of_the_space(tiny_lut):
 
 
 def test_entries_are_timed_in_network_by_default_with_the_planned_copies(tiny_lut):
-    """The rows say in-network and carry the copies profiler.conditions plans for this host's caches."""
+    """The rows say in-network and carry the copies devices.conditions plans for this host's caches."""
     import json
 
     from devices.host import cache_sizes

@@ -7,7 +7,7 @@ import sys
 import zipfile
 
 from devices.runners import parse_output
-from profiler.bundle import MEMBERS, build_portable_runner, bundle_bytes
+from devices.runners.bundle import MEMBERS, build_portable_runner, bundle_bytes
 from search.blocks import build_module, input_shape
 from search.space import load_space_file
 from tests.conftest import FIXTURES
@@ -57,10 +57,10 @@ def test_bundle_measures_a_model(tmp_path):
 
 
 def test_bundle_times_in_network_with_copies_sized_by_this_cores_caches(tmp_path):
-    """--network-bytes and a --footprint per model: the runner applies profiler.conditions to its own caches."""
+    """--network-bytes and a --footprint per model: the runner applies devices.conditions to its own caches."""
     from devices.host import cache_sizes
     from devices.runtimes import get_runtime
-    from profiler.conditions import copies_for, rotation_bytes
+    from devices.conditions import copies_for, rotation_bytes
 
     space = load_space_file(FIXTURES / "spaces" / "tiny.toml")
     models = []

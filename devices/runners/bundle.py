@@ -1,4 +1,4 @@
-"""The portable runner as one file: a zip application (.pyz) with the profiler's own statistics inside.
+"""The portable runner as one file: a zip application (.pyz) with the host's own timing loop and statistics inside.
 
 Built byte-for-byte reproducibly (fixed timestamps and order), so its sha256
 identifies the runner in the LUT's provenance and tells whether the phone
@@ -14,15 +14,14 @@ from pathlib import Path
 
 from lutnas import files
 
-HERE = Path(__file__).parent
+DEVICES = Path(__file__).parents[1]
 MEMBERS: dict[str, Path | bytes] = {
-    "__main__.py": HERE / "portable_runner.py",
-    "profiler/__init__.py": HERE / "__init__.py",
-    "profiler/stats.py": HERE / "stats.py",
-    "profiler/measure.py": HERE / "measure.py",
-    "profiler/conditions.py": HERE / "conditions.py",  # the in-network rules, applied to the phone's caches
-    "devices/__init__.py": b"",  # only the host module below: it reads the caches from sysfs
-    "devices/host.py": HERE.parent / "devices" / "host.py",
+    "__main__.py": DEVICES / "runners" / "portable_runner.py",
+    "devices/__init__.py": b"",  # only the modules below, none of which imports more of ours
+    "devices/stats.py": DEVICES / "stats.py",
+    "devices/measure.py": DEVICES / "measure.py",
+    "devices/conditions.py": DEVICES / "conditions.py",  # the in-network rules, applied to the phone's caches
+    "devices/host.py": DEVICES / "host.py",  # it reads the caches from sysfs
 }
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from lut import Key
-from profiler.conditions import (MAX_COPIES, MEMORY_BUDGET, MIN_WINDOW, Plan, copies_for, network_bytes, plan_warm,
+from devices.conditions import (MAX_COPIES, MEMORY_BUDGET, MIN_WINDOW, Plan, copies_for, network_bytes, plan_warm,
                                  rotation_bytes, window_for)
 
 KIB, MIB = 2**10, 2**20

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from profiler.stats import ci_rel, median_ci, quiet_mask, settled, summarize
+from devices.stats import ci_rel, median_ci, quiet_mask, settled, summarize
 
 
 def test_median_ci_order_statistics():

@@ -23,7 +23,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
-from profiler.stats import Summary, ci_rel, quiet_mask, settled, summarize
+from devices.stats import Summary, ci_rel, quiet_mask, settled, summarize
 
 Clock = Callable[[], float]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from profiler.measure import Entry, Settings, measure, warm_up
+from devices.measure import Entry, Settings, measure, warm_up
 
 
 class FakeTime:

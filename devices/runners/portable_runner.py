@@ -5,11 +5,11 @@ Python runtime (``--runtime executorch``; its XNNPACK delegate, if the program
 was lowered to it, sizes its thread pool from --threads).
 
 Runs standalone as the ``__main__`` of a zip bundle that also carries
-profiler/measure.py and profiler/stats.py, so a phone measures with exactly
+devices/measure.py and devices/stats.py, so a phone measures with exactly
 the statistics of the local profiler: warm-up until settled, rounds
 interleaved across the models, adaptive stop on the median's 95% CI, quiet
 batches, unstable entries measured again. With --network-bytes and a --footprint per
-model it times in-network (profiler.conditions): each model loaded as several copies, run
+model it times in-network (devices.conditions): each model loaded as several copies, run
 in turn, sized by the caches of the core it is pinned to. Prints one JSON object per model:
 
     {"format": "lutnas-portable-runner", "version": 1, "model": PATH, "runtime": "onnxruntime" | "executorch",
@@ -116,13 +116,13 @@ def open_pte(path: str, threads: int, level: str, copies: int = 1):
 
 def plan_copies(args: argparse.Namespace) -> tuple[str, list[int], list[int]]:
     """(conditions, copies per model, this core's caches): in-network copies from the models' footprints, the
-    network's and the caches of the CPU this process is pinned to (the rules of profiler.conditions)."""
+    network's and the caches of the CPU this process is pinned to (the rules of devices.conditions)."""
     if args.network_bytes <= 0:
         return "warm", [1] * len(args.model), []
     if len(args.footprint) != len(args.model):
         raise ValueError(f"--footprint given {len(args.footprint)} times for {len(args.model)} --model")
     from devices.host import cache_sizes
-    from profiler.conditions import copies_for, rotation_bytes
+    from devices.conditions import copies_for, rotation_bytes
 
     caches = cache_sizes()
     rotation = rotation_bytes(args.network_bytes, caches)
@@ -135,7 +135,7 @@ OPENERS = {"onnxruntime": open_onnx, "executorch": open_pte}
 def main(argv: list[str] | None = None) -> int:
     """Measure every model; exit 2 with one line on stderr when a model cannot be loaded."""
     args = build_parser().parse_args(argv)
-    from profiler.measure import Entry, Settings, measure
+    from devices.measure import Entry, Settings, measure
 
     try:
         conditions, copies, caches = plan_copies(args)

@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT))
 from devices.adb.device import AdbDevice  # noqa: E402
 from devices.adb.keys import ensure_key  # noqa: E402
 from devices.cache import ArtifactCache  # noqa: E402
-from devices.connect import LocalDevice  # noqa: E402
+from devices.adb.phones import PhoneFarm  # noqa: E402
+from devices.local import LocalDevice  # noqa: E402
 from devices.emulator import AdbEmulator, load_phone  # noqa: E402
 from devices.profiles import get_profile  # noqa: E402
 from devices.runtimes import get_runtime  # noqa: E402
 from devices.runners.bundle import build_portable_runner  # noqa: E402
 from devices.measure import Settings  # noqa: E402
-from profiler.pipeline import profile as profile_local  # noqa: E402
-from profiler.remote import profile_remote  # noqa: E402
+from profiler.pipeline import profile as run_pipeline  # noqa: E402
 from search.blocks import build_module, input_shape  # noqa: E402
 from search.space import get_space  # noqa: E402
 
@@ -75,7 +75,7 @@ def main() -> None:
     runtime = get_runtime("onnxruntime")
     cache = ArtifactCache(work / "cache")
     settings = Settings(budget_s=args.budget, tolerance=0.05, min_runs=10)
-    runner = build_portable_runner(work / "cache" / "runners")
+    build_portable_runner(work / "cache" / "runners")  # built once, outside the timed runs
     for k in keys + [canary]:  # warm export cache: exports are the same on both paths
         cache.get(lambda k=k: build_module(k), input_shape(k), runtime)
     profile = get_profile(str(PROFILE))
@@ -87,16 +87,17 @@ def main() -> None:
     for r in range(args.repeat):
         with AdbEmulator(load_phone(PHONE), work / f"phone{r}", authorized_keys=[Path(f"{key}.pub").read_text()]) as emu:
             for label in ("phone-cold", "phone-warm"):
-                device = AdbDevice(profile, host=emu.address, key_path=key)
-                spent = timed(device, ("prepare", "sync_models", "cooldown", "run_models", "battery"))
+                phone = AdbDevice(profile, host=emu.address, key_path=key)
+                spent = timed(phone, ("prepare", "sync_models", "cooldown", "run_models", "battery"))
                 t0 = time.perf_counter()
-                res = profile_remote(keys, work / f"{label}.csv", device=device, runner_file=runner, **common)
+                res = run_pipeline(keys, work / f"{label}.csv", device=PhoneFarm(profile, [phone], work / "cache" / "runners"),
+                              **common)
                 times[label].append(time.perf_counter() - t0)
                 assert res.measured == len(keys)
                 parts = ", ".join(f"{k} {v:.2f}" for k, v in spent.items())
                 print(f"  round {r + 1} {label:<10} {times[label][-1]:6.2f} s  [{parts}]", flush=True)
         t0 = time.perf_counter()
-        res = profile_local(keys, work / "local.csv", device=LocalDevice(get_profile("cpu"), "none"), **common)
+        res = run_pipeline(keys, work / "local.csv", device=LocalDevice(get_profile("cpu"), "none"), **common)
         times["local"].append(time.perf_counter() - t0)
         print(f"  round {r + 1} {'local':<10} {times['local'][-1]:6.2f} s (timed inference {res.timed_s:.2f} s)",
               flush=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
-KINDS = ("local", "adb")
 _FIELDS = {"name", "kind", "description", "runtime", "threads", "affinity", "opt_level",
            # phones (kind = "adb")
            "connection", "abi", "runner", "runner_binary", "python", "workdir", "timeout_s", "retries",
@@ -62,6 +61,8 @@ def load_profile(path: Path) -> Profile:
     for req in ("name", "kind"):
         if req not in data:
             raise ValueError(f"{path}: missing field {req!r}")
+    from devices.device import KINDS  # the registry of device kinds (a new kind registers there)
+
     if data["kind"] not in KINDS:
         raise ValueError(f"{path}: unknown kind {data['kind']!r}; known: {', '.join(KINDS)}")
     for name in ("threads", "retries", "batch", "repeats"):

@@ -1,4 +1,6 @@
-"""Profile a space on a device: plan the keys, export, measure, write LUT rows as they finish."""
+"""Profile a space on a device: plan the keys, export, ``device.measure``, write LUT rows as they finish.
+
+One pipeline for every kind of device (devices.device): this host, a phone, a farm of phones."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import Callable, Protocol
 from lut import LUT, Key, LUTError, load, save
 from lutnas import __version__
 from lut.schema import ENVIRONMENT_COLUMNS
+from devices.device import Device, Job, Request
 from devices.conditions import Plan, plan_warm
-from devices.measure import Entry, Report, Settings, measure
+from devices.measure import Report, Settings
 
 
 class Progress(Protocol):
@@ -86,7 +89,7 @@ def profile(
     out: Path,
     *,
     runtime,
-    device,
+    device: Device,
     cache,
     build: Callable[[Key], object],
     input_shape: Callable[[Key], tuple[int, ...]],
@@ -96,45 +99,33 @@ def profile(
     progress: Progress | None = None,
     canary: Key | None = None,
     conditions: Plan | None = None,
+    footprint: Callable[[Key], int] | None = None,
 ) -> Outcome:
-    """Measure every key not yet in ``out``; rows are saved atomically after each round. ``conditions`` says
-    how many copies of each key to rotate through (devices.conditions; default: warm, one copy each)."""
+    """Measure every key not yet in ``out`` on ``device``: plan, export, ``device.measure``, save. Rows are saved
+    atomically as the device hands them over. ``conditions`` says how each key is timed (devices.conditions;
+    default: warm, one copy each); in-network on a device that sizes its copies itself, ``footprint(key)`` gives
+    the bytes it touches (default: the plan's)."""
     progress = progress or NoProgress()
     start = time.perf_counter()
     conditions = conditions or plan_warm(keys)
-    env = {**device.prepare(), **runtime.provenance(), "conditions": conditions.conditions, "toolkit": __version__}
+    env = {**runtime.provenance(), **device.prepare(runtime), "conditions": conditions.conditions,
+           "toolkit": __version__}
     lut, todo = plan(keys, out, resume, overwrite, env)
     result = Outcome(out, len(keys), already=len(keys) - len(todo))
     if not todo:
         return result
     cache_hits, cache_misses = cache.hits, cache.misses
-    progress.start("export", len(todo))
-    artifacts: dict[Key, Path] = {}
-    for key in todo:
-        artifacts[key] = cache.get(lambda k=key: build(k), input_shape(key), runtime)
+    wanted = todo + ([canary] if canary is not None else [])
+    progress.start("export", len(wanted))
+    jobs: dict[Key, Job] = {}
+    for key in wanted:
+        size = conditions.footprints.get(key) or (footprint(key) if footprint else 0)
+        jobs[key] = Job(key, cache.get(lambda k=key: build(k), input_shape(key), runtime), input_shape(key),
+                        copies=conditions.copies.get(key, 1), footprint=size)
         progress.advance()
     progress.finish()
     result.exported, result.cached = cache.misses - cache_misses, cache.hits - cache_hits
 
-    copies = {k: conditions.copies.get(k, 1) for k in artifacts}
-    sessions: dict[Key, object] = {}
-
-    def opener(k: Key) -> Callable[[], Callable[[], object]]:
-        def open_() -> Callable[[], object]:
-            sessions[k] = runtime.open_copies(artifacts[k], input_shape(k), copies[k])
-            return sessions[k].run
-        return open_
-
-    def closer(k: Key) -> Callable[[], None]:
-        return lambda: sessions.pop(k).close()
-
-    canary_session = None
-    if canary is not None:
-        canary_session = runtime.open(cache.get(lambda: build(canary), input_shape(canary), runtime),
-                                      input_shape(canary))
-    # entries open when they join the interleaved window and close when done: with --window only that many hold
-    # their copies in memory at a time
-    entries = [Entry(k, open=opener(k), close=closer(k)) for k in artifacts]
     pending: list[dict] = []
     state = {"lut": lut}
 
@@ -146,25 +137,21 @@ def profile(
 
     reported: dict[Key, bool] = {}
 
-    def done(e: Entry) -> None:
-        s = e.summary
-        pending[:] = [r for r in pending if Key(*(r[c] for c in Key._fields)) != e.id]
-        pending.append({**e.id._asdict(), **s.as_row(), **env, "copies": copies[e.id], "measured_at": now_utc()})
-        if e.id not in reported:
-            progress.advance()
-        reported[e.id] = s.stable
+    def on_rows(rows: list[dict]) -> None:
+        for row in rows:
+            key = row.pop("id")
+            pending[:] = [r for r in pending if Key(*(r[c] for c in Key._fields)) != key]
+            pending.append({**key._asdict(), **row, **env, "measured_at": now_utc()})
+            reported[key] = bool(row["stable"])
 
-    progress.start("measure", len(entries))
+    request = Request([jobs[k] for k in todo], settings, conditions.conditions, conditions.network_bytes,
+                      jobs.get(canary) if canary is not None else None, out, conditions.as_dict(), on_round=flush)
+    progress.start("measure", len(todo))
     try:
-        result.report = measure(entries, settings, on_done=done, on_round=flush,
-                                canary=canary_session.run if canary_session else None)
+        result.report = device.measure(request, on_rows, progress.advance)
     finally:
         flush()
         progress.finish()
-        for s in list(sessions.values()):
-            s.close()
-        if canary_session is not None:
-            canary_session.close()
     result.measured = len(reported)
     result.unstable = sum(not stable for stable in reported.values())
     result.timed_s = result.report.timed_s

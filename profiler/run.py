@@ -141,58 +141,36 @@ def _canary(space):
     return last.key(next((c for c in last.candidates if c != "skip"), last.candidates[0]))
 
 
-def _open(profile, args, open_device):
-    """The device, or with --serials the list of phones of a farm."""
-    if not args.serials:
-        return open_device(profile, args.affinity, host=args.host, serial=args.serial)
-    if profile.kind != "adb":
-        raise ValueError(f"--serials lists phones; device {profile.name!r} is not a phone")
-    if args.host or args.serial:
-        raise ValueError("give --serials, or --host / --serial, not both")
-    names = [x.strip() for x in args.serials.split(",") if x.strip()]
-    if len(set(names)) != len(names) or not names:
-        raise ValueError(f"--serials {args.serials!r}: list each phone once")
-    return [open_device(profile, args.affinity, host=x if ":" in x else None, serial=None if ":" in x else x)
-            for x in names]
+def _where(args: argparse.Namespace, cache_root: Path):
+    """Where the device is, as the command line says (devices.device.Where)."""
+    from devices.device import Where
 
-
-def _profile_phone(keys, out, profile, args, common):
-    """The phone path: the runner the profile names, then profiler.remote."""
-    from devices.runners.registry import get_runner
-    from devices.runners.bundle import build_portable_runner
-    from profiler.remote import profile_remote
-
-    runtime = common["runtime"]
-    runner = get_runner(profile.runner)
-    if runtime.name not in runner.runtimes:
-        raise ValueError(f"runner {profile.runner} runs {' or '.join(runner.runtimes)} models, "
-                         f"not {runtime.name}; "
-                         f"change runner or runtime in {profile.source or profile.name}")
-    if runner.bundled:
-        runner_file = build_portable_runner(common["cache"].root / "runners")
-    elif profile.runner_binary:
-        runner_file = Path(profile.runner_binary)
-    else:
-        raise ValueError(f"runner {profile.runner} needs runner_binary (a {profile.abi} build of it) in "
-                         f"{profile.source or profile.name}")
-    return profile_remote(keys, out, runner_file=runner_file, **common)
+    serials: tuple[str, ...] = ()
+    if args.serials is not None:
+        serials = tuple(x.strip() for x in args.serials.split(",") if x.strip())
+        if not serials:
+            raise ValueError(f"--serials {args.serials!r}: list each phone once")
+    return Where(affinity=args.affinity, host=args.host, serial=args.serial, serials=serials,
+                 runner_dir=cache_root / "runners")
 
 
 def run(args: argparse.Namespace) -> int:
     """Profile as the arguments say; returns the exit code."""
     from devices.cache import ArtifactCache
-    from devices.connect import open_device
+    from devices.device import open_device
     from devices.profiles import get_profile
     from search.space import get_space
 
     _check_args(args)
     profile = get_profile(args.device)
     space = get_space(args.space, args.width_mult, args.resolution)
-    device = _open(profile, args, open_device)
+    cache = ArtifactCache(args.cache_dir)
+    device = open_device(profile, _where(args, cache.root))
     out = args.out or default_out(profile.name)
 
-    from devices.runtimes import get_runtime
     from devices.measure import Settings
+    from devices.runtimes import get_runtime
+    from profiler.footprint import key_footprint
     from profiler.pipeline import profile as run_profile
     from search.blocks import build_module, input_shape
 
@@ -207,24 +185,14 @@ def run(args: argparse.Namespace) -> int:
 
         keys = shard_keys(keys, *parse_shard(args.shard))
     bars = Bars(args.quiet)
-    cache = ArtifactCache(args.cache_dir)
-    common = dict(runtime=runtime, device=device, cache=cache, build=build_module, input_shape=input_shape,
-                  settings=settings, resume=args.resume, overwrite=args.overwrite, progress=bars,
-                  canary=_canary(space))
-    plan = _conditions(args.conditions or _resumed_conditions(args, out) or _default_conditions(profile), space,
-                       keys, device, profile)
-    common["conditions"] = plan
-    if args.window is None and profile.kind != "adb":
-        common["settings"] = dataclasses.replace(settings, window=plan.window)
-
-    from profiler.hygiene import snapshot
-
-    before = snapshot()
+    plan = _conditions(args.conditions or _resumed_conditions(args, out) or _default_conditions(device), space,
+                       keys, device)
+    if args.window is None:
+        settings = dataclasses.replace(settings, window=plan.window)  # a device that sizes its copies ignores it
     try:
-        if profile.kind == "adb":
-            res = _profile_phone(keys, out, profile, args, common)
-        else:
-            res = run_profile(keys, out, **common)
+        res = run_profile(keys, out, runtime=runtime, device=device, cache=cache, build=build_module,
+                          input_shape=input_shape, settings=settings, resume=args.resume, overwrite=args.overwrite,
+                          progress=bars, canary=_canary(space), conditions=plan, footprint=key_footprint)
     except KeyboardInterrupt:
         bars.finish()
         from lut import load
@@ -233,30 +201,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: {saved} of {len(keys)} entries are saved in {out}; "
               f"run again with --resume to measure the rest", file=sys.stderr)
         return 130
+    finally:
+        device.close()
     if res.measured == 0:
         print(f"{out}: all {res.total} entries of {space.name} are already measured; nothing to do")
         return 0
     print(f"wrote {out}: {res.measured} entries measured, {res.already} already there, "
           f"{res.unstable} unstable")
-    if profile.kind == "adb":
-        from profiler.remote import session_log_path
-
-        phones = device if isinstance(device, list) else [device]
-        print(f"wall {res.wall_s:.1f} s on {', '.join(str(d.transport.endpoint) for d in phones)}; "
-              f"exports {res.exported} new, {res.cached} cached; "
-              f"{sum(d.transport.reconnects for d in phones)} reconnect(s); phone record in {session_log_path(out)}")
-        return 0
-    _host_report(before, out, args.threads or profile.threads, plan)
-    if plan.conditions == "in-network":
+    finish = device.finish(out)
+    if plan.conditions == "in-network" and plan.caches:
         counts = sorted(plan.copies.values())
         print(f"in-network: {counts[0]}-{counts[-1]} copies per entry spanning {_mib(plan.rotation_bytes)} "
               f"(a network of {space.name} touches about {_mib(plan.network_bytes)}; "
-              f"caches {'/'.join(_mib(c) for c in plan.caches) or 'unknown'})")
-    ratio = res.wall_s / res.timed_s if res.timed_s else float("nan")
-    print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio {ratio:.2f}); "
-          f"exports {res.exported} new, {res.cached} cached; {res.report.rounds} rounds, "
-          f"canary p90/p10 {res.report.drift * 100 + 100:.0f}%, "
-          f"{res.report.set_aside} of {res.report.batches} batches set aside (host disturbed)")
+              f"caches {'/'.join(_mib(c) for c in plan.caches)})")
+    exports = f"exports {res.exported} new, {res.cached} cached"
+    if res.timed_s:  # timed here, in-process
+        print(f"wall {res.wall_s:.1f} s, timed inference {res.timed_s:.2f} s (overhead ratio "
+              f"{res.wall_s / res.timed_s:.2f}); {exports}; {res.report.rounds} rounds, canary p90/p10 "
+              f"{res.report.drift * 100 + 100:.0f}%, {res.report.set_aside} of {res.report.batches} batches set "
+              f"aside (host disturbed)")
+    else:
+        print(f"wall {res.wall_s:.1f} s; {exports}")
+    for line in finish:
+        print(line, file=sys.stderr if line.startswith("warning") else sys.stdout)
     return 0
 
 
@@ -264,16 +231,12 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
-def _default_conditions(profile) -> str:
-    """in-network (DEFAULT_CONDITIONS), except on phones whose runner cannot rotate copies: warm."""
+def _default_conditions(device) -> str:
+    """in-network (DEFAULT_CONDITIONS), except on devices that cannot rotate copies (phones with a native
+    runner): warm."""
     from devices.conditions import DEFAULT_CONDITIONS
 
-    if profile.kind == "adb":
-        from devices.runners.registry import get_runner
-
-        if not get_runner(profile.runner).in_network:
-            return "warm"
-    return DEFAULT_CONDITIONS
+    return DEFAULT_CONDITIONS if device.in_network else "warm"
 
 
 def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
@@ -296,43 +259,16 @@ def _resumed_conditions(args: argparse.Namespace, out: Path) -> str | None:
     return None
 
 
-def _conditions(name: str, space, keys, device, profile):
-    """The measurement plan of ``keys`` (devices.conditions): warm, or in-network copies. On this host they are
-    sized by the caches of the CPU the device pins to; on a phone the runner sizes them from the footprints
-    (profiler.remote refuses a runner that cannot)."""
+def _conditions(name: str, space, keys, device):
+    """The measurement plan of ``keys`` (devices.conditions): warm, or in-network copies sized by the caches of
+    the CPU the device pins to here; a device that sizes its copies itself (a phone's portable runner) gets the
+    footprints only (the pipeline refuses a device that cannot time in-network)."""
     from devices.conditions import plan_warm
     from profiler.footprint import key_footprint, plan_in_network
 
     if name == "warm":
         return plan_warm(keys)
-    if profile.kind == "adb":
-        return plan_in_network(space, keys, [], key_footprint)
-    from devices.host import cache_sizes
-
-    device.prepare()  # pins: the caches are those of the CPU the entries will run on
-    return plan_in_network(space, keys, cache_sizes(), key_footprint)
-
-
-def host_report_path(out: Path) -> Path:
-    """Where the host's quietness during a local profile goes: beside the LUT, <name>.host.json."""
-    return out.with_name(out.stem + ".host.json")
-
-
-def _host_report(before, out: Path, threads: int, plan=None) -> None:
-    """Write <out>.host.json (load, busy and steal shares, CPU clock) and warn in one line when the host was busy."""
-    import json
-
-    from profiler.hygiene import assess, snapshot, warning_line
-    from lutnas import files
-
-    report = assess(before, snapshot(), threads)
-    files.write_atomic(host_report_path(out), json.dumps({"format": "lutnas-host-report", "version": 1,
-                                                         "lut": str(out), **report.as_dict(),
-                                                         **({"measurement": plan.as_dict()} if plan else {})},
-                                                        indent=2) + "\n", parents=True)
-    line = warning_line(report, str(out))
-    if line:
-        print(line, file=sys.stderr)
+    return plan_in_network(space, keys, device.caches() or [], key_footprint)
 
 
 def main(argv: list[str] | None = None) -> int:

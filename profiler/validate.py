@@ -139,7 +139,7 @@ def _prepare_out(out: Path, run_info: dict[str, Any], resume: bool, overwrite: b
 
 def run(args: argparse.Namespace) -> int:
     """Validate as the arguments say; returns the exit code."""
-    from devices.connect import open_device
+    from devices.device import Where, open_device
     from devices.profiles import get_profile
     from lut import load
     from lut.calibration import read_calibration, without_calibration
@@ -158,12 +158,16 @@ def run(args: argparse.Namespace) -> int:
     from profiler.networks import check_device, check_environment
 
     check_device(lut, profile.name)
-    device = open_device(profile, rt.affinity)
     runtime = get_runtime(rt.runtime, rt.threads, rt.opt_level)
     conditions = lut.provenance().get("conditions") or ["warm"]  # how the LUT's entries were timed
-    env = {**device.prepare(), **runtime.provenance(),
-           "conditions": conditions[0] if len(conditions) == 1 else ", ".join(conditions)}
-    check_environment(lut, env)
+    device = open_device(profile, Where(affinity=rt.affinity))
+    try:
+        env = {**runtime.provenance(), **device.prepare(runtime),
+               "conditions": conditions[0] if len(conditions) == 1 else ", ".join(conditions)}
+        check_environment(lut, env)
+    except BaseException:
+        device.close()
+        raise
     archs = sample_architectures([layer.candidates for layer in space.layers], args.samples, args.seed)
 
     out = args.out or Path("runs") / f"fidelity-{args.lut.stem}-seed{args.seed}-n{args.samples}"
@@ -171,20 +175,24 @@ def run(args: argparse.Namespace) -> int:
                 "lut_hash_uncalibrated": without_calibration(lut).content_hash(), "space": space.name,
                 "input_size": space.input_size, "width_mult": space.width_mult, "seed": args.seed,
                 "samples": args.samples, "uncalibrated": bool(args.uncalibrated)}
-    keep = _prepare_out(out, run_info, args.resume, args.overwrite)
-    return _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out, keep, run_info)
+    try:
+        keep = _prepare_out(out, run_info, args.resume, args.overwrite)
+        return _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs, out, keep, run_info)
+    finally:
+        device.close()
 
 
-def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Path, keep: bool,
+def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs, out: Path, keep: bool,
                         run_info: dict[str, Any]) -> int:
     from devices.cache import ArtifactCache
-    from devices.measure import Entry, Settings, measure
+    from devices.device import Job, Request
+    from devices.measure import Settings
     from profiler.networks import Result, export_networks, read_results, reference_keys, results_csv
     from profiler.run import Bars
     from lutnas import files
     from search.blocks import build_module, input_shape
 
-    from profiler.hygiene import snapshot
+    from devices.hygiene import snapshot
 
     host_before = snapshot()
     start = time.perf_counter()
@@ -198,7 +206,6 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
     settings = Settings(tolerance=args.tolerance, budget_s=args.budget, min_runs=args.min_runs, gate=args.gate,
                         min_batches=args.min_rounds, batch_s=args.batch, seed=args.seed, lockstep=True,
                         retry_unstable=False)
-    sessions: list = []
     report = None
     refs = reference_keys(space)
     try:
@@ -206,52 +213,51 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
         paths = export_networks(space, [r.blocks for r in todo], runtime, cache, bars.advance)
         bars.finish()
         shape = (1, 3, space.input_size, space.input_size)
-        entries = []
-        for r, path in zip(todo, paths):
-            sessions.append(runtime.open(path, shape))
-            entries.append(Entry(r.arch, sessions[-1].run))
-        canary = None
-        for name, key in refs.items():  # the canary is also timed every round: drift
+        jobs = [Job(r.arch, path, shape) for r, path in zip(todo, paths)]
+        for name, key in refs.items():  # timed every round beside the networks: the LUT's entries now
             copies = int(lut.row(key)["copies"]) if key in lut else 1  # as the LUT's entry was timed
-            s = runtime.open_copies(cache.get(lambda k=key: build_module(k), input_shape(key), runtime),
-                                    input_shape(key), copies)
-            sessions.append(s)
-            if name == "canary":
-                canary = s.run
-            entries.append(Entry(name, s.run))
+            jobs.append(Job(name, cache.get(lambda k=key: build_module(k), input_shape(key), runtime),
+                            input_shape(key), copies))
+        canary = next(j for j in jobs if j.id == "canary")  # also the drift canary of every round
         by_arch = {r.arch: r for r in results}
-        seen: set[int] = set()
         state = {"dirty": False}
         ref_ms: dict[str, float] = {}
 
-        def done(e: Entry) -> None:
-            if isinstance(e.id, str):
-                ref_ms[e.id] = e.summary.median_ms
-                return
-            by_arch[e.id].measured = e.summary.as_row()
-            state["dirty"] = True
-            if e.id not in seen:
-                seen.add(e.id)
-                bars.advance()
+        def on_rows(rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                rid = row.pop("id")
+                row.pop("copies", None)
+                if isinstance(rid, str):
+                    ref_ms[rid] = row["median_ms"]
+                else:
+                    by_arch[rid].measured = row
+                    state["dirty"] = True
 
         last = {"t": time.monotonic()}
+
+        def partial() -> dict[int, dict[str, Any]]:
+            """The unfinished networks' runs so far (those with under --min-runs quiet runs are left out)."""
+            return {k: v for k, v in device.partial_rows().items()
+                    if not isinstance(k, str) and by_arch[k].measured is None}
 
         def flush() -> None:
             if state["dirty"]:
                 files.write_atomic(table, results_csv(results), parents=True)
                 state["dirty"] = False
             elif time.monotonic() - last["t"] > INTERIM_S:  # lockstep: save the runs so far, in case of a kill
-                partial = _partial(entries, by_arch, settings)
+                now = partial()
                 files.write_atomic(table, results_csv([Result(r.arch, r.blocks, r.lut_ms, r.predicted_ms,
-                                                             r.measured or partial.get(r.arch)) for r in results]), parents=True)
+                                                             r.measured or now.get(r.arch)) for r in results]),
+                                   parents=True)
                 last["t"] = time.monotonic()
 
-        bars.start("measure", len(todo))
+        bars.start("measure", len(jobs) if todo else 0)
         try:
             if todo:
-                report = measure(entries, settings, on_done=done, on_round=flush, canary=canary)
+                report = device.measure(Request(jobs, settings, "warm", canary=canary,  # whole networks: one copy each
+                                                on_round=flush), on_rows, bars.advance)
         except KeyboardInterrupt:  # lockstep: nothing has finished before the end; keep the runs so far
-            for arch, row in _partial(entries, by_arch, settings).items():
+            for arch, row in partial().items():
                 by_arch[arch].measured = row
             state["dirty"] = True
             raise
@@ -264,12 +270,9 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
         print(f"\ninterrupted: {got} of {len(results)} networks are measured and saved in {table}; "
               f"run the same command with --resume to measure the rest", file=sys.stderr)
         return 130
-    finally:
-        for s in sessions:
-            s.close()
     wall = time.perf_counter() - start
     summary = _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall, already)
-    from profiler.hygiene import assess, warning_line
+    from devices.hygiene import assess, warning_line
 
     host = assess(host_before, snapshot(), int(env.get("threads") or 1))
     summary["host"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in host.as_dict().items()}
@@ -281,22 +284,6 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, env, archs, out: Pa
     if line:
         print(line, file=sys.stderr)
     return 0
-
-
-def _partial(entries, by_arch, settings) -> dict[int, dict[str, float | int]]:
-    """Summaries of the unfinished networks' runs so far; those with under --min-runs quiet runs are left out."""
-    from devices.stats import quiet_mask, summarize
-
-    out = {}
-    for e in entries:
-        r = by_arch.get(e.id) if isinstance(e.id, int) else None
-        if r is None or r.measured is not None:
-            continue
-        mask = quiet_mask(e.batches, settings.gate)
-        samples = [x for b, quiet in zip(e.batches, mask) if quiet for x in b]
-        if len(samples) >= settings.min_runs:
-            out[e.id] = summarize(samples, settings.tolerance, settings.spread_limit).as_row()
-    return out
 
 
 def _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall: float,

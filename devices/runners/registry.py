@@ -7,9 +7,11 @@ in parsers.py); nothing else branches on a runner's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Hashable, Sequence
 
+from devices.measure import Settings
 from devices.runners.base import RunnerResult
+from devices.stats import summarize
 from lutnas.registry import Registry
 from devices.runners.commands import Invocation, executor_runner, ort_perf_test, portable, tflite_benchmark
 from devices.runners.parsers import parse_executor_runner, parse_ort_perf_test, parse_portable, \
@@ -31,6 +33,23 @@ class Runner:
     def __post_init__(self) -> None:
         if self.models_per_call < 0:
             raise ValueError(f"runner {self.name}: models_per_call must be >= 0")
+
+    def rows(self, ids: Sequence[Hashable], results: Sequence[Sequence[RunnerResult]],
+             settings: Settings) -> list[dict[str, Any]]:
+        """One row per id (``id``, the LUT's statistics columns, ``copies``) from its results: a runner that
+        times models interleaved gives its own statistics (its last result); one that times a model per call
+        gives per-call medians, summarized as the host's samples are."""
+        rows = []
+        for i, rs in zip(ids, results):
+            if self.models_per_call == 0:
+                r = rs[-1]
+                stats = {"median_ms": r.median_ms, "p10_ms": r.p10_ms, "p90_ms": r.p90_ms, "std_ms": r.std_ms,
+                         "n": r.n, "ci_rel": r.ci_rel, "stable": int(bool(r.stable)), "copies": r.copies}
+            else:
+                samples = [r.median_ms / 1e3 for r in rs]
+                stats = {**summarize(samples, settings.tolerance, settings.spread_limit).as_row(), "copies": 1}
+            rows.append({"id": i, **stats})
+        return rows
 
 
 RUNNERS: Registry[str, Runner] = Registry("runner")

@@ -3,7 +3,7 @@ import os
 import pytest
 
 from devices import host
-from devices.connect import open_device
+from devices.device import Where, open_device
 from devices.profiles import DeviceUnavailable, get_profile, load_profile, profiles
 
 
@@ -24,11 +24,17 @@ def test_pixel_profile_opens_a_phone_without_connecting():
     assert (pixel.kind, pixel.connection, pixel.runner, pixel.affinity, pixel.abi) == (
         "adb", "usb", "portable", "big", "arm64-v8a")
     assert pixel.cooldown_c > 0 and pixel.thermal_zones
-    device = open_device(pixel, host="192.168.1.20:5555")  # --host overrides the profile's USB
-    assert str(device.transport.endpoint) == "192.168.1.20:5555"
-    assert str(open_device(pixel, serial="R58M123").transport.endpoint) == "usb:R58M123"
+    device = open_device(pixel, Where(host="192.168.1.20:5555"))  # --host overrides the profile's USB
+    assert [str(d.transport.endpoint) for d in device.phones] == ["192.168.1.20:5555"]
+    assert [str(d.transport.endpoint) for d in open_device(pixel, Where(serial="R58M123")).phones] == ["usb:R58M123"]
+    farm = open_device(pixel, Where(serials=("A1", "10.0.0.2:5555")))
+    assert [str(d.transport.endpoint) for d in farm.phones] == ["usb:A1", "10.0.0.2:5555"]
     with pytest.raises(ValueError, match="--host and --serial pick a phone"):
-        open_device(get_profile("cpu"), host="1.2.3.4:5555")
+        open_device(get_profile("cpu"), Where(host="1.2.3.4:5555"))
+    with pytest.raises(ValueError, match="--serials lists phones; device 'cpu' is not a phone"):
+        open_device(get_profile("cpu"), Where(serials=("A1",)))
+    with pytest.raises(ValueError, match="list each phone once"):
+        open_device(pixel, Where(serials=("A1", "A1")))
     assert issubclass(__import__("devices.adb.transport", fromlist=["AdbError"]).AdbError, DeviceUnavailable)
 
 
@@ -56,7 +62,7 @@ def test_bad_profile_files(tmp_path, text, message):
 def test_local_device_provenance_and_pinning():
     before = os.sched_getaffinity(0)
     try:
-        prov = open_device(get_profile("cpu"), affinity="last").prepare()
+        prov = open_device(get_profile("cpu"), Where(affinity="last")).prepare()
         assert prov["affinity"] == str(max(before))
         assert os.sched_getaffinity(0) == {max(before)}
         assert prov["device"] == "cpu" and prov["cores"] >= 1 and prov["device_model"]

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from profiler.hygiene import Snapshot, assess, parse_loadavg, parse_stat, snapshot, warning_line
+from devices.hygiene import Snapshot, assess, parse_loadavg, parse_stat, snapshot, warning_line
 from tests.conftest import FIXTURES
 
 HOST = FIXTURES / "host"

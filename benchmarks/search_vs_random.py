@@ -196,7 +196,7 @@ def _init_worker(data: str, limit: int, test_limit: int, threads: int) -> None:
 
 def _train(task: dict[str, Any]) -> dict[str, Any]:
     from search.archfile import make_arch
-    from search.hardware import train_device
+    from search.torch_device import train_device
     from search.space import get_space
     from search.train import train_arch
 
@@ -269,7 +269,7 @@ def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: 
             return [{**r, "supernet_acc": float(r["supernet_acc"])} for r in csv.DictReader(f)]
     import torch
 
-    from search.dnas import path_accuracy, restore_supernet
+    from search.checkpoint import path_accuracy, restore_supernet
 
     torch.set_num_threads(os.cpu_count() or 1)
     splits = load_splits(args.data, args.limit, args.test_limit)

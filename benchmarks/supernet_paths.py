@@ -29,8 +29,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from search.data import batches, load_data  # noqa: E402
-from search.dnas import path_accuracy  # noqa: E402
-from search.hardware import batch_to, on_device  # noqa: E402
+from search.checkpoint import path_accuracy  # noqa: E402
+from search.torch_device import batch_to, on_device  # noqa: E402
 from search.layers import WEIGHTS  # noqa: E402
 from search.space import get_space  # noqa: E402
 from search.supernet import Supernet  # noqa: E402

@@ -59,11 +59,11 @@ sys.path.insert(0, str(ROOT))
 from lut.matrix import Matrix  # noqa: E402
 from lut.names import parse_name  # noqa: E402
 from search.dnas import frozen  # noqa: E402
-from search.hardware import batch_to, on_device  # noqa: E402
+from search.torch_device import batch_to, on_device  # noqa: E402
 from search.latency import LatencyTerm  # noqa: E402
 from search.layers import WEIGHTS  # noqa: E402
 from search.loss import LossConfig, search_loss  # noqa: E402
-from search.network import ChildNet  # noqa: E402
+from search.childnet import ChildNet  # noqa: E402
 from search.space import Layer, Space, get_space  # noqa: E402
 from search.supernet import Supernet, gumbel_mask  # noqa: E402
 

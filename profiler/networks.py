@@ -54,7 +54,7 @@ def reference_keys(space: Space) -> dict[str, Key]:
 def export_networks(space: Space, archs: Sequence[Sequence[str]], runtime, cache,
                     advance: Callable[[], None] = lambda: None) -> list[Path]:
     """The exported artifact of each architecture (ChildNet, eval mode, the space's classes)."""
-    from search.network import ChildNet
+    from search.childnet import ChildNet
 
     shape = (1, 3, space.input_size, space.input_size)
     paths = []

@@ -49,17 +49,6 @@ was fitted on: validate with another --seed than the run it was fitted from.
 INTERIM_S = 30.0  # seconds between saves of the runs so far while no network has finished
 FORMAT = "lutnas-fidelity"
 VERSION = 1
-# what a LUT must reach on whole networks (nn-Meter's figure is 99% within +-10% on a phone CPU)
-ACCEPT_WITHIN_10, ACCEPT_WITHIN_5, ACCEPT_SPEARMAN, ACCEPT_BIAS = 0.95, 0.70, 0.97, 0.03
-
-
-def accepted(fid) -> bool:
-    """Whether a Fidelity meets the acceptance: shares within +-10% and +-5%, Spearman, and a median
-    measured/predicted within 1 +- ACCEPT_BIAS."""
-    return bool(fid.within_10 >= ACCEPT_WITHIN_10 and fid.within_5 >= ACCEPT_WITHIN_5
-                and fid.spearman >= ACCEPT_SPEARMAN and abs(fid.median_ratio - 1) <= ACCEPT_BIAS)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     from profiler.options import add_measure_options
@@ -186,6 +175,7 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
                         run_info: dict[str, Any]) -> int:
     from devices.cache import ArtifactCache
     from devices.device import Job, Request
+    from profiler.fidelity_report import plot_results, report_lines, summary_of
     from devices.measure import Settings
     from profiler.networks import Result, export_networks, read_results, reference_keys, results_csv
     from profiler.run import Bars
@@ -271,93 +261,19 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
               f"run the same command with --resume to measure the rest", file=sys.stderr)
         return 130
     wall = time.perf_counter() - start
-    summary = _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall, already)
+    summary = summary_of(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall, already)
     from devices.hygiene import assess, warning_line
 
     host = assess(host_before, snapshot(), int(env.get("threads") or 1))
     summary["host"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in host.as_dict().items()}
     files.write_atomic(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n", parents=True)
-    _plot(results, cal, space, lut, out / "scatter.png", summary)
-    for line in _report_lines(summary, out):
+    plot_results(results, cal, space, lut, out / "scatter.png", summary)
+    for line in report_lines(summary, out):
         print(line)
     line = warning_line(host, "this fidelity check")
     if line:
         print(line, file=sys.stderr)
     return 0
-
-
-def _summary(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall: float,
-             already: int) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from profiler.fidelity import fidelity
-
-    done = [r for r in results if r.measured]
-    measured = [r.measured["median_ms"] for r in done]
-    fid = fidelity([r.predicted_ms for r in done], measured)
-    summary: dict[str, Any] = {**run_info, "device": {k: env[k] for k in sorted(env)},
-                               "calibration": None if cal is None else asdict(cal),
-                               "fidelity": fid.as_dict()}
-    if cal is not None:
-        summary["fidelity_uncalibrated"] = fidelity([r.lut_ms for r in done], measured).as_dict()
-    summary["unstable_networks"] = sum(not r.measured["stable"] for r in done)
-    summary["reference"] = {name: {"key": str(key), "lut_ms": lut.latency(key), "now_ms": ref_ms.get(name),
-                                   "now_over_lut": (ref_ms[name] / lut.latency(key)) if name in ref_ms else None}
-                            for name, key in refs.items()}
-    summary["measurement"] = {**asdict(settings), "wall_s": round(wall, 1), "resumed_networks": already,
-                              "rounds": report.rounds if report else 0,
-                              "canary_p90_over_p10": round(1 + report.drift, 4) if report else None,
-                              "batches": report.batches if report else 0,
-                              "set_aside": report.set_aside if report else 0}
-    summary["acceptance"] = {"within_10_at_least": ACCEPT_WITHIN_10, "within_5_at_least": ACCEPT_WITHIN_5,
-                             "spearman_at_least": ACCEPT_SPEARMAN, "median_bias_within": ACCEPT_BIAS,
-                             "met": accepted(fid)}
-    summary["command"] = " ".join(sys.argv)
-    return summary
-
-
-def _plot(results, cal, space, lut, path: Path, summary: dict[str, Any]) -> None:
-    from profiler.plots import plot_scatter
-
-    done = [r for r in results if r.measured]
-    f = summary["fidelity"]
-    rho = "n/a" if f["spearman"] is None else f"{f['spearman']:.3f}"
-    title = (f"{Path(str(lut.source)).name}: {space.name} {space.input_size}x{space.input_size}, {len(done)} networks, "
-             f"seed {summary['seed']}\nMAPE {f['mape'] * 100:.1f}%, within 10% {f['within_10'] * 100:.0f}%, "
-             f"Spearman {rho}" + (f"; calibration {cal}" if cal else ""))
-    plot_scatter([r.predicted_ms for r in done], [r.measured["median_ms"] for r in done], path, title,
-                 raw=[r.lut_ms for r in done] if cal else None)
-
-
-def _report_lines(summary: dict[str, Any], out: Path) -> list[str]:
-    from profiler.fidelity import Fidelity, format_fidelity
-
-    lines = [f"{summary['lut']} ({summary['space']} {summary['input_size']}x{summary['input_size']}), "
-             f"seed {summary['seed']}, on {summary['device']['device']} ({summary['device']['runtime']}, "
-             f"{summary['device']['threads']} thread(s), opt {summary['device']['opt_level']}; "
-             f"entries timed {summary['device'].get('conditions', 'warm')})"]
-
-    def fid(name: str) -> Fidelity:
-        return Fidelity(**{k: float("nan") if v is None else v for k, v in summary[name].items()})
-
-    if "fidelity_uncalibrated" in summary:  # the plain sum first: what the LUT itself predicts
-        lines += format_fidelity(fid("fidelity_uncalibrated"), "LUT sum")
-        lines += format_fidelity(fid("fidelity"), "calibrated")
-    else:
-        lines += format_fidelity(fid("fidelity"), "LUT sum")
-    refs = [f"{name} {r['now_over_lut']:.2f}" for name, r in summary["reference"].items() if r["now_over_lut"]]
-    if refs:
-        lines.append("LUT keys timed now / in the LUT: " + ", ".join(refs))
-    m = summary["measurement"]
-    lines.append(f"{m['rounds']} rounds, canary p90/p10 {m['canary_p90_over_p10'] or 1:.2f}, {m['set_aside']} of "
-                 f"{m['batches']} batches set aside (host disturbed), {summary['unstable_networks']} unstable "
-                 f"network(s), wall {m['wall_s']:.0f} s")
-    acc = summary["acceptance"]
-    lines.append(f"acceptance (>= {acc['within_10_at_least']:.0%} within +-10%, >= {acc['within_5_at_least']:.0%} "
-                 f"within +-5%, Spearman >= {acc['spearman_at_least']}, median bias within "
-                 f"+-{acc['median_bias_within']:.0%}): {'met' if acc['met'] else 'NOT met'}")
-    lines.append(f"wrote {out}/predictions.csv, summary.json, scatter.png")
-    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lutnas import files
-from search.space import LIMITS, SPACES, Space, get_space, load_space_file, space_from_dict
+from search.space import LIMITS, Space
+from search.spacejson import kind_of, space_from_json, space_to_json
 
 FORMAT = "lutnas-arch"
 VERSION = 1
@@ -52,68 +53,6 @@ class Arch:
     def classes(self) -> int:
         """The number of classes to build: the file's, else the space's."""
         return self.num_classes if self.num_classes is not None else self.space.num_classes
-
-
-# ---- space <-> JSON ----------------------------------------------------------------------------
-def space_to_json(space: Space) -> dict[str, Any]:
-    """The space's name and build arguments (enough to rebuild it without its source file)."""
-    return {"name": space.name, "params": json.loads(json.dumps(space.params))}
-
-
-def space_from_json(data: Any, base: Path | None = None) -> Space:
-    """Rebuild a space written by ``space_to_json`` (or hand-written: ``{"name": "fbnet-cifar"}``).
-
-    Built-in names rebuild with the built-in factory (width_mult / input_size from params) and
-    any other stored param must match it, so a file never silently builds a different network.
-    Other names rebuild from their params; without params, a name ending in .toml/.json is
-    loaded as a space file (relative to ``base`` if it exists there).
-    """
-    if not isinstance(data, dict):
-        raise ValueError(f"space must be an object with name and params, got {_kind(data)}")
-    unknown = sorted(set(data) - {"name", "params"})
-    if unknown:
-        raise ValueError(f"space: unknown key(s) {', '.join(unknown)}; allowed: name, params")
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError("space: name must be a non-empty string")
-    params = data.get("params")
-    if params is not None and not isinstance(params, dict):
-        raise ValueError(f"space {name!r}: params must be an object, got {_kind(params)}")
-    if name in SPACES:
-        return _builtin(name, params or {})
-    if params:
-        return space_from_dict(params, name)
-    if name.endswith((".toml", ".json")):
-        path = Path(name)
-        if base is not None and not path.is_absolute() and (base / path).exists():
-            path = base / path
-        return load_space_file(path) if path == Path(name) else _renamed(load_space_file(path), name)
-    raise ValueError(f"unknown space {name!r} and no params to build it; "
-                     f"built-in: {', '.join(SPACES)}, or give params / a .toml/.json space file")
-
-
-def _builtin(name: str, params: dict[str, Any]) -> Space:
-    width, size = params.get("width_mult"), params.get("input_size")
-    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))):
-        raise ValueError(f"space {name!r}: width_mult must be a number, got {width!r}")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
-        raise ValueError(f"space {name!r}: input_size must be an integer, got {size!r}")
-    space = get_space(name, width, size)
-    unknown = sorted(set(params) - set(space.params))
-    if unknown:
-        raise ValueError(f"space {name!r}: unknown param(s) {', '.join(unknown)}; "
-                         f"allowed: {', '.join(sorted(space.params))}")
-    differ = sorted(k for k, v in params.items() if json.loads(json.dumps(space.params[k])) != v)
-    if differ:
-        raise ValueError(f"space {name!r}: param(s) {', '.join(differ)} differ from the built-in space "
-                         f"(only width_mult and input_size may be set); drop them or rename the space")
-    return space
-
-
-def _renamed(space: Space, name: str) -> Space:
-    from dataclasses import replace
-
-    return replace(space, name=name)
 
 
 # ---- Arch <-> JSON -----------------------------------------------------------------------------
@@ -145,7 +84,7 @@ def _rows(values: Any) -> list:
 def arch_from_json(data: Any, base: Path | None = None) -> Arch:
     """Validate a parsed arch.json object; ValueError (without the path) on the first problem."""
     if not isinstance(data, dict):
-        raise ValueError(f"expected a JSON object, got {_kind(data)}")
+        raise ValueError(f"expected a JSON object, got {kind_of(data)}")
     fmt = data.get("format")
     if fmt != FORMAT:
         raise ValueError(f"not a lutnas arch file (format is {fmt!r}, expected {FORMAT!r})")
@@ -171,7 +110,7 @@ def arch_from_json(data: Any, base: Path | None = None) -> Arch:
     lut = data.get("lut")
     if lut is not None:
         if not isinstance(lut, dict):
-            raise ValueError(f"lut must be an object (path, hash, device, runtime), got {_kind(lut)}")
+            raise ValueError(f"lut must be an object (path, hash, device, runtime), got {kind_of(lut)}")
         bad = sorted(k for k, v in lut.items() if v is not None and not isinstance(v, (str, int, float)))
         if bad:
             raise ValueError(f"lut: {', '.join(bad)} must be a string or number")
@@ -185,11 +124,11 @@ def arch_from_json(data: Any, base: Path | None = None) -> Arch:
         probs = _probabilities(probs, len(space.layers), len(space.candidates))
     top = data.get("top_k") or []
     if not isinstance(top, list):
-        raise ValueError(f"top_k must be a list, got {_kind(top)}")
+        raise ValueError(f"top_k must be a list, got {kind_of(top)}")
     top = [_top_entry(space, t, i) for i, t in enumerate(top)]
     search = data.get("search") or {}
     if not isinstance(search, dict):
-        raise ValueError(f"search must be an object, got {_kind(search)}")
+        raise ValueError(f"search must be an object, got {kind_of(search)}")
     return Arch(space, blocks, num_classes, predicted, None if lut is None else dict(lut), probs,
                 None if candidates is None else list(candidates), top, dict(search))
 
@@ -201,7 +140,7 @@ def _blocks(space: Space, blocks: Any, what: str) -> list[str]:
 
 
 def _check_choices(space: Space, blocks: list[str], what: str) -> list[str]:
-    # search.network.check_choices's rules and messages, without importing torch (this module is pure)
+    # search.childnet.check_choices's rules and messages, without importing torch (this module is pure)
     if len(blocks) != len(space.layers):
         raise ValueError(f"{what}: space {space.name!r} has {len(space.layers)} searchable layers, "
                          f"got {len(blocks)} block names")
@@ -223,12 +162,12 @@ def _ms(value: Any, what: str) -> float | None:
 
 def _probabilities(probs: Any, layers: int, k: int) -> list[list[float]]:
     if not isinstance(probs, list) or len(probs) != layers:
-        n = len(probs) if isinstance(probs, list) else _kind(probs)
+        n = len(probs) if isinstance(probs, list) else kind_of(probs)
         raise ValueError(f"probabilities must have one row per searchable layer ({layers}), got {n}")
     out = []
     for i, row in enumerate(probs):
         if not isinstance(row, list) or len(row) != k:
-            n = len(row) if isinstance(row, list) else _kind(row)
+            n = len(row) if isinstance(row, list) else kind_of(row)
             raise ValueError(f"probabilities row {i} must have one value per candidate ({k}), got {n}")
         if not all(not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= 1
                    for v in row):
@@ -253,10 +192,6 @@ def _top_entry(space: Space, entry: Any, i: int) -> dict[str, Any]:
         raise ValueError(f"top_k[{i}].probability must be a number in [0, 1], got {p!r}")
     return {"blocks": blocks, "probability": None if p is None else float(p),
             "predicted_ms": _ms(entry.get("predicted_ms"), f"top_k[{i}].predicted_ms")}
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 # ---- files -------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import itertools
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
@@ -38,100 +37,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from search.data import Splits, batches, num_batches
-from search.hardware import batch_to
+from search.torch_device import batch_to
 from search.latency import LatencyTerm
-from search.loss import TARGET_LOSSES, LossConfig, search_loss
-from search.layers import check_weights
-from search.supernet import Supernet, check_mode
+from search.loss import search_loss
+from search.config import LAT_UNITS, Dist, SearchConfig
+from search.supernet import Supernet
 
-CHECKPOINT = "checkpoint.pt"
-LEGACY_CONFIG = {"weights": "independent"}  # what a search.json or checkpoint from before lutnas 0.3 meant
-WARMUP_FRACTION = 0.5  # a shared supernet needs 4-5 epochs of 10,000 images to judge paths (docs/search.md)
 RECALIBRATE_IMAGES = 1024  # images of the w split that re-estimate a judged path's BatchNorm statistics
 RECALIBRATE_BATCH = 128
-LAT_UNITS = {"ms": 1.0, "us": 1000.0}
-
-
-@dataclass
-class SearchConfig:
-    """Every setting of a search; stored in the checkpoint so a resume continues the same search."""
-
-    epochs: int = 20
-    warmup_epochs: int | None = None  # default: half of the epochs (WARMUP_FRACTION)
-    batch_size: int = 64
-    mode: str = "hybrid"  # search.supernet.MODES: which passes run soft forwards
-    weights: str = "shared"  # how a layer's candidates hold their weights (search.layers.WEIGHTS)
-    loss: str = "fbnet"
-    alpha: float = 0.2
-    beta: float = 0.6
-    target_ms: float | None = None
-    lam: float = 5.0
-    lat_unit: str = "ms"  # unit of LAT inside the fbnet loss's log ("ms" as the paper, or "us"; "auto" resolved by the CLI)
-    lr_w: float = 0.1  # per 256 images; scaled linearly with the batch size
-    momentum: float = 0.9
-    wd_w: float = 1e-4
-    lr_theta: float = 0.1
-    wd_theta: float = 5e-4
-    tau: float = 1.0  # Gumbel-softmax temperature of the soft passes (the paper: 5.0, decay 0.956 over 90 epochs)
-    tau_decay: float = 1.0
-    entropy: float = 0.3  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
-    seed: int = 0
-    theta_paths: int = 0  # candidates per layer a soft theta pass mixes, drawn from P_theta (0: every candidate)
-
-    @property
-    def warmup(self) -> int:
-        """Epochs that train the weights only."""
-        if self.warmup_epochs is not None:
-            return self.warmup_epochs
-        return max(1, int(WARMUP_FRACTION * self.epochs + 0.5)) if self.epochs > 1 else 0  # halves round up
-
-    def loss_config(self) -> LossConfig:
-        """The search loss settings."""
-        return LossConfig(mode=self.loss, alpha=self.alpha, beta=self.beta, target_ms=self.target_ms, lam=self.lam)
-
-    def check(self) -> None:
-        """ValueError on settings that cannot work."""
-        if self.epochs < 1:
-            raise ValueError("epochs must be >= 1")
-        if not 0 <= self.warmup <= self.epochs:
-            raise ValueError(f"warm-up epochs must be between 0 and the epochs ({self.epochs})")
-        if self.batch_size < 1:
-            raise ValueError("batch size must be >= 1")
-        for name in ("lr_w", "lr_theta", "tau"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
-                raise ValueError(f"{name.replace('_', '-')} must be a positive number, got {getattr(self, name)}")
-        for name in ("lam", "alpha", "beta", "momentum", "wd_w", "wd_theta"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                shown = "lambda" if name == "lam" else name.replace("_", "-")
-                raise ValueError(f"{shown} must be a number >= 0, got {getattr(self, name)}")
-        if self.target_ms is not None and not math.isfinite(self.target_ms):
-            raise ValueError(f"target-ms must be a finite number, got {self.target_ms}")
-        check_mode(self.mode)
-        check_weights(self.weights)
-        if isinstance(self.theta_paths, bool) or not isinstance(self.theta_paths, int) or self.theta_paths < 0 \
-                or self.theta_paths == 1:
-            raise ValueError(f"theta-paths must be 0 (every candidate) or a whole number >= 2, got {self.theta_paths}")
-        if not (math.isfinite(self.entropy) and self.entropy >= 0):
-            raise ValueError(f"entropy weight must be >= 0, got {self.entropy}")
-        if self.tau <= 0 or not 0 < self.tau_decay <= 1:
-            raise ValueError("tau must be > 0 and its decay in (0, 1]")
-        if self.lat_unit not in (*LAT_UNITS, "auto"):
-            raise ValueError(f"unknown latency unit {self.lat_unit!r}; known: {', '.join(LAT_UNITS)}")
-        if self.loss in TARGET_LOSSES and not (self.target_ms and self.target_ms > 0):
-            raise ValueError(f"the {self.loss} loss needs --target-ms > 0")
-        self.loss_config()  # an unknown loss raises
-
-
-@dataclass
-class Dist:
-    """Where this process sits in a DistributedDataParallel job (rank 0 of 1 when alone)."""
-
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
 
 
 def theta_entropy(theta: torch.Tensor) -> torch.Tensor:
@@ -331,65 +244,3 @@ class Searcher:
         if self.state.epoch >= self.cfg.warmup:
             n += num_batches(self.splits.train_theta, self.cfg.batch_size, drop_last=True, world=self.dist.world)
         return n
-
-
-def save_checkpoint(searcher: Searcher, out: Path) -> Path:
-    """Write DIR/checkpoint.pt atomically."""
-    from search.torchfile import save_torch_file
-
-    return save_torch_file(searcher.state_dict(), out / CHECKPOINT)
-
-
-def load_checkpoint(out: Path) -> dict[str, Any]:
-    """Read DIR/checkpoint.pt (weights_only: no code from the file runs); ValueError when unusable."""
-    from search.torchfile import load_torch_file
-
-    path = out / CHECKPOINT
-    if not path.exists():
-        raise ValueError(f"{out}: no {CHECKPOINT} to resume from")
-    ckpt = load_torch_file(path, "a search checkpoint")
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "lutnas-search-checkpoint":
-        raise ValueError(f"{path}: not a lutnas search checkpoint")
-    if ckpt.get("version", 0) > 1:
-        raise ValueError(f"{path}: written by a newer lutnas (checkpoint version {ckpt['version']})")
-    return ckpt
-
-
-def saved_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A stored search config with the settings older lutnas releases did not store (LEGACY_CONFIG) filled in."""
-    return {**LEGACY_CONFIG, **config}
-
-
-def restore_supernet(out: Path) -> tuple[Supernet, dict[str, Any]]:
-    """The supernet of the search in ``out`` (its last checkpoint) and its search.json; ValueError when unusable."""
-    import json
-
-    from search.space import get_space
-
-    try:
-        saved = json.loads((out / "search.json").read_text())
-        config, run = saved_config(saved["config"]), saved["run"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{out / 'search.json'}: cannot read the search's settings: {e}") from None
-    ckpt = load_checkpoint(out)
-    space = get_space(run["space"], run.get("width_mult"), run.get("resolution"))
-    classes = int(ckpt["net"]["head.fc.weight"].shape[0])
-    net = Supernet(space, classes, config.get("mode", "hybrid"), config["weights"])
-    net.load_state_dict(ckpt["net"])
-    return net.eval(), saved
-
-
-@torch.no_grad()
-def path_accuracy(net: Supernet, blocks: list[str], recalibrate_on: Any, test: Any, input_size: int,
-                  images: int = RECALIBRATE_IMAGES, seed: int = 0) -> float:
-    """Top-1 accuracy (%) on ``test`` of the architecture ``blocks`` with the supernet's weights, after its
-    BatchNorm statistics are recomputed on ``images`` images of ``recalibrate_on`` (an ImageSet)."""
-    from search.train import evaluate
-
-    index = torch.tensor([net.candidates.index(b) for b in blocks])
-    size = min(RECALIBRATE_BATCH, len(recalibrate_on))
-    it = batches(recalibrate_on, size, input_size, shuffle=True, generator=torch.Generator().manual_seed(seed),
-                 drop_last=True)
-    device = next(net.parameters()).device
-    net.recalibrate(index, (batch_to(x, device) for x, _ in itertools.islice(it, max(1, images // size))))
-    return evaluate(net.child(blocks).to(device), test, input_size, device)

@@ -88,7 +88,7 @@ def build_model(arch: Arch, num_classes: int | None = None, weights: Path | None
     """ChildNet of ``arch`` in eval mode, with ``weights`` loaded when given."""
     import torch
 
-    from search.network import ChildNet
+    from search.childnet import ChildNet
 
     state = load_weights(weights) if weights is not None else None
     if num_classes is None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from search.hardware import TRAIN_DEVICES
+from search.torch_device import TRAIN_DEVICES
 from search.loss import LOSSES
+from search.runfolder import RUN_FIELDS, check_resume, check_run, config_from, read_search_json, start
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
 MODE_CHOICES = ("hybrid", "hard", "soft")  # search.supernet.MODES, likewise
@@ -29,10 +29,6 @@ metrics.csv (a row per epoch), theta.png and curves.png, model.onnx of the deriv
 and checkpoint.pt after every epoch (Ctrl-C keeps it; --resume continues to the same result).
 """
 
-RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
-              "train_device")
-SEARCH_FILES = ("search.json", "checkpoint.pt", "checkpoint.pt.part", "metrics.csv", "arch.json", "theta.png",
-                "curves.png", "model.onnx")  # what a search writes, and all --overwrite removes
 RESUME_FLAGS = frozenset({"resume", "quiet"})  # the flags that may accompany --resume
 
 
@@ -119,58 +115,9 @@ def given_flags(argv: list[str] | None) -> set[str]:
     return set(vars(p.parse_args(argv)))
 
 
-def _check_run(run: dict[str, Any]) -> None:
-    """ValueError on run settings that cannot work (before anything is loaded or trained)."""
-    if not isinstance(run.get("top_k"), int) or run["top_k"] < 1:
-        raise ValueError(f"--top-k must be >= 1, got {run.get('top_k')}")
-    for name in ("limit", "threads", "resolution"):
-        if run.get(name) is not None and (not isinstance(run[name], int) or run[name] < 1):
-            raise ValueError(f"--{name} must be >= 1, got {run[name]}")
-    from search.space import MAX_WIDTH_MULT
-
-    wm = run.get("width_mult")
-    if wm is not None and not (isinstance(wm, (int, float)) and math.isfinite(wm) and 0 < wm <= MAX_WIDTH_MULT):
-        raise ValueError(f"--width-mult must be a number in (0, {MAX_WIDTH_MULT:g}], got {wm}")
-
-
-def _read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config, run) of DIR/search.json; ValueError naming the file when it is not a search's."""
-    path = out / "search.json"
-    if not path.exists():
-        raise ValueError(f"{out}: no search.json, so no search to resume (start one with --out {out})")
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise ValueError(f"{path}: cannot resume: {e}") from None
-    if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict) and isinstance(saved.get("run"), dict)):
-        raise ValueError(f"{path}: not a lutnas search (expected an object with 'config' and 'run' objects)")
-    missing = [k for k in ("lut", "space", "data") if k not in saved["run"]]
-    if missing:
-        raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
-    from search.dnas import saved_config
-
-    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, **saved["run"]}
-    return saved_config(saved["config"]), run
-
-
-def _config(config: dict[str, Any], source: str):
-    from search.dnas import SearchConfig
-
-    names = {f.name for f in fields(SearchConfig)}
-    unknown = sorted(set(config) - names)
-    if unknown:
-        raise ValueError(f"{source}: unknown search settings {', '.join(unknown)}")
-    try:
-        cfg = SearchConfig(**config)
-        cfg.check()
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{source}: {e}") from None
-    return cfg
-
-
 def _settings(args: argparse.Namespace, given: set[str] | None = None):
     """(SearchConfig, run settings, out dir) from the arguments, or from DIR/search.json on --resume."""
-    from search.dnas import SearchConfig
+    from search.config import SearchConfig
 
     if args.resume:
         extra = sorted((given or set()) - RESUME_FLAGS)
@@ -178,16 +125,16 @@ def _settings(args: argparse.Namespace, given: set[str] | None = None):
             flags = ", ".join("--" + name.replace("_", "-") for name in extra)
             raise ValueError(f"{flags}: not allowed with --resume (the search in {args.resume} continues with "
                              f"the settings in its search.json); start a new search to change them")
-        config, run = _read_search_json(args.resume)
-        cfg = _config(config, str(args.resume / "search.json"))
-        _check_run(run)
+        config, run = read_search_json(args.resume)
+        cfg = config_from(config, str(args.resume / "search.json"))
+        check_run(run)
         return cfg, run, args.resume
     names = {f.name for f in fields(SearchConfig)}
     cfg = SearchConfig(**{k: v for k, v in vars(args).items() if k in names and k != "warmup_epochs"},
                        warmup_epochs=args.warmup_epochs)
     cfg.check()
     run = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k in RUN_FIELDS}
-    _check_run(run)
+    check_run(run)
     if args.out is None:
         from search.results import default_out_dir
 
@@ -202,30 +149,6 @@ def _settings(args: argparse.Namespace, given: set[str] | None = None):
     return cfg, run, out
 
 
-def _check_resume(out: Path, cfg, run: dict[str, Any], lut_hash: str) -> dict[str, Any] | None:
-    """The checkpoint to continue from (None: stopped before the first one), after checking that the LUT and the
-    checkpoint are the ones this search.json started with; ValueError naming both sides otherwise."""
-    from search.dnas import CHECKPOINT, load_checkpoint, saved_config
-
-    saved_hash = run.get("lut_hash")
-    if saved_hash is None:
-        print(f"note: {out / 'search.json'} records no LUT hash (a search from before lutnas 0.3): "
-              f"{run['lut']} is used as it is now", file=sys.stderr)
-    elif saved_hash != lut_hash:
-        raise ValueError(f"{run['lut']}: its content changed since the search in {out} started (hash {lut_hash[:16]}, "
-                         f"{out / 'search.json'} records {str(saved_hash)[:16]}); restore that LUT, or start a "
-                         f"new search with this one")
-    if not (out / CHECKPOINT).exists():
-        return None
-    ckpt = load_checkpoint(out)
-    saved = saved_config(ckpt.get("config") or {})
-    differ = sorted(k for k in set(saved) | set(asdict(cfg)) if saved.get(k) != asdict(cfg).get(k))
-    if differ:
-        raise ValueError(f"{out / CHECKPOINT} and {out / 'search.json'} disagree on {', '.join(differ)}: "
-                         f"the checkpoint is not this search's")
-    return ckpt
-
-
 def _check_splits(splits, cfg, world: int, data: str) -> None:
     """ValueError when a part of the training data cannot fill one batch (the search would silently do nothing)."""
     need = cfg.batch_size * world
@@ -236,20 +159,8 @@ def _check_splits(splits, cfg, world: int, data: str) -> None:
                              f"batch of {need}: raise --limit or lower --batch-size")
 
 
-def _start(out: Path, cfg, run: dict[str, Any], overwrite: bool) -> None:
-    """Make ``out`` hold a search that has not started: search.json written atomically before any work."""
-    from lutnas import files
-
-    out.mkdir(parents=True, exist_ok=True)
-    if overwrite:
-        for name in SEARCH_FILES:
-            (out / name).unlink(missing_ok=True)
-    files.write_atomic(out / "search.json", json.dumps({"config": asdict(cfg), "run": run}, indent=2) + "\n",
-                       parents=True)
-
-
 def _dist(device):
-    from search.dnas import Dist
+    from search.config import Dist
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
@@ -267,7 +178,8 @@ def search(args: argparse.Namespace) -> int:
 
     from lut import load
     from search.data import load_data
-    from search.dnas import Searcher, save_checkpoint
+    from search.checkpoint import save_checkpoint
+    from search.dnas import Searcher
     from search.latency import LatencyTerm
     from search.space import get_space
     from search.supernet import Supernet
@@ -275,7 +187,7 @@ def search(args: argparse.Namespace) -> int:
     cfg, run, out = _settings(args, getattr(args, "given", None))
     lut = load(run["lut"])
     lut_hash = lut.content_hash()
-    ckpt = _check_resume(out, cfg, run, lut_hash) if args.resume else None
+    ckpt = check_resume(out, cfg, run, lut_hash) if args.resume else None
     run = {**run, "lut_hash": lut_hash}
     space = get_space(run["space"], run["width_mult"], run["resolution"])
     matrix = lut.matrix(space)  # MissingKeysError names the keys and the profiler command
@@ -284,7 +196,7 @@ def search(args: argparse.Namespace) -> int:
     if cfg.lat_unit == "auto":
         fastest = matrix.fixed_ms + float(matrix.latency_ms.min(axis=1).sum())
         cfg.lat_unit = "ms" if fastest > math.e else "us"
-    from search.hardware import train_device
+    from search.torch_device import train_device
 
     device = train_device(run.get("train_device", "cpu"))
     dist = _dist(device)
@@ -297,7 +209,7 @@ def search(args: argparse.Namespace) -> int:
     splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"])
     _check_splits(splits, cfg, dist.world, run["data"])
     torch.manual_seed(cfg.seed)
-    from search.hardware import on_device
+    from search.torch_device import on_device
 
     net = on_device(Supernet(space, splits.num_classes, cfg.mode, cfg.weights), device)
     latency = LatencyTerm(matrix).to(device)
@@ -314,8 +226,8 @@ def search(args: argparse.Namespace) -> int:
     elif args.resume:
         say(f"resuming {out}: it stopped before its first epoch ended, so it starts from the beginning")
     elif dist.main:
-        _start(out, cfg, run, args.overwrite)
-    from search.outputs import write_outputs
+        start(out, cfg, run, args.overwrite)
+    from search.derive import write_outputs
     from search.results import write_metrics
 
     try:

@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from lutnas.registry import Registry
 from search.layers import check_weights, searchable_layer
-from search.network import ChildNet, head_module, stem_module
+from search.childnet import ChildNet, head_module, stem_module
 from search.space import Space
 
 MODES: Registry[str, tuple[bool, bool]] = Registry("supernet mode")  # mode -> (weights pass soft, theta pass soft)

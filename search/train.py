@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from search.archfile import Arch, read_arch, write_arch
 from search.export import OneLineParser
-from search.hardware import TRAIN_DEVICES
+from search.torch_device import TRAIN_DEVICES
 from search.results import TRAIN_COLUMNS, default_out_dir, write_rows
 
 MOMENTUM = 0.9
@@ -114,8 +114,8 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
     import torch.nn.functional as F
 
     from search.data import batches, num_batches
-    from search.hardware import batch_to, on_device
-    from search.network import ChildNet
+    from search.torch_device import batch_to, on_device
+    from search.childnet import ChildNet
 
     _check(epochs, batch_size, lr)
     train, size = splits.train, arch.space.input_size
@@ -164,7 +164,7 @@ def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> flo
     import torch
 
     from search.data import batches
-    from search.hardware import batch_to
+    from search.torch_device import batch_to
 
     model.eval()
     correct = seen = 0
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from search.hardware import train_device
+    from search.torch_device import train_device
 
     device = train_device(args.train_device)
     splits = load_data(args.data, seed=args.seed, limit=args.limit)

@@ -8,6 +8,7 @@ adb-shell both talk to it.
 """
 
 from devices.emulator.phone import Phone, load_phone
-from devices.emulator.server import AdbEmulator, Faults
+from devices.emulator.server import AdbEmulator
+from devices.emulator.streams import Faults
 
 __all__ = ["AdbEmulator", "Faults", "Phone", "load_phone"]

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from devices.emulator.phone import MAPPED, shell_env
-from devices.emulator.server import AdbEmulator, Closed, Connection, Stream
+from devices.emulator.server import AdbEmulator, Connection
+from devices.emulator.streams import Closed, Stream
 
 Handler = Callable[[AdbEmulator, Connection, Stream, str], None]
 SYNC_DATA_MAX = 64 * 1024

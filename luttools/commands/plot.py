@@ -33,7 +33,7 @@ def _space(args: argparse.Namespace, lut):
 
 def run(args: argparse.Namespace) -> int:
     from lut.io import load, write_atomic
-    from luttools.plots import grid, heatmap_png, ratio_grid
+    from luttools.heatmaps import grid, heatmap_png, ratio_grid
 
     if len(args.files) > 2:
         raise ValueError(f"plot takes one LUT or two (A B), got {len(args.files)}")

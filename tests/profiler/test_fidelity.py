@@ -84,7 +84,7 @@ def test_every_architecture_of_a_small_space_and_no_more():
     ([1.0] * 13 + [1.07] * 7, False),  # 65% within +-5%
 ])
 def test_acceptance_needs_every_figure(predicted, met):
-    from profiler.validate import accepted
+    from profiler.fidelity_report import accepted
 
     measured = [1.0 + 0.001 * i for i in range(20)]  # distinct, so Spearman is defined
     predicted = [p + 0.001 * i for i, p in enumerate(predicted)]

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from search.archfile import (FORMAT, VERSION, Arch, arch_to_json, make_arch, read_arch, space_from_json,
-                             space_to_json, write_arch)
+from search.archfile import FORMAT, VERSION, Arch, arch_to_json, make_arch, read_arch, write_arch
+from search.spacejson import space_from_json, space_to_json
 from search.space import fbnet, fbnet_cifar, load_space_file
 from tests.conftest import FIXTURES
 

@@ -7,7 +7,8 @@ import torch
 
 from lut import load
 from search.data import load_data
-from search.dnas import SearchConfig, Searcher, theta_entropy
+from search.config import SearchConfig
+from search.dnas import Searcher, theta_entropy
 from search.latency import LatencyTerm
 from search.space import load_space_file
 from search.supernet import Supernet

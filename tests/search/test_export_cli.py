@@ -9,7 +9,7 @@ import torch
 
 from search.archfile import read_arch
 from search.export import export_arch, summarize_blocks
-from search.network import ChildNet
+from search.childnet import ChildNet
 from tests.conftest import FIXTURES, ROOT
 
 ARCH = FIXTURES / "arch"

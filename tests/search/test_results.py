@@ -100,7 +100,7 @@ def png_shape(path):
 
 
 def test_plot_theta(tmp_path):
-    from search.plots import DPI, heatmap_size, plot_theta
+    from search.figures import DPI, heatmap_size, plot_theta
 
     probs = [[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]]
     path = plot_theta(probs, TINY_CANDS, tmp_path / "theta.png", title="tiny")
@@ -112,7 +112,7 @@ def test_plot_theta(tmp_path):
 def test_plot_theta_fbnet_size(tmp_path):
     import numpy as np
 
-    from search.plots import plot_theta
+    from search.figures import plot_theta
 
     p = np.random.default_rng(0).random((22, 9))
     p /= p.sum(1, keepdims=True)
@@ -121,14 +121,14 @@ def test_plot_theta_fbnet_size(tmp_path):
 
 
 def test_plot_theta_rejects_wrong_shape(tmp_path):
-    from search.plots import plot_theta
+    from search.figures import plot_theta
 
     with pytest.raises(ValueError, match="probs must be"):
         plot_theta([[0.5, 0.5]], TINY_CANDS, tmp_path / "x.png")
 
 
 def test_plot_curves(tmp_path):
-    from search.plots import CURVES_SIZE, DPI, plot_curves
+    from search.figures import CURVES_SIZE, DPI, plot_curves
 
     path = plot_curves(metric_rows(5, warmup=2), tmp_path / "curves.png")
     assert png_shape(path)[:2] == (CURVES_SIZE[1] * DPI, CURVES_SIZE[0] * DPI) == (400, 1100)
@@ -141,7 +141,7 @@ def test_plot_curves(tmp_path):
 
 
 def test_plot_lut_matrix(tmp_path):
-    from search.plots import plot_lut_matrix
+    from search.figures import plot_lut_matrix
 
     lat = [[0.12, 0.08, 0.3, 0.01], [0.2, float("nan"), 0.5, 0.02], [0.4, 0.3, 1.2, 0.05]]
     path = plot_lut_matrix(lat, TINY_CANDS, tmp_path / "lut" / "matrix.png")

@@ -74,7 +74,7 @@ def test_an_existing_search_is_not_overwritten(finished):
 
 def test_model_onnx_is_the_derived_architecture_with_the_supernet_weights(finished):
     out, _ = finished
-    from search.outputs import inherit
+    from search.derive import inherit
     from search.supernet import Supernet
 
     arch = read_arch(out / "arch.json")
@@ -193,7 +193,7 @@ def test_resume_of_a_search_from_before_shared_weights_keeps_independent_weights
 
 def test_restore_supernet_and_judge_a_path_with_its_weights(finished, tmp_path):
     from search.data import load_data
-    from search.dnas import path_accuracy, restore_supernet
+    from search.checkpoint import path_accuracy, restore_supernet
 
     out, _ = finished
     net, saved = restore_supernet(out)

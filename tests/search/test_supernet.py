@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from lut.matrix import Matrix
 from search.latency import LatencyTerm
-from search.network import ChildNet
+from search.childnet import ChildNet
 from search.space import get_space
 from search.layers import WEIGHTS
 from search.supernet import MODES, Supernet, gumbel_mask

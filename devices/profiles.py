@@ -1,4 +1,10 @@
-"""Device profiles: TOML files naming how a device is reached and measured."""
+"""Device profiles: TOML files naming how a device is reached and measured.
+
+The fields every device has (name, kind, description, runtime, threads, affinity, opt_level) stand at the
+top; the fields of one kind of device stand in a table named after it, e.g. a phone's in ``[adb]``
+(connection, runner, cooldown, ...). Phone profiles written before lutnas 0.3 have those fields at the
+top level; they are read as before.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
-_FIELDS = {"name", "kind", "description", "runtime", "threads", "affinity", "opt_level",
-           # phones (kind = "adb")
-           "connection", "abi", "runner", "runner_binary", "python", "workdir", "timeout_s", "retries",
-           "cooldown_c", "cooldown_max_s", "thermal_zones", "batch", "repeats", "drift_limit"}
+COMMON_FIELDS = {"name", "kind", "description", "runtime", "threads", "affinity", "opt_level"}
+KIND_FIELDS = {  # the table of each kind that has fields of its own
+    "adb": {"connection", "abi", "runner", "runner_binary", "python", "workdir", "timeout_s", "retries",
+            "cooldown_c", "cooldown_max_s", "thermal_zones", "batch", "repeats", "drift_limit"},
+}
+_FIELDS = COMMON_FIELDS.union(*KIND_FIELDS.values())
 
 
 class DeviceUnavailable(RuntimeError):
@@ -55,12 +63,18 @@ def load_profile(path: Path) -> Profile:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ValueError(f"{path}: cannot read device profile: {e}") from None
+    data = _flatten(path, data)
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}")
     for req in ("name", "kind"):
         if req not in data:
             raise ValueError(f"{path}: missing field {req!r}")
+    foreign = sorted(set(data) - COMMON_FIELDS - KIND_FIELDS.get(data["kind"], set()))
+    if foreign and data["kind"] not in KIND_FIELDS:
+        owner = next(k for k, fields in KIND_FIELDS.items() if foreign[0] in fields)
+        raise ValueError(f"{path}: {', '.join(foreign)}: field(s) of kind {owner} profiles (its [{owner}] table), "
+                         f"not of kind {data['kind']}")
     from devices.device import KINDS  # the registry of device kinds (a new kind registers there)
 
     if data["kind"] not in KINDS:
@@ -95,6 +109,30 @@ def load_profile(path: Path) -> Profile:
         binary = Path(data["runner_binary"]).expanduser()
         data["runner_binary"] = str(binary if binary.is_absolute() else (path.parent / binary).resolve())
     return Profile(**{k: str(v) if k == "affinity" else v for k, v in data.items()}, source=path)
+
+
+def _flatten(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The profile's fields in one mapping: a kind's table ([adb]) merged into the top level, after checking
+    that it belongs to the profile's kind, holds only that kind's fields and repeats none of the top level."""
+    flat = {k: v for k, v in data.items() if k not in KIND_FIELDS}
+    for kind in KIND_FIELDS:
+        if kind not in data:
+            continue
+        table = data[kind]
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: {kind} must be a table ([{kind}]) of a {kind} device's fields")
+        if data.get("kind") != kind:
+            raise ValueError(f"{path}: an [{kind}] table belongs in a profile of kind {kind}, "
+                             f"not {data.get('kind')!r}")
+        unknown = sorted(set(table) - KIND_FIELDS[kind])
+        if unknown:
+            raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)} in [{kind}]; "
+                             f"allowed: {', '.join(sorted(KIND_FIELDS[kind]))}")
+        twice = sorted(set(table) & set(flat))
+        if twice:
+            raise ValueError(f"{path}: {', '.join(twice)} given both at the top and in [{kind}]; keep one")
+        flat.update(table)
+    return flat
 
 
 def profiles(directory: Path = PROFILE_DIR) -> dict[str, Profile]:

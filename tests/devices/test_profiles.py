@@ -5,6 +5,7 @@ import pytest
 from devices import host
 from devices.device import Where, open_device
 from devices.profiles import DeviceUnavailable, get_profile, load_profile, profiles
+from tests.conftest import ROOT
 
 
 def test_shipped_profiles():
@@ -51,6 +52,12 @@ def test_pixel_profile_opens_a_phone_without_connecting():
     ('name = "x"\nkind = "adb"\nthermal_zones = 3\n', "thermal_zones must be a regular expression"),
     ('name = "x"\nkind = "adb"\ntimeout_s = inf\n', "timeout_s must be a finite number"),
     ('name = ""\nkind = "adb"\n', "name must be a non-empty string"),
+    ('name = "x"\nkind = "local"\nconnection = "usb"\n', "connection: field.*of kind adb profiles .*not of kind local"),
+    ('name = "x"\nkind = "local"\n[adb]\nbatch = 4\n', r"an \[adb\] table belongs in a profile of kind adb"),
+    ('name = "x"\nkind = "adb"\n[adb]\ncolour = 1\n', r"unknown field\(s\) colour in \[adb\]"),
+    ('name = "x"\nkind = "adb"\nbatch = 2\n[adb]\nbatch = 4\n', r"batch given both at the top and in \[adb\]"),
+    ('name = "x"\nkind = "adb"\nadb = 3\n', r"adb must be a table \(\[adb\]\)"),
+    ('name = "x"\nkind = "adb"\n[adb]\nbatch = 0\n', "batch must be a positive integer"),
 ])
 def test_bad_profile_files(tmp_path, text, message):
     f = tmp_path / "dev.toml"
@@ -112,3 +119,13 @@ def test_parse_size_refuses_other_text():
 def test_this_hosts_caches_are_read_where_sysfs_has_them():
     sizes = host.cache_sizes()
     assert sizes == sorted(sizes) or sizes == []  # one size per level, the smaller levels first on every CPU we know
+
+
+def test_a_phone_profile_reads_the_same_with_its_fields_in_an_adb_table_or_at_the_top(tmp_path):
+    """Phone fields in [adb] (the shipped form) or at the top level (profiles before lutnas 0.3): one Profile."""
+    table = get_profile("pixel")
+    text = (ROOT / "devices" / "profiles" / "pixel.toml").read_text().replace("[adb]", "")
+    flat = tmp_path / "pixel-flat.toml"
+    flat.write_text(text)
+    assert load_profile(flat) == table
+    assert (table.connection, table.cooldown_c, table.batch, table.thermal_zones) == ("usb", 42.0, 32, "cpu|soc|skin")

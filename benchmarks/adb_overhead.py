@@ -90,8 +90,8 @@ def main() -> None:
                 phone = AdbDevice(profile, host=emu.address, key_path=key)
                 spent = timed(phone, ("prepare", "sync_models", "cooldown", "run_models", "battery"))
                 t0 = time.perf_counter()
-                res = run_pipeline(keys, work / f"{label}.csv", device=PhoneFarm(profile, [phone], work / "cache" / "runners"),
-                              **common)
+                farm = PhoneFarm(profile, [phone], work / "cache" / "runners")
+                res = run_pipeline(keys, work / f"{label}.csv", device=farm, **common)
                 times[label].append(time.perf_counter() - t0)
                 assert res.measured == len(keys)
                 parts = ", ".join(f"{k} {v:.2f}" for k, v in spent.items())

@@ -2,7 +2,7 @@
 
 The fields every device has (name, kind, description, runtime, threads, affinity, opt_level) stand at the
 top; the fields of one kind of device stand in a table named after it, e.g. a phone's in ``[adb]``
-(connection, runner, cooldown, ...). Phone profiles written before lutnas 0.3 have those fields at the
+(connection, runner, cooldown, ...). Phone profiles written before that table existed have those fields at the
 top level; they are read as before.
 """
 

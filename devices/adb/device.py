@@ -35,13 +35,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-# Python that prints a runtime's version on the phone (the portable runner's runtimes)
-VERSION_PROBES = {
-    "onnxruntime": "import onnxruntime; print(onnxruntime.__version__)",
-    "executorch": "from executorch.version import __version__ as v; print(v.split('+')[0])",
-}
-
-
 class AdbDevice:
     """One phone named by a profile (its connection overridden by ``host`` or ``serial``)."""
 
@@ -188,9 +181,8 @@ class AdbDevice:
         runner: its package and ``platform.machine()``, e.g. aarch64; native runners: unknown, "")."""
         if not get_runner(self.profile.runner).bundled:
             return "unknown", ""
-        probe = f"{VERSION_PROBES[runtime]}; import platform; print(platform.machine())"
-        res = self.transport.run_long(f"{q(self.profile.python)} -c {q(probe)}",
-                                      f"{self.workdir}/jobs", timeout_s=300, poll_s=0.2)  # an import may be slow
+        probe = f"{q(self.profile.python)} {q(self.runner_path or '')} --runtime {q(runtime)} --probe"
+        res = self.transport.run_long(probe, f"{self.workdir}/jobs", timeout_s=300, poll_s=0.2)  # an import may be slow
         lines = res.output.strip().splitlines()
         version, machine = (lines[-2].strip(), lines[-1].strip()) if len(lines) >= 2 else ("", "")
         if res.rc != 0 or not version or not machine.isidentifier():

@@ -34,7 +34,9 @@ LEVELS = ("disable", "basic", "extended", "all", "xnnpack", "portable")  # the l
 def build_parser() -> argparse.ArgumentParser:
     """The runner's command line."""
     p = argparse.ArgumentParser(prog="lutnas-runner", description="time ONNX or ExecuTorch models; print JSON lines")
-    p.add_argument("--model", action="append", required=True, help="an .onnx or .pte file (repeat for several)")
+    p.add_argument("--model", action="append", help="an .onnx or .pte file (repeat for several)")
+    p.add_argument("--probe", action="store_true",
+                   help="print the --runtime's version and this machine (platform.machine()), one per line, and exit")
     p.add_argument("--runtime", choices=sorted(OPENERS), default="onnxruntime")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--opt-level", choices=LEVELS, default="all")
@@ -132,9 +134,43 @@ def plan_copies(args: argparse.Namespace) -> tuple[str, list[int], list[int]]:
 OPENERS = {"onnxruntime": open_onnx, "executorch": open_pte}
 
 
+def onnx_version() -> str:
+    import onnxruntime as ort
+
+    return ort.__version__
+
+
+def pte_version() -> str:
+    from executorch.version import __version__
+
+    return __version__.split("+")[0]
+
+
+VERSIONS = {"onnxruntime": onnx_version, "executorch": pte_version}  # one entry per runtime, beside OPENERS
+
+
+def probe(runtime: str) -> int:
+    """Print the runtime's version and this machine; exit 2 with one line when the runtime is missing."""
+    import platform
+
+    try:
+        version = VERSIONS[runtime]()
+    except ImportError as e:
+        print(f"error: runtime {runtime} is not installed on this device ({e.name or e})", file=sys.stderr)
+        return 2
+    print(version)
+    print(platform.machine())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure every model; exit 2 with one line on stderr when a model cannot be loaded."""
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.probe:
+        return probe(args.runtime)
+    if not args.model:
+        p.error("--model is required (or --probe)")
     from devices.measure import Entry, Settings, measure
 
     try:

@@ -121,3 +121,24 @@ def test_bundle_says_when_the_device_lacks_the_runtime(tmp_path):
                           env={**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")})
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: runtime executorch is not installed on this device (executorch)"
+
+
+def test_bundle_probes_the_runtime_version_and_machine(tmp_path):
+    """--probe: what the phone's provenance records (the runtime's version, platform.machine()), one per line."""
+    import platform
+
+    import onnxruntime
+
+    runner = build_portable_runner(tmp_path)
+    proc = subprocess.run([sys.executable, str(runner), "--runtime", "onnxruntime", "--probe"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.splitlines() == [onnxruntime.__version__, platform.machine()]
+    shadow = tmp_path / "site" / "onnxruntime"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'onnxruntime'\", name='onnxruntime')\n")
+    proc = subprocess.run([sys.executable, str(runner), "--probe"], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")})
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "error: runtime onnxruntime is not installed on this device (onnxruntime)"
+    proc = subprocess.run([sys.executable, str(runner)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--model is required (or --probe)" in proc.stderr

@@ -122,7 +122,7 @@ def test_this_hosts_caches_are_read_where_sysfs_has_them():
 
 
 def test_a_phone_profile_reads_the_same_with_its_fields_in_an_adb_table_or_at_the_top(tmp_path):
-    """Phone fields in [adb] (the shipped form) or at the top level (profiles before lutnas 0.3): one Profile."""
+    """Phone fields in [adb] (the shipped form) or at the top level (older profiles): one Profile."""
     table = get_profile("pixel")
     text = (ROOT / "devices" / "profiles" / "pixel.toml").read_text().replace("[adb]", "")
     flat = tmp_path / "pixel-flat.toml"

@@ -199,8 +199,8 @@ def test_nothing_answers_is_one_clear_line(home, tmp_path):
 
 
 GARBAGE_PYTHON = """#!/bin/sh
-# the phone's "python": answers the version check, then runs the runner for real N times, then prints garbage
-if [ "$1" = "-c" ]; then exec python3 "$@"; fi
+# the phone's "python": answers the runner's version probe, then runs the runner for real N times, then prints garbage
+case " $* " in *" --probe "*) exec python3 "$@";; esac
 n=$(cat "$HOME/calls" 2>/dev/null || echo 0); echo $((n + 1)) > "$HOME/calls"
 if [ "$n" -lt {good} ]; then exec python3 "$@"; fi
 echo "Segmentation fault"; echo '@@@ {{"format": "lutnas-portable-runner", "version": 1, "summ'

@@ -11,7 +11,7 @@ The profiling pipeline (profiler.pipeline) and the fidelity check (profiler.vali
 - ``measure(request, on_rows, progress)``: time every job of the request (exported model files), hand
   rows to ``on_rows`` as they finish (``id``, the statistics columns, ``copies``), return a ``Report``.
 - ``partial_rows()``: summaries of the jobs not finished yet (after an interrupt), where the device has them.
-- ``finish(out)``: write the device's record beside the LUT ``out`` and return the lines to print.
+- ``finish(out)``: write the device's record beside the LUT ``out``; returns (lines to print, warnings).
 - ``close()``.
 
 A new kind of device is one module with a class like these and one ``register_kind`` line (the
@@ -25,6 +25,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Hashable, Protocol
 
+from devices.conditions import Plan, plan_warm
 from devices.measure import Report, Settings
 from devices.profiles import Profile
 from devices.runtimes.base import Runtime
@@ -48,11 +49,9 @@ class Request:
 
     jobs: list[Job]
     settings: Settings = field(default_factory=Settings)
-    conditions: str = "warm"  # devices.conditions.CONDITIONS
-    network_bytes: int = 0  # bytes a whole network touches (in-network; devices that size copies themselves)
+    plan: Plan = field(default_factory=lambda: plan_warm([]))  # warm or in-network (devices.conditions)
     canary: Job | None = None  # timed with every round or batch: drift
     out: Path | None = None  # the LUT the rows go to (devices keep their record beside it)
-    plan: dict[str, Any] | None = None  # the measurement plan as the device's record keeps it
     on_round: Callable[[], None] | None = None  # after every round (a phone: every batch): the caller saves rows
 
 
@@ -69,7 +68,7 @@ class Device(Protocol):
     def caches(self) -> list[int] | None: ...
     def measure(self, request: Request, on_rows: Rows, progress: Callable[[int], None]) -> Report: ...
     def partial_rows(self) -> dict[Hashable, dict[str, Any]]: ...
-    def finish(self, out: Path) -> list[str]: ...
+    def finish(self, out: Path) -> tuple[list[str], list[str]]: ...
     def close(self) -> None: ...
 
 

@@ -56,7 +56,7 @@ class LocalDevice:
         runtime = self.runtime
         self._before = self._before or snapshot()
         self.settings = request.settings
-        self.plan = request.plan
+        self.plan = request.plan.as_dict()
         sessions: dict[Hashable, Any] = {}
 
         def opener(job: Job) -> Callable[[], Callable[[], object]]:
@@ -105,16 +105,16 @@ class LocalDevice:
                 out[e.id] = summarize(samples, settings.tolerance, settings.spread_limit).as_row()
         return out
 
-    def finish(self, out: Path) -> list[str]:
-        """Write <out>.host.json (load, busy and steal shares, CPU clock, the measurement plan) and return the
+    def finish(self, out: Path) -> tuple[list[str], list[str]]:
+        """Write <out>.host.json (load, busy and steal shares, CPU clock, the measurement plan); no lines, and the
         one-line warning when the host was busy."""
         if self.report is None:
-            return []
+            return [], []
         files.write_atomic(host_report_path(out), json.dumps(
             {"format": "lutnas-host-report", "version": 1, "lut": str(out), **self.report.as_dict(),
              **({"measurement": self.plan} if self.plan else {})}, indent=2) + "\n", parents=True)
         line = warning_line(self.report, str(out))
-        return [line] if line else []
+        return [], [line] if line else []
 
     def close(self) -> None:
         """Nothing to close on this host."""

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from lut.schema import PROVENANCE_COLUMNS
     from profiler.fidelity import fidelity, format_fidelity
     from profiler.fit import fit_with_spread
-    from profiler.pipeline import now_utc
+    from lutnas.clock import now_utc
     from search.space import SPACES, get_space
 
     if args.bootstrap < 1:

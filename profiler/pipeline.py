@@ -4,7 +4,6 @@ One pipeline for every kind of device (devices.device): this host, a phone, a fa
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Callable, Protocol
 
 from lut import LUT, Key, LUTError, load, save
 from lutnas import __version__
+from lutnas.clock import now_utc
 from lut.schema import ENVIRONMENT_COLUMNS
 from devices.device import Device, Job, Request
 from devices.conditions import Plan, plan_warm
@@ -79,11 +79,6 @@ def plan(keys: list[Key], out: Path, resume: bool, overwrite: bool, env: dict[st
     return lut, [k for k in keys if k not in have]
 
 
-def now_utc() -> str:
-    """The current UTC time, ISO 8601 to the second."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def profile(
     keys: list[Key],
     out: Path,
@@ -144,8 +139,8 @@ def profile(
             pending.append({**key._asdict(), **row, **env, "measured_at": now_utc()})
             reported[key] = bool(row["stable"])
 
-    request = Request([jobs[k] for k in todo], settings, conditions.conditions, conditions.network_bytes,
-                      jobs.get(canary) if canary is not None else None, out, conditions.as_dict(), on_round=flush)
+    request = Request([jobs[k] for k in todo], settings, conditions, jobs.get(canary) if canary is not None else None,
+                      out, on_round=flush)
     progress.start("measure", len(todo))
     try:
         result.report = device.measure(request, on_rows, progress.advance)

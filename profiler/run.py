@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"wrote {out}: {res.measured} entries measured, {res.already} already there, "
           f"{res.unstable} unstable")
-    finish = device.finish(out)
+    lines, warnings = device.finish(out)
     if plan.conditions == "in-network" and plan.caches:
         counts = sorted(plan.copies.values())
         print(f"in-network: {counts[0]}-{counts[-1]} copies per entry spanning {_mib(plan.rotation_bytes)} "
@@ -222,8 +222,10 @@ def run(args: argparse.Namespace) -> int:
               f"aside (host disturbed)")
     else:
         print(f"wall {res.wall_s:.1f} s; {exports}")
-    for line in finish:
-        print(line, file=sys.stderr if line.startswith("warning") else sys.stdout)
+    for line in lines:
+        print(line)
+    for line in warnings:
+        print(line, file=sys.stderr)
     return 0
 
 

@@ -244,8 +244,8 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
         bars.start("measure", len(jobs) if todo else 0)
         try:
             if todo:
-                report = device.measure(Request(jobs, settings, "warm", canary=canary,  # whole networks: one copy each
-                                                on_round=flush), on_rows, bars.advance)
+                report = device.measure(Request(jobs, settings, canary=canary, on_round=flush),  # warm: one copy each
+                                        on_rows, bars.advance)
         except KeyboardInterrupt:  # lockstep: nothing has finished before the end; keep the runs so far
             for arch, row in partial().items():
                 by_arch[arch].measured = row

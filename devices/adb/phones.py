@@ -17,7 +17,6 @@ import json
 import queue
 import threading
 import time
-import datetime as dt
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
@@ -30,6 +29,7 @@ from devices.runners.commands import Invocation
 from devices.runners.registry import get_runner
 from devices.runtimes.base import Runtime
 from lutnas import files
+from lutnas.clock import now_utc
 
 # Provenance that must agree across the phones of a farm (they are one environment in the LUT).
 FARM_COLUMNS = ("device_model", "cores", "governor", "os", "affinity", "runtime_version")
@@ -38,10 +38,6 @@ FARM_COLUMNS = ("device_model", "cores", "governor", "os", "affinity", "runtime_
 def session_log_path(out: Path) -> Path:
     """Where the phone's full fingerprint and hygiene log of a LUT go: beside it, <name>.device.json."""
     return out.with_name(out.stem + ".device.json")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def append_session(path: Path, session: dict) -> None:
@@ -150,12 +146,13 @@ class PhoneFarm:
         runtime, profile, settings = self.runtime, self.profile, request.settings
         if runtime is None:
             raise RuntimeError("PhoneFarm.measure before prepare(runtime)")
-        if request.conditions != "warm" and not self.in_network:
+        in_network = request.plan.conditions == "in-network"
+        if in_network and not self.in_network:
             raise ValueError(f"runner {profile.runner} of {profile.name!r} times one model file run after run: "
                              f"only the portable runner times in-network (--conditions warm)")
         start = time.perf_counter()
         jobs, canary = request.jobs, request.canary
-        session: dict = {"out": str(request.out), "profile": profile.name, "started": _now()}
+        session: dict = {"out": str(request.out), "profile": profile.name, "started": now_utc()}
         artifacts = sorted({j.artifact for j in jobs + ([canary] if canary else [])})
         remotes = [d.sync_models(artifacts) for d in self.phones]
         per_call = self.runner.models_per_call
@@ -165,7 +162,7 @@ class PhoneFarm:
         work = _Batches([jobs[i:i + size] for i in range(0, len(jobs), size)])
         work.dropped.update(self.gone)
         footprints: tuple[tuple[str, int], ...] = ()
-        if request.conditions == "in-network":
+        if in_network:
             footprints = tuple((r[j.artifact], j.footprint) for r in remotes
                                for j in jobs + ([canary] if canary else []))
         measured = {"rows": 0}
@@ -175,7 +172,7 @@ class PhoneFarm:
                               runtime=runtime.name, python=profile.python, tolerance=settings.tolerance,
                               budget_s=settings.budget_s, min_runs=settings.min_runs, gate=settings.gate,
                               runs=max(settings.min_runs, 10),
-                              network_bytes=request.network_bytes if request.conditions == "in-network" else 0,
+                              network_bytes=request.plan.network_bytes if in_network else 0,
                               footprints=footprints)
 
         def measure_batch(d: AdbDevice, remote: dict, batch: list[Job]) -> tuple[list[list], float | None]:
@@ -250,7 +247,7 @@ class PhoneFarm:
                 except Exception:
                     pass  # the battery reading is a record, not a reason to fail
             with work.lock:
-                session.update(finished=_now(), measured=measured["rows"],
+                session.update(finished=now_utc(), measured=measured["rows"],
                                dropped={k: str(v) for k, v in work.dropped.items()})
                 if len(self.phones) == 1:
                     d = self.phones[0]
@@ -274,11 +271,11 @@ class PhoneFarm:
         """Nothing: a phone's runner reports a model only when it is done."""
         return {}
 
-    def finish(self, out: Path) -> list[str]:
-        """Where the phones were and where their record went."""
+    def finish(self, out: Path) -> tuple[list[str], list[str]]:
+        """Where the phones were and where their record went (no warnings)."""
         return [f"on {', '.join(str(d.transport.endpoint) for d in self.phones)}; "
                 f"{sum(d.transport.reconnects for d in self.phones)} reconnect(s); "
-                f"phone record in {session_log_path(out)}"]
+                f"phone record in {session_log_path(out)}"], []
 
     def close(self) -> None:
         """Close every phone's connection."""

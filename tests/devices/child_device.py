@@ -51,7 +51,7 @@ class ChildProcessDevice:
         inv = Invocation(binary=str(self.runner_file), python=sys.executable, threads=rt.threads,
                          opt_level=rt.opt_level, runtime=rt.name, tolerance=s.tolerance, budget_s=s.budget_s,
                          min_runs=s.min_runs, gate=s.gate,
-                         network_bytes=request.network_bytes if request.conditions == "in-network" else 0,
+                         network_bytes=request.plan.network_bytes if request.plan.conditions == "in-network" else 0,
                          footprints=tuple((str(j.artifact), j.footprint) for j in request.jobs))
         done = subprocess.run(command("portable", inv, models), shell=True, capture_output=True, text=True,
                               timeout=600)
@@ -68,8 +68,8 @@ class ChildProcessDevice:
     def partial_rows(self) -> dict[Hashable, dict[str, Any]]:
         return {}
 
-    def finish(self, out: Path) -> list[str]:
-        return [f"timed by the portable runner in {self.calls} child process(es)"]
+    def finish(self, out: Path) -> tuple[list[str], list[str]]:
+        return [f"timed by the portable runner in {self.calls} child process(es)"], []
 
     def close(self) -> None:
         pass

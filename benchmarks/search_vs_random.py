@@ -293,6 +293,20 @@ def kendall(xs: list[float], ys: list[float]) -> float:
     return float(kendalltau(xs, ys).statistic) if len(xs) >= 3 else math.nan
 
 
+def seed_agreement(labels: list[str], trainings: list[dict[str, Any]]) -> float:
+    """Mean Kendall tau between two seeds' accuracies over ``labels``, over every pair of seeds that trained
+    all of them: how far the stand-alone ranking repeats itself. A supernet's tau against it is read
+    against this ceiling (a ranking that does not repeat between seeds cannot be predicted)."""
+    by_seed: dict[int, dict[str, float]] = {}
+    for r in trainings:
+        by_seed.setdefault(int(r["seed"]), {})[r["label"]] = r["test_acc"]
+    complete = [accs for _, accs in sorted(by_seed.items()) if all(label in accs for label in labels)]
+    taus = [kendall([a[label] for label in labels], [b[label] for label in labels])
+            for i, a in enumerate(complete) for b in complete[i + 1:]]
+    taus = [t for t in taus if not math.isnan(t)]
+    return statistics.fmean(taus) if taus else math.nan
+
+
 # ---- 6. report ----------------------------------------------------------------------------------------------
 def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
               ranking: list[dict[str, Any]], target_ms: float) -> dict[str, Any]:
@@ -330,7 +344,9 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
         taus[search] = {
             "group": kendall([r["supernet_acc"] for r in own], [by_label[r["label"]]["acc_mean"] for r in own]),
             "all": kendall([r["supernet_acc"] for r in rows], [by_label[r["label"]]["acc_mean"] for r in rows]),
-            "n_group": len(own), "n_all": len(rows)}
+            "n_group": len(own), "n_all": len(rows),
+            "seeds_group": seed_agreement([r["label"] for r in own], trainings),
+            "seeds_all": seed_agreement([r["label"] for r in rows], trainings)}
     return {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "target_ms": target_ms, "groups": groups, "kendall_tau": taus, "archs": archs}
 
@@ -350,7 +366,8 @@ def format_report(summary: dict[str, Any]) -> list[str]:
                      f"{g['random_skips']}); {front} the random front ({g['front_acc']:.2f}%)")
     for label, t in summary["kendall_tau"].items():
         lines.append(f"Kendall tau, supernet of {label} vs stand-alone: {t['group']:.2f} on its {t['n_group']} "
-                     f"architectures, {t['all']:.2f} on all {t['n_all']}")
+                     f"architectures, {t['all']:.2f} on all {t['n_all']} (seed against seed, the ranking's own "
+                     f"repeatability: {t['seeds_group']:.2f} and {t['seeds_all']:.2f})")
     return lines
 
 

@@ -22,7 +22,7 @@ Value = Union[int, float, str]
 INT_MAX = 2**63 - 1
 # Smallest allowed value of each int column (stable is also at most 1).
 INT_MIN: dict[str, int] = {c: 1 for c in INT_COLUMNS}
-INT_MIN.update(stable=0, opset=0)
+INT_MIN.update(stable=0, opset=0, layer=-1)
 UNKNOWN = "unknown"
 # How an entry was timed (the ``conditions`` column): with copies rotated so the caches hold what they hold inside
 # a network, the block alone run after run, or not recorded (imported rows).

@@ -131,10 +131,23 @@ def needed_keys(space: SpaceLike) -> list[Key]:
     return list(keys)
 
 
+def layer_keys(lut: LUT, space: SpaceLike) -> list[dict[str, Key]]:
+    """For each searchable layer, candidate -> the LUT key its latency comes from: the layer's own row
+    (``Key.layer`` = that layer, imported per-layer values) where the LUT has one, else its slot's row."""
+    out = []
+    for i, layer in enumerate(space.layers):
+        keys = {}
+        for c in layer.candidates:
+            slot = layer.key(c)
+            keys[c] = slot.at_layer(i) if slot.at_layer(i) in lut else slot
+        out.append(keys)
+    return out
+
+
 def check_overhead(lut: LUT, space: SpaceLike, overhead: float) -> None:
     """ValueError when the per-inference overhead is at least the latency of half or more of the space's
     blocks (not skip): subtracting it would make them free, so it was not measured with them."""
-    keys = {layer.key(c) for layer in space.layers for c in layer.candidates if c != "skip"}
+    keys = {k for layer in layer_keys(lut, space) for c, k in layer.items() if c != "skip" and k in lut}
     if not keys:
         return
     free = sum(lut.latency(k) <= overhead for k in keys)
@@ -155,7 +168,10 @@ def build_matrix(lut: LUT, space: SpaceLike, calibrated: bool = True) -> Matrix:
     absent = [k for k in ("overhead", "stem", "head") if k not in fixed]
     if absent:
         raise ValueError(f"space {space.name}: fixed_keys() lacks {', '.join(absent)}")
-    missing = [k for k in needed_keys(space) if k not in lut]
+    resolved = layer_keys(lut, space)
+    missing = [k for k in (*(fixed[k] for k in ("overhead", "stem", "head")),
+                           *(k for layer in resolved for k in layer.values())) if k not in lut]
+    missing = list(dict.fromkeys(missing))
     if missing:
         where = str(lut.source) if lut.source else "LUT"
         raise MissingKeysError(missing, profiler_command(lut, space), where, space.name)
@@ -168,9 +184,9 @@ def build_matrix(lut: LUT, space: SpaceLike, calibrated: bool = True) -> Matrix:
     layer_candidates = tuple(tuple(layer.candidates) for layer in space.layers)
     candidates = tuple(dict.fromkeys(c for cands in layer_candidates for c in cands))
     table = np.full((len(layer_candidates), len(candidates)), math.nan)
-    for i, layer in enumerate(space.layers):
-        for c in layer.candidates:
-            table[i, candidates.index(c)] = net(layer.key(c))
+    for i, keys in enumerate(resolved):
+        for c, key in keys.items():
+            table[i, candidates.index(c)] = net(key)
     table.setflags(write=False)
     raw = Matrix(space.name, candidates, layer_candidates, table, net(fixed["stem"]), net(fixed["head"]), overhead)
     if not calibrated:

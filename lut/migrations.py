@@ -54,3 +54,11 @@ def _v2_to_v3(frame: "pd.DataFrame") -> "pd.DataFrame":
     frame.insert(at, "conditions", "warm")
     frame.insert(at + 1, "copies", "1")
     return frame
+
+
+@register(3)
+def _v3_to_v4(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Schema 4 added the key column ``layer``: every earlier row holds at every layer of its slot."""
+    at = list(frame.columns).index("w") + 1 if "w" in frame.columns else len(frame.columns)
+    frame.insert(at, "layer", str(schema.ANY_LAYER))
+    return frame

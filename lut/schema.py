@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Each schema version: the first lutnas release that writes it, and what changed (docs/lut-format.md).
 SCHEMA_HISTORY: dict[int, tuple[str, str]] = {
     1: ("0.1.0", "first version"),
@@ -19,13 +19,17 @@ SCHEMA_HISTORY: dict[int, tuple[str, str]] = {
                  "runtime executorch; the columns are unchanged"),
     3: ("0.3.0", "the columns conditions (how the entry was timed: in-network or warm; earlier rows are warm) and "
                  "copies (how many copies of the block were rotated)"),
+    4: ("0.4.0", "the key column layer: -1 (ANY_LAYER) for a row that holds at every layer of its slot, or the one "
+                 "searchable layer it holds at (imported per-layer values; earlier rows hold at every layer)"),
 }
+ANY_LAYER = -1  # a Key's layer when the row holds at every layer of its slot (every measured row)
 # device_model of rows imported from a format that records no provenance (luttools.formats).
 IMPORTED_PREFIX = "unknown (imported from "
 
 
 class Key(NamedTuple):
-    """Identity of one LUT row: op name and the slot it sits in."""
+    """Identity of one LUT row: op name, the slot it sits in and, for a value that holds at one searchable
+    layer only (imported from a per-layer table), that layer's index; ANY_LAYER otherwise."""
 
     block: str
     cin: int
@@ -33,9 +37,19 @@ class Key(NamedTuple):
     stride: int
     h: int
     w: int
+    layer: int = ANY_LAYER
 
     def __str__(self) -> str:
-        return f"{self.block}@{self.cin}>{self.cout}/s{self.stride}@{self.h}x{self.w}"
+        at = "" if self.layer == ANY_LAYER else f"#layer{self.layer}"
+        return f"{self.block}@{self.cin}>{self.cout}/s{self.stride}@{self.h}x{self.w}{at}"
+
+    def at_layer(self, layer: int) -> "Key":
+        """This slot's key for one searchable layer (its per-layer row, where a LUT has one)."""
+        return self._replace(layer=layer)
+
+    def any_layer(self) -> "Key":
+        """This slot's key for every layer."""
+        return self._replace(layer=ANY_LAYER)
 
 
 KEY_COLUMNS: tuple[str, ...] = Key._fields
@@ -83,7 +97,7 @@ ENVIRONMENT_COLUMNS: tuple[str, ...] = (
 
 COLUMNS: tuple[str, ...] = ("schema",) + KEY_COLUMNS + STAT_COLUMNS + PROVENANCE_COLUMNS
 
-INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "n", "stable", "cores", "threads", "copies",
+INT_COLUMNS: tuple[str, ...] = ("schema", "cin", "cout", "stride", "h", "w", "layer", "n", "stable", "cores", "threads", "copies",
                                 "opset")
 FLOAT_COLUMNS: tuple[str, ...] = ("median_ms", "p10_ms", "p90_ms", "std_ms", "ci_rel")
 STR_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in INT_COLUMNS + FLOAT_COLUMNS)

@@ -37,6 +37,9 @@ def _raw_frame(rows: Rows) -> pd.DataFrame:
     frame = rows.reset_index(drop=True) if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if "schema" not in frame.columns and len(frame.columns):
         frame["schema"] = schema.SCHEMA_VERSION
+    current = frame["schema"].astype(str).eq(str(schema.SCHEMA_VERSION)).all() if len(frame.columns) else False
+    if current and "layer" not in frame.columns:  # rows of the current schema built in code hold at every layer
+        frame["layer"] = schema.ANY_LAYER
     raw = {c: [to_text(c, v) for v in frame[c].tolist()] for c in frame.columns}
     return pd.DataFrame(raw, columns=list(frame.columns), index=range(len(frame)), dtype=object)
 
@@ -49,7 +52,7 @@ class LUT:
         self._frame = frame
         self.source: Path | None = Path(source) if source is not None else None
         keys = zip(*(frame[c].tolist() for c in KEY_COLUMNS))
-        self._index: dict[Key, int] = {Key._make(k): i for i, k in enumerate(keys)}
+        self._index: dict[Key, int] = {Key(*k): i for i, k in enumerate(keys)}
         self._text: str | None = None
 
     @classmethod
@@ -85,7 +88,7 @@ class LUT:
 
     def __contains__(self, key: object) -> bool:
         try:
-            return Key._make(key) in self._index  # type: ignore[arg-type]
+            return Key(*key) in self._index  # type: ignore[arg-type]
         except TypeError:
             return False
 
@@ -100,7 +103,7 @@ class LUT:
 
     def _position(self, key: Key) -> int:
         try:
-            return self._index[Key._make(key)]
+            return self._index[Key(*key)]
         except (KeyError, TypeError):
             pass
         where = f" {self.source}" if self.source else ""

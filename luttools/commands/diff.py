@@ -30,7 +30,7 @@ def format_diff(d, a_name: str, b_name: str, changed_only: bool = False) -> list
         width = max(len(str(Key._make(k))) for k in entries[list(Key._fields)].itertuples(index=False))
         lines.append(f"{'key':<{width}}  {'A ms':>11}  {'B ms':>11}  {'B/A':>7}")
         for r in entries.itertuples(index=False):
-            key = Key(r.block, r.cin, r.cout, r.stride, r.h, r.w)
+            key = Key(r.block, r.cin, r.cout, r.stride, r.h, r.w, r.layer)
             mark = "  *" if r.significant else ""
             lines.append(f"{str(key):<{width}}  {r.a_ms:11.6f}  {r.b_ms:11.6f}  {r.ratio:7.3f}{mark}")
     s = d.summary()

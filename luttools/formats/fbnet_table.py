@@ -12,14 +12,17 @@ the space (22 for ``fbnet``) with one latency per op, in microseconds::
 value lands on that layer's LUT key (``search.space``: cin, cout, stride, input H x W).
 
 Import: layers with the same slot share a key (the fbnet space's 22 layers have 12 distinct slots);
-their values are combined into one row (median; p10_ms / p90_ms the smallest / largest value; n the
-number of values) and a note says so. The table has no stem, head or runtime overhead: they are
+their values are combined into the slot's row (median; p10_ms / p90_ms the smallest / largest value; n
+the number of values) and a note says so. Where the layers of one slot give different values, each of
+those layers also gets its own row (``Key.layer`` = its index, 0-based, with its own value), which a
+space's matrix takes at that layer: ``lut predict`` then gives the table's own per-layer sum, and an
+export writes every value back as it was. The table has no stem, head or runtime overhead: they are
 taken from ``Options.fixed_ms`` or written as 0.000001 ms (the smallest value a LUT stores:
 effectively 0, so a predicted network latency is the sum of its 22 layers), with a note. Its values
 have no per-inference overhead in them and a LUT row includes it (the overhead convention), so every
 imported value (and a given stem or head) is stored plus the overhead, which ``lut predict`` then
 counts once per network.
-Export: the LUT's median of each layer's key less the space's overhead row (when present), in
+Export: the LUT's median of each layer's own row, else its slot's row, less the space's overhead row (when present), in
 microseconds with three decimals (exactly the LUT's six decimals of ms); rows that are not a layer's
 candidate (stem, head, overhead, other slots) are named in a note.
 """
@@ -121,9 +124,9 @@ def read(data: bytes, options: Options) -> Imported:
     given = fixed_ms(options)
     overhead = given.get("overhead", MIN_MS)  # the table's values have none; a LUT row includes it
     rows = [row(key, [ms + overhead for ms in v], prov) for key, v in values.items()]
-    dropped = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
-                       "not a candidate of its layers") + _merged_loss(values, where)
     notes = []
+    dropped = left_out([f"{op} ({op_to_block(op)})" for op in outside], "op column(s)", f"space {space.name}",
+                       "not a candidate of its layers")
     absent = [c for c in space.layers[0].candidates if c not in blocks]
     if absent and outside:
         raise ValueError(f"{src}: line {lines[0][0]}: op(s) {', '.join(outside)} are not candidates of space "
@@ -137,27 +140,33 @@ def read(data: bytes, options: Options) -> Imported:
         notes.append(f"{shared} of {len(body)} layers sit at the same slot as an earlier layer and share its "
                      f"keys; each shared key's values were combined into one row (median_ms the median, "
                      f"p10_ms/p90_ms the smallest/largest, n the number of values)")
+    rows += _per_layer_rows(values, where, overhead, prov, notes)
     rows += _fixed_rows(space, given, prov, notes)
     return Imported(build(rows, src), notes, dropped)
 
 
-def _merged_loss(values: dict[Key, list[float]], where: dict[Key, list[tuple[int, str]]]) -> list[str]:
-    """The loss (or none) of combining differing per-layer values of a shared slot into one row (their median):
-    how many values changed, by how much at most, and the largest change (layer and op) as an example."""
-    changed: list[tuple[float, int, str, float, float]] = []
+def _per_layer_rows(values: dict[Key, list[float]], where: dict[Key, list[tuple[int, str]]], overhead: float,
+                    prov: dict, notes: list[str]) -> list[dict]:
+    """One row per layer (``Key.layer``) at each slot whose layers give different values, so that no
+    per-layer value is lost to the slot's median; a note says how many and the largest difference."""
+    rows: list[dict] = []
     slots = 0
+    worst = (0.0, 0, "", 0.0, 0.0)
     for key, vs in values.items():
+        if len({round_float(ms) for ms in vs}) < 2:
+            continue
+        slots += 1
         median = float(statistics.median(vs))
-        moved = [(abs(median / ms - 1), layer, op, ms, median) for (layer, op), ms in zip(where[key], vs)
-                 if round_float(ms) != round_float(median)]
-        slots += bool(moved)
-        changed += moved
-    if not changed:
-        return []
-    worst = max(changed)
-    return [f"{len(changed)} per-layer value(s) at {slots} slot(s) shared by several layers cannot be expressed in "
-            f"a LUT (one row per slot) and were replaced by their slot's median, by up to {worst[0] * 100:.0f}% "
-            f"(e.g. layer {worst[1]} {worst[2]}: {worst[3] * 1e3:.3f} us -> {worst[4] * 1e3:.3f} us)"]
+        for (layer, op), ms in zip(where[key], vs):
+            rows.append(row(key.at_layer(layer), [ms + overhead], prov))
+            worst = max(worst, (abs(median / ms - 1), layer, op, ms, median))
+    if rows:
+        notes.append(f"{slots} slot(s) shared by several layers have different values at different layers: "
+                     f"{len(rows)} per-layer row(s) (column layer) keep each layer's own value, which lut predict "
+                     f"and the search use there; the slot's row holds their median for layer-unaware uses, up to "
+                     f"{worst[0] * 100:.0f}% off a layer's value (e.g. layer {worst[1]} {worst[2]}: "
+                     f"{worst[3] * 1e3:.3f} us, median {worst[4] * 1e3:.3f} us)")
+    return rows
 
 
 def _fixed_rows(space: SpaceLike, given: dict[str, float], prov: dict, notes: list[str]) -> list[dict]:
@@ -183,8 +192,11 @@ def write(lut: LUT, options: Options) -> Exported:
         bad = [c for c, op in zip(candidates, ops) if op is None]
         raise ValueError(f"space {space.name}: candidate(s) {', '.join(bad)} have no {LABEL} op name "
                          f"(only k<K>_e<E>, k<K>_e1_g<G> and skip do)")
-    used = {layer.key(c) for layer in space.layers for c in candidates}
-    missing = [k for layer in space.layers for k in map(layer.key, candidates) if k not in lut]
+    from lut.matrix import layer_keys
+
+    resolved = layer_keys(lut, space)  # each layer's own row where the LUT has one, else its slot's
+    used = {k for keys in resolved for k in keys.values()} | {layer.key(c) for layer in space.layers for c in candidates}
+    missing = [k for keys in resolved for k in keys.values() if k not in lut]
     if missing:
         missing = list(dict.fromkeys(missing))
         raise LUTError(f"{lut.source or 'LUT'}: {len(missing)} key(s) of space {space.name}'s layers are missing: "
@@ -192,8 +204,8 @@ def write(lut: LUT, options: Options) -> Exported:
     overhead_key = space.fixed_keys()["overhead"]
     overhead = lut.latency(overhead_key) if overhead_key in lut else 0.0  # subtracted again: the table has none
     lines = [" ".join(op for op in ops if op)]
-    for layer in space.layers:
-        lines.append(" ".join(f"{max(lut.latency(layer.key(c)) - overhead, MIN_MS) * 1000:.3f}" for c in candidates))
+    for keys in resolved:
+        lines.append(" ".join(f"{max(lut.latency(keys[c]) - overhead, MIN_MS) * 1000:.3f}" for c in candidates))
     extra = sorted(k for k in lut.keys() if k not in used)
     dropped = left_out(extra, "row(s)", LABEL, f"not a candidate at a layer of space {space.name}")
     return Exported(("\n".join(lines) + "\n").encode("utf-8"), left_out=dropped)

@@ -18,8 +18,8 @@ from .conftest import LUT_FIXTURES, VALID
 CASES = {
     "missing_column.csv": (1, "p90_ms", "missing column(s): p90_ms"),
     "extra_column.csv": (1, "gpu", "unknown column(s): gpu"),
-    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 4); this toolkit (lutnas 0.3.0) reads "
-                                      "schema <= 3: upgrade to a lutnas release after 0.3.0 that reads schema 4"),
+    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 5); this toolkit (lutnas 0.4.0) reads "
+                                      "schema <= 4: upgrade to a lutnas release after 0.4.0 that reads schema 5"),
     "schema_not_int.csv": (3, "schema", "schema version 'one' is not an integer"),
     "mixed_schema.csv": (6, "schema", "schema 2 differs from schema 1 on line 2"),
     "nan_latency.csv": (4, "median_ms", "'nan' is NaN"),
@@ -125,7 +125,7 @@ def test_columns_may_come_in_any_order():
 def test_too_many_fields_and_duplicate_header():
     lines = VALID.read_text().splitlines()
     lines[3] += ",extra"
-    assert str(check_text("\n".join(lines)).problems[0]) == "line 4: the row has 31 fields, the header 30"
+    assert str(check_text("\n".join(lines)).problems[0]) == "line 4: the row has 32 fields, the header 31"
     dup = VALID.read_text().replace("cores", "threads", 1)
     problems = check_text(dup).problems
     assert str(problems[0]).startswith("line 1, column threads: appears more than once")
@@ -138,7 +138,7 @@ def test_unterminated_quote_is_malformed_csv():
 
 
 def test_unknown_old_schema_version():
-    text = VALID.read_text().replace("\n3,", "\n0,")
+    text = VALID.read_text().replace("\n4,", "\n0,")
     problems = check_text(text).problems
     assert str(problems[0]) == "line 2, column schema: unknown schema version 0; versions start at 1"
 

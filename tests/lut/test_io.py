@@ -12,7 +12,7 @@ import pytest
 import lut
 from lut import LUT, load, save, to_csv_text
 from lut import migrations, schema
-from lut.schema import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, LUTError
+from lut.schema import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, SCHEMA_VERSION, LUTError
 
 from .conftest import VALID, make_row, table_of
 
@@ -125,8 +125,8 @@ V1 = VALID.parent / "versions" / "v1.csv"
 
 
 def test_loader_applies_registered_migration(tmp_path, monkeypatch):
-    """A schema-1 file goes through MIGRATIONS[1] (here a stand-in for the real one), then the real MIGRATIONS[2]."""
-    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({2: migrations.MIGRATIONS[2]}))
+    """A schema-1 file goes through MIGRATIONS[1] (here a stand-in for the real one), then the real later ones."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", table_of({v: migrations.MIGRATIONS[v] for v in range(2, SCHEMA_VERSION)}))
     seen = []
 
     @migrations.register(1)
@@ -138,16 +138,17 @@ def test_loader_applies_registered_migration(tmp_path, monkeypatch):
     table = load(V1)
     assert seen == [list(range(2, 12))]  # the raw table, indexed by file line
     assert table.provenance()["device"] == ["cpu-v2"]
-    assert set(table.frame["schema"]) == {3} and table.provenance()["conditions"] == ["warm"]
-    out = tmp_path / "v3.csv"
+    assert set(table.frame["schema"]) == {SCHEMA_VERSION} and table.provenance()["conditions"] == ["warm"]
+    assert set(table.frame["layer"]) == {-1}  # schema 4: every earlier row holds at every layer
+    out = tmp_path / "now.csv"
     save(table, out)
-    assert out.read_text().splitlines()[1].startswith("3,")
-    assert load(out) == table  # a schema-3 file needs no migration
+    assert out.read_text().splitlines()[1].startswith(f"{SCHEMA_VERSION},")
+    assert load(out) == table  # a file of the current schema needs no migration
 
 
 def test_migration_problems_point_at_the_file_line(monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS", table_of({1: lambda f: f.assign(median_ms="0"),
-                                                           2: migrations.MIGRATIONS[2]}))
+                                                           **{v: migrations.MIGRATIONS[v] for v in range(2, SCHEMA_VERSION)}}))
     with pytest.raises(LUTError, match=r"v1\.csv: line 2, column median_ms: 0 must be > 0"):
         load(V1)
 

@@ -31,7 +31,7 @@ def test_info_on_valid_file():
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert f"file:          {rel(VALID)}" in out
-    assert "schema:        3\n" in out
+    assert "schema:        4\n" in out
     assert "rows:          10 (9 stable, 1 unstable)" in out
     from lut import load
 

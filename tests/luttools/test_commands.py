@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import struct
 
 import pytest
@@ -157,9 +159,9 @@ def test_diff_reports_changes_and_keys_in_one_only(tmp_path):
     assert lines[3] == "common keys: 2; B/A median 1.260, p5 1.044, p95 1.476"
     assert lines[4] == "changed beyond both measurements' spread: 1 (marked *)"
     assert lines[5:] == [f"only in {a}: 1: skip@8>8/s1@8x8", f"only in {b}: 1: k5_e1@8>8/s1@8x8"]
-    assert table.read_text().splitlines() == ["block,cin,cout,stride,h,w,a_ms,b_ms,ratio,significant",
-                                              "k3_e1,8,8,1,8,8,1.000000,1.020000,1.020000,False",
-                                              "k3_e3,8,8,1,8,8,2.000000,3.000000,1.500000,True"]
+    assert table.read_text().splitlines() == ["block,cin,cout,stride,h,w,layer,a_ms,b_ms,ratio,significant",
+                                              "k3_e1,8,8,1,8,8,-1,1.000000,1.020000,1.020000,False",
+                                              "k3_e3,8,8,1,8,8,-1,2.000000,3.000000,1.500000,True"]
     changed = run("diff", a, b, "--changed-only")
     assert [line.split()[0] for line in changed.stdout.splitlines()[:2]] == ["key", "k3_e3@8>8/s1@8x8"]
     before = table.read_bytes()
@@ -302,40 +304,49 @@ def test_convert_lookup_table_into_a_lut_for_the_fbnet_space(tmp_path):
     out = tmp_path / "fbnet.csv"
     res = run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", out)
     assert res.returncode == 0
-    assert res.stdout == f"wrote {out} (lutnas) from {rel(TABLE)} (fbnet-lookup-table): 111 LUT rows imported\n"
+    assert res.stdout == f"wrote {out} (lutnas) from {rel(TABLE)} (fbnet-lookup-table): 246 LUT rows imported\n"
     notes = res.stderr.splitlines()
-    assert [n[:40] for n in notes] == ["note: 90 per-layer value(s) at 45 slot(s",
-                                       "note: 10 of 22 layers sit at the same sl",
+    assert [n[:40] for n in notes] == ["note: 10 of 22 layers sit at the same sl",
+                                       "note: 45 slot(s) shared by several layer",
                                        "note: lookup_table.txt has no overhead, "]
-    assert "replaced by their slot's median, by up to 27% (e.g. layer 2 ir_k3_e6: 5813.846 us -> 7381.383 us)" \
-        in notes[0]
     check = run("validate", out, "--space", "fbnet")
     assert check.returncode == 0 and "space fbnet: 111 of 111 keys (100%)" in check.stdout
     info = run("info", out).stdout
     assert "device_model:    unknown (imported from lookup_table.txt)" in info
-    assert "note: 111 of 111 rows were imported from a format that records no provenance" in info
+    assert "note: 246 of 246 rows were imported from a format that records no provenance" in info
     back = tmp_path / "back.txt"
     res = run("convert", out, "--to", "fbnet-lookup-table", "-o", back)
     assert res.returncode == 0 and res.stderr.startswith("note: 3 row(s) cannot be expressed in lookup_table.txt")
     assert back.read_text().splitlines()[0] == TABLE.read_text().splitlines()[0]
 
 
-def test_strict_refuses_the_per_layer_values_a_lut_cannot_keep_and_a_slot_exact_table_round_trips(tmp_path):
-    """Anna's table gives layers at one slot different values: --strict refuses; the table lutnas writes back (one
-    value per slot) imports without loss and converts back byte for byte."""
+def test_a_per_layer_table_converts_under_strict_and_back_to_every_value(tmp_path):
+    """Anna's table gives layers at one slot different values: they are kept as per-layer rows, so --strict has
+    nothing to refuse, lut predict gives the table's own sum, and converting back writes every value as the
+    table has it (to the LUT's precision, µs with three decimals), then byte for byte from there on."""
     out = tmp_path / "strict.csv"
     res = run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", out, "--strict")
-    assert res.returncode == 1 and not out.exists()
-    assert res.stderr.splitlines()[-1] == \
-        f"error: --strict: 1 note(s) of rows the formats cannot express; {out} not written"
-    lut, exact = tmp_path / "lut.csv", tmp_path / "exact.txt"
-    assert run("convert", rel(TABLE), "--from", "fbnet-lookup-table", "-o", lut).returncode == 0
-    assert run("convert", lut, "--to", "fbnet-lookup-table", "-o", exact).returncode == 0
-    again, back = tmp_path / "again.csv", tmp_path / "back.txt"
-    res = run("convert", exact, "--from", "fbnet-lookup-table", "-o", again, "--strict")
-    assert res.returncode == 0 and "per-layer value" not in res.stderr
-    assert run("convert", again, "--to", "fbnet-lookup-table", "-o", back).returncode == 0
-    assert back.read_bytes() == exact.read_bytes()
+    assert res.returncode == 0 and "cannot be expressed" not in res.stderr
+    back = tmp_path / "back.txt"
+    assert run("convert", out, "--to", "fbnet-lookup-table", "-o", back).returncode == 0
+    source = [line.split() for line in TABLE.read_text().splitlines()]
+    written = [line.split() for line in back.read_text().splitlines()]
+    assert written[0] == source[0] and len(written) == len(source) == 23
+    assert [[f"{float(v):.3f}" for v in line] for line in source[1:]] == written[1:]
+    arch = ["k5_e6", "k3_e1_g2", "k3_e3", "skip", "k5_e1", "k3_e6"] * 3 + ["k5_e3", "k3_e1", "k5_e1_g2", "skip"]
+    ops = {"k3_e1": 0, "k3_e1_g2": 1, "k3_e3": 2, "k3_e6": 3, "k5_e1": 4, "k5_e1_g2": 5, "k5_e3": 6, "k5_e6": 7,
+           "skip": 8}
+    own = sum(float(source[1 + i][ops[b]]) for i, b in enumerate(arch)) / 1000
+    arch_file = tmp_path / "arch.json"
+    arch_file.write_text(json.dumps({"format": "lutnas-arch", "version": 1, "space": {"name": "fbnet"},
+                                     "blocks": arch}))
+    res = run("predict", "--lut", out, "--arch", arch_file)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"predicted latency: {own + 0.000001:.4f} ms (space fbnet, 22 layers")
+    again, twice = tmp_path / "again.csv", tmp_path / "twice.txt"
+    assert run("convert", back, "--from", "fbnet-lookup-table", "-o", again, "--strict").returncode == 0
+    assert run("convert", again, "--to", "fbnet-lookup-table", "-o", twice).returncode == 0
+    assert twice.read_bytes() == back.read_bytes()
 
 
 def test_convert_fixed_ms_and_provenance(tmp_path):

@@ -293,6 +293,29 @@ def kendall(xs: list[float], ys: list[float]) -> float:
     return float(kendalltau(xs, ys).statistic) if len(xs) >= 3 else math.nan
 
 
+def beats_interval(searched: str, randoms: list[str], trainings: list[dict[str, Any]], draws: int = 2000
+                   ) -> tuple[int, int]:
+    """5th and 95th percentile of how many of ``randoms`` the searched architecture beats when each
+    architecture's seeds are resampled with replacement (a bootstrap over seeds): how far the count
+    "beats N of M" would move with other training seeds."""
+    import numpy as np
+
+    accs: dict[str, list[float]] = {}
+    for r in trainings:
+        accs.setdefault(r["label"], []).append(r["test_acc"])
+    if not randoms or any(len(accs.get(label, [])) == 0 for label in [searched, *randoms]):
+        return (0, 0)
+    rng = np.random.default_rng(0)
+
+    def means(label: str) -> np.ndarray:
+        vals = np.asarray(accs[label])
+        return vals[rng.integers(0, len(vals), size=(draws, len(vals)))].mean(axis=1)
+
+    mine = means(searched)
+    counts = sum((mine > means(label)).astype(int) for label in randoms)
+    return int(np.percentile(counts, 5)), int(np.percentile(counts, 95))
+
+
 def seed_agreement(labels: list[str], trainings: list[dict[str, Any]]) -> float:
     """Mean Kendall tau between two seeds' accuracies over ``labels``, over every pair of seeds that trained
     all of them: how far the stand-alone ranking repeats itself. A supernet's tau against it is read
@@ -328,6 +351,7 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
         groups[label] = {"searched_acc": searched["acc_mean"], "lut_ms": searched["lut_ms"],
                          "skips": searched["skips"], "randoms": len(randoms), "beats": beaten,
                          "rank": 1 + sum(r["acc_mean"] > searched["acc_mean"] for r in randoms),
+                         "beats_90": beats_interval(searched["label"], [r["label"] for r in randoms], trainings),
                          "random_acc_mean": statistics.fmean(r["acc_mean"] for r in randoms) if randoms else math.nan,
                          "random_skips": [r["skips"] for r in randoms]}
     # the random architectures' accuracy-latency front: best accuracy at or below each latency
@@ -362,7 +386,8 @@ def format_report(summary: dict[str, Any]) -> list[str]:
         front = ("on or above" if g["on_or_above_front"] else "below") if g["on_or_above_front"] is not None else "n/a"
         lines.append(f"{label}: {g['lut_ms']:.3f} ms, {g['skips']} skips, {g['searched_acc']:.2f}%; more accurate "
                      f"than {g['beats']} of {g['randoms']} random architectures within +-{TOLERANCE:.0%} "
-                     f"(rank {g['rank']} of {g['randoms'] + 1}; their mean {g['random_acc_mean']:.2f}%, skips "
+                     f"({g['beats_90'][0]}-{g['beats_90'][1]} with other training seeds, 90% bootstrap; "
+                     f"rank {g['rank']} of {g['randoms'] + 1}; their mean {g['random_acc_mean']:.2f}%, skips "
                      f"{g['random_skips']}); {front} the random front ({g['front_acc']:.2f}%)")
     for label, t in summary["kendall_tau"].items():
         lines.append(f"Kendall tau, supernet of {label} vs stand-alone: {t['group']:.2f} on its {t['n_group']} "

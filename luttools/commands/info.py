@@ -26,6 +26,8 @@ def format_info(lut: LUT, path: Path | str, stored: int | None = None) -> list[s
 
     frame = lut.frame
     stable = int(frame["stable"].sum())
+    per_layer = int((frame["layer"] >= 0).sum())
+    layers = f"; {per_layer} per-layer (a layer's own value, taken there instead of its slot's row)" if per_layer else ""
     versions = sorted({int(v) for v in frame["schema"]}) or [SCHEMA_VERSION]
     shown = ", ".join(str(v) for v in versions)
     if stored is not None and stored != versions[0]:
@@ -33,7 +35,7 @@ def format_info(lut: LUT, path: Path | str, stored: int | None = None) -> list[s
     lines = [
         f"file:          {path}",
         f"schema:        {shown}",
-        f"rows:          {len(lut)} ({stable} stable, {len(lut) - stable} unstable)",
+        f"rows:          {len(lut)} ({stable} stable, {len(lut) - stable} unstable{layers})",
         f"content hash:  {lut.content_hash()}",
         "provenance:",
     ]

@@ -314,6 +314,8 @@ def test_convert_lookup_table_into_a_lut_for_the_fbnet_space(tmp_path):
     info = run("info", out).stdout
     assert "device_model:    unknown (imported from lookup_table.txt)" in info
     assert "note: 246 of 246 rows were imported from a format that records no provenance" in info
+    assert "rows:          246 (0 stable, 246 unstable; 135 per-layer (a layer's own value, taken there instead of " \
+        "its slot's row))" in info
     back = tmp_path / "back.txt"
     res = run("convert", out, "--to", "fbnet-lookup-table", "-o", back)
     assert res.returncode == 0 and res.stderr.startswith("note: 3 row(s) cannot be expressed in lookup_table.txt")

@@ -41,7 +41,7 @@ def test_a_partial_lut_gives_its_best_space_and_a_foreign_one_an_error():
     space = get_space("fbnet-cifar")
     keys = space.keys()
     part = LUT.from_rows([r for r in lut_of(space).frame.to_dict("records")
-                          if tuple(r[c] for c in ("block", "cin", "cout", "stride", "h", "w")) != tuple(keys[-1])])
+                          if tuple(r[c] for c in ("block", "cin", "cout", "stride", "h", "w", "layer")) != tuple(keys[-1])])
     assert share_covered(part, space) == pytest.approx((len(keys) - 1) / len(keys))
     assert resolve_space(part).name == "fbnet-cifar"  # lut.matrix then names what is missing
     with pytest.raises(ValueError, match="covers no built-in space .*--space"):

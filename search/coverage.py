@@ -59,6 +59,13 @@ def coverage(lut: LUT, space: SpaceLike) -> Coverage:
     return Coverage(space.name, len(needed) - len(missing), len(needed), missing)
 
 
+def stray_layer_rows(lut: LUT, space: SpaceLike) -> list[Key]:
+    """Per-layer rows (``Key.layer`` >= 0) that no layer of ``space`` reads: their layer is not one of the
+    space's, or that layer's slot or candidates are not theirs."""
+    read = {layer.key(c).at_layer(i) for i, layer in enumerate(space.layers) for c in layer.candidates}
+    return sorted(k for k in lut.keys() if k.layer >= 0 and k not in read)
+
+
 def builtin_coverage(lut: LUT) -> list[Coverage]:
     """Coverage of every built-in space at its defaults, in registry order."""
     return [coverage(lut, space) for space in builtin_spaces()]

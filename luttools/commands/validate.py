@@ -48,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     lines = [f"ok: {len(lut)} rows"]
     if space is not None:
         from lut.matrix import profiler_command
-        from search.coverage import coverage
+        from search.coverage import coverage, stray_layer_rows
 
         cov = coverage(lut, space)
+        stray = stray_layer_rows(lut, space)
         if cov.complete:
             lines.append(f"space {cov}")
         else:
@@ -58,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
             lines = [f"{path}: space {cov}; missing: " + ", ".join(str(k) for k in cov.missing[:SHOWN_MISSING])
                      + (f" and {len(cov.missing) - SHOWN_MISSING} more" if len(cov.missing) > SHOWN_MISSING else ""),
                      f"measure them with: {profiler_command(lut, space)}"]
+        if stray:
+            lines.append(f"warning: {len(stray)} per-layer row(s) hold at no layer of space {space.name} (their layer "
+                         f"is not at their slot there), so it never reads them: {', '.join(map(str, stray[:3]))}"
+                         + (f" and {len(stray) - 3} more" if len(stray) > 3 else ""))
     lines += sanity_lines(lut)
     from luttools.commands.info import calibration_lines
     from search.coverage import builtin_spaces

@@ -311,6 +311,12 @@ def test_convert_lookup_table_into_a_lut_for_the_fbnet_space(tmp_path):
                                        "note: lookup_table.txt has no overhead, "]
     check = run("validate", out, "--space", "fbnet")
     assert check.returncode == 0 and "space fbnet: 111 of 111 keys (100%)" in check.stdout
+    assert "per-layer row(s) hold at no layer" not in check.stdout
+    moved = tmp_path / "moved.csv"  # per-layer rows of layer 2 relabelled as layer 7, which sits at another slot
+    moved.write_text(out.read_text().replace(",56,56,2,", ",56,56,7,"))
+    check = run("validate", moved, "--space", "fbnet")
+    assert check.returncode == 0 and "warning: 9 per-layer row(s) hold at no layer of space fbnet (their layer is " \
+        "not at their slot there), so it never reads them: k3_e1@24>24/s1@56x56#layer7" in check.stdout
     info = run("info", out).stdout
     assert "device_model:    unknown (imported from lookup_table.txt)" in info
     assert "note: 246 of 246 rows were imported from a format that records no provenance" in info

@@ -2,7 +2,9 @@
 
     python benchmarks/lut_precision.py [--space fbnet-cifar] [--runtime onnxruntime]
 
-Prints the per-entry relative difference |B - A| / A (median and p95) and, for each build,
+Prints the per-entry relative difference |B - A| / A (median and p95), the ratio B/A of the two
+builds' plain LUT sums over --networks random architectures (how far a whole network's prediction
+moves between builds: the LUT's share of the bias `profiler.validate` reports), and, for each build,
 the expansion-ordering pass rate: at the same layer, kernel and groups, e1 <= e3 <= e6
 (checked on the layers x candidates matrix, 2 checks per layer and kernel: 88 for fbnet).
 """
@@ -44,6 +46,7 @@ def main() -> None:
     p.add_argument("--space", default="fbnet-cifar")
     p.add_argument("--runtime", default="onnxruntime")
     p.add_argument("--keep", type=Path, default=None, help="copy the two LUTs into this folder")
+    p.add_argument("--networks", type=int, default=50, help="random architectures whose plain sums are compared")
     args = p.parse_args()
     space = get_space(args.space)
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,6 +68,13 @@ def main() -> None:
     print(f"\n{args.space}, {args.runtime}: {len(keys)} entries in both builds")
     print(f"per-entry |B-A|/A: median {np.median(rel) * 100:.2f}%  p95 {np.percentile(rel, 95) * 100:.2f}%  "
           f"max {rel.max() * 100:.2f}%")
+    rng = np.random.default_rng(2)
+    ma, mb = (lut.matrix(space, calibrated=False) for lut in (a, b))
+    archs = [[layer.candidates[rng.integers(len(layer.candidates))] for layer in space.layers]
+             for _ in range(args.networks)]
+    ratio = np.array([mb.predict(arch) / ma.predict(arch) for arch in archs])
+    print(f"plain sums of {args.networks} random networks, B/A: median {np.median(ratio):.4f}  "
+          f"p5 {np.percentile(ratio, 5):.4f}  p95 {np.percentile(ratio, 95):.4f}")
     worst = sorted(zip(rel, keys), reverse=True)[:5]
     print("largest: " + ", ".join(f"{k} {r * 100:.1f}%" for r, k in worst))
     for name, lut in (("A", a), ("B", b)):

@@ -293,16 +293,13 @@ def kendall(xs: list[float], ys: list[float]) -> float:
     return float(kendalltau(xs, ys).statistic) if len(xs) >= 3 else math.nan
 
 
-def beats_interval(searched: str, randoms: list[str], trainings: list[dict[str, Any]], draws: int = 2000
+def beats_interval(searched: str, randoms: list[str], accs: dict[str, list[float]], draws: int = 2000
                    ) -> tuple[int, int]:
     """5th and 95th percentile of how many of ``randoms`` the searched architecture beats when each
-    architecture's seeds are resampled with replacement (a bootstrap over seeds): how far the count
-    "beats N of M" would move with other training seeds."""
+    architecture's seeds (``accs``: label -> accuracy per seed) are resampled with replacement (a bootstrap
+    over seeds): how far the count "beats N of M" would move with other training seeds."""
     import numpy as np
 
-    accs: dict[str, list[float]] = {}
-    for r in trainings:
-        accs.setdefault(r["label"], []).append(r["test_acc"])
     if not randoms or any(len(accs.get(label, [])) == 0 for label in [searched, *randoms]):
         return (0, 0)
     rng = np.random.default_rng(0)
@@ -351,7 +348,7 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
         groups[label] = {"searched_acc": searched["acc_mean"], "lut_ms": searched["lut_ms"],
                          "skips": searched["skips"], "randoms": len(randoms), "beats": beaten,
                          "rank": 1 + sum(r["acc_mean"] > searched["acc_mean"] for r in randoms),
-                         "beats_90": beats_interval(searched["label"], [r["label"] for r in randoms], trainings),
+                         "beats_90": beats_interval(searched["label"], [r["label"] for r in randoms], accs),
                          "random_acc_mean": statistics.fmean(r["acc_mean"] for r in randoms) if randoms else math.nan,
                          "random_skips": [r["skips"] for r in randoms]}
     # the random architectures' accuracy-latency front: best accuracy at or below each latency

@@ -55,6 +55,12 @@ class Outcome:
     report: Report = field(default_factory=Report)
 
 
+def environment(runtime, device: Device, conditions: str) -> dict[str, object]:
+    """The provenance of rows timed on ``device`` with ``runtime`` (the device prepared for it): the runtime's
+    columns, the device's, and how the entries are timed."""
+    return {**runtime.provenance(), **device.prepare(runtime), "conditions": conditions}
+
+
 def plan(keys: list[Key], out: Path, resume: bool, overwrite: bool, env: dict[str, object]) -> tuple[LUT, list[Key]]:
     """The LUT to extend and the keys still to measure. Refuses to clobber or to mix environments."""
     if not out.exists():
@@ -103,8 +109,7 @@ def profile(
     progress = progress or NoProgress()
     start = time.perf_counter()
     conditions = conditions or plan_warm(keys)
-    env = {**runtime.provenance(), **device.prepare(runtime), "conditions": conditions.conditions,
-           "toolkit": __version__}
+    env = {**environment(runtime, device, conditions.conditions), "toolkit": __version__}
     lut, todo = plan(keys, out, resume, overwrite, env)
     result = Outcome(out, len(keys), already=len(keys) - len(todo))
     if not todo:

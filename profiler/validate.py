@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from lut import load
     from lut.calibration import read_calibration, without_calibration
     from profiler.fidelity import sample_architectures
+    from profiler.pipeline import environment
     from profiler.settings import runtime_settings
     from search.coverage import resolve_space
 
@@ -151,8 +152,7 @@ def run(args: argparse.Namespace) -> int:
     conditions = lut.provenance().get("conditions") or ["warm"]  # how the LUT's entries were timed
     device = open_device(profile, Where(affinity=rt.affinity))
     try:
-        env = {**runtime.provenance(), **device.prepare(runtime),
-               "conditions": conditions[0] if len(conditions) == 1 else ", ".join(conditions)}
+        env = environment(runtime, device, conditions[0] if len(conditions) == 1 else ", ".join(conditions))
         check_environment(lut, env)
     except BaseException:
         device.close()

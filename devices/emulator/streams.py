@@ -28,29 +28,29 @@ class Faults:
     unplug_on_shell: str | None = None  # stop the phone for good when a shell command containing this starts
     fired: list[str] = field(default_factory=list)
 
+    def _once(self, armed: str, label: str, hit: bool) -> bool:
+        """Fire the fault held in field ``armed`` when ``hit`` (it is armed and its moment came): disarm it
+        and record ``label``."""
+        if not hit:
+            return False
+        setattr(self, armed, None)
+        self.fired.append(label)
+        return True
+
     def unplug(self, command: str) -> bool:
         """Whether the phone goes away as ``command`` starts."""
-        if self.unplug_on_shell is not None and self.unplug_on_shell in command:
-            self.unplug_on_shell = None
-            self.fired.append("unplug")
-            return True
-        return False
+        needle = self.unplug_on_shell
+        return self._once("unplug_on_shell", "unplug", needle is not None and needle in command)
 
     def push_bytes(self, total: int) -> bool:
         """Whether to drop now, ``total`` bytes into a push."""
-        if self.drop_after_push_bytes is not None and total >= self.drop_after_push_bytes:
-            self.drop_after_push_bytes = None
-            self.fired.append("push")
-            return True
-        return False
+        limit = self.drop_after_push_bytes
+        return self._once("drop_after_push_bytes", "push", limit is not None and total >= limit)
 
     def shell(self, command: str) -> bool:
         """Whether to drop as ``command`` starts."""
-        if self.drop_on_shell is not None and self.drop_on_shell in command:
-            self.drop_on_shell = None
-            self.fired.append("shell")
-            return True
-        return False
+        needle = self.drop_on_shell
+        return self._once("drop_on_shell", "shell", needle is not None and needle in command)
 
 
 class Stream:

@@ -6,8 +6,8 @@
 A search alternates two passes (search.dnas): the weights pass (SGD on w; 80% of the training data)
 and the theta pass (Adam on theta; 20%). Each pass runs hard forwards (one sampled path) or soft ones
 (the mixture of every candidate, or of --theta-paths drawn ones per layer), as the mode says
-(search.supernet.MODES: hybrid = hard w pass + soft theta pass, the default; with --theta-paths 2 its
-theta pass mixes 2 drawn candidates per layer). This times each kind of step, for each way of holding
+(search.supernet.MODES: hybrid = hard w pass + soft theta pass, the default, whose theta pass mixes 2
+drawn candidates per layer by default, every candidate with --theta-paths 0). This times each kind of step, for each way of holding
 the weights:
 
   <weights> w hard      Gumbel path, forward, CE, backward, SGD
@@ -17,7 +17,7 @@ the weights:
   <weights> theta soft  soft mask, mixture forward, CE, expected latency, fbnet loss, backward (weights
                         frozen), Adam
   <weights> theta pair  the same over 2 candidates per layer drawn from P_theta (Gumbel top-2; the
-                        hybrid mode's theta step with --theta-paths 2)
+                        hybrid mode's default theta step, --theta-paths 2)
   child                 a fresh ChildNet of the round's hard path (one untimed warm-up step), CE, SGD
 
 Step times: one process, interleaved rounds (the order rotates every round), so drift on this
@@ -282,7 +282,7 @@ def peak_rss(args: argparse.Namespace, variant: str, build_only: bool) -> float:
 
 # ---- report ---------------------------------------------------------------------------------------
 W_STEPS_PER_THETA_STEP = 4  # the weights pass takes 80% of the training data, theta's 20%
-MODE_STEPS = (("hybrid (default)", "hard", "soft"), ("hybrid --theta-paths 2", "hard", "pair"),
+MODE_STEPS = (("hybrid (default, 2 paths)", "hard", "pair"), ("hybrid --theta-paths 0", "hard", "soft"),
               ("hard", "hard", "hard"), ("soft", "soft", "soft"))  # (mode, weights step, theta step)
 
 

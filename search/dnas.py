@@ -3,10 +3,10 @@
 The training data is split 80% for the weights w and 20% for theta. Warm-up
 epochs train w only; then each epoch runs a w pass (SGD, cosine learning
 rate) and a theta pass (Adam), each with the other frozen. A soft theta pass
-mixes every candidate (``theta_paths`` 0, default: about the cost of the
-largest network) or ``theta_paths`` candidates per layer drawn from P_theta
-(2: ProxylessNAS's two paths, about the cost of a child step; measured to
-search less well, docs/search.md). The weights'
+mixes ``theta_paths`` candidates per layer drawn from P_theta (2, the hybrid
+mode's default: ProxylessNAS's two paths, about the cost of a child step) or
+every candidate (0, the soft mode's default: about the cost of the largest
+network; measured to search no better, docs/search.md). The weights'
 loss is the cross-entropy (the latency factor of the fbnet loss does not
 depend on w and would only rescale its learning rate); theta's loss is the
 chosen search loss of that cross-entropy and the LUT's expected latency under

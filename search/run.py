@@ -50,16 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epochs that train weights only, before theta moves (default 50%% of --epochs)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")
     p.add_argument("--mode", choices=MODE_CHOICES, default="hybrid",
-                   help="hybrid (default): the weights train on one sampled path per step, theta on the "
-                        "Gumbel-weighted mixture of every candidate (its gradient compares them; see "
+                   help="hybrid (default): the weights train on one sampled path per step, theta on a "
+                        "Gumbel-weighted mixture of candidates (its gradient compares them; see "
                         "--theta-paths); hard: one "
                         "path in both passes (cheapest, but theta's gradient cannot tell candidates apart); "
                         "soft: the mixture in both passes (the paper)")
-    p.add_argument("--theta-paths", type=int, default=0, metavar="K",
+    p.add_argument("--theta-paths", type=int, default=None, metavar="K",
                    help="candidates per layer that a soft theta pass mixes, drawn from P_theta without "
-                        "replacement (default 0: every candidate; 2: ProxylessNAS's two paths, an epoch's "
-                        "average step 1.12x a child's step instead of 1.57x, but measured to search less well: "
-                        "docs/search.md)")
+                        "replacement; 0: every candidate (default in soft mode, the paper); default in hybrid "
+                        "mode 2 (ProxylessNAS's two paths: an epoch's average step 1.12x a child's step, 1.57x "
+                        "with 0, and measured to rank and pick architectures as well: docs/search.md)")
     p.add_argument("--weights", choices=WEIGHT_CHOICES, default="shared",
                    help="shared (default): a layer's candidates share one superkernel (3x3 = centre of 5x5, "
                         "e1/e3 = leading channels of e6), so the supernet trains like one network; "

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import lut
+from lutnas import __version__
 from lut.cells import check_cell
 from lut.schema import COLUMNS, LUTError
 from lut.checks import Problem, check_text, decode, validate_bytes
@@ -18,8 +19,9 @@ from .conftest import LUT_FIXTURES, VALID
 CASES = {
     "missing_column.csv": (1, "p90_ms", "missing column(s): p90_ms"),
     "extra_column.csv": (1, "gpu", "unknown column(s): gpu"),
-    "newer_schema.csv": (2, "schema", "written by a newer lutnas (schema 5); this toolkit (lutnas 0.4.0) reads "
-                                      "schema <= 4: upgrade to a lutnas release after 0.4.0 that reads schema 5"),
+    "newer_schema.csv": (2, "schema", f"written by a newer lutnas (schema 5); this toolkit (lutnas {__version__}) "
+                                      f"reads schema <= 4: upgrade to a lutnas release after {__version__} that reads "
+                                      "schema 5"),
     "schema_not_int.csv": (3, "schema", "schema version 'one' is not an integer"),
     "mixed_schema.csv": (6, "schema", "schema 2 differs from schema 1 on line 2"),
     "nan_latency.csv": (4, "median_ms", "'nan' is NaN"),

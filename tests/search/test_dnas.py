@@ -1,6 +1,7 @@
 """The DNAS trainer's pieces: theta's entropy term and its schedule, settings checks, a short search."""
 
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -77,9 +78,12 @@ def test_entropy_term_makes_theta_decide(parts, weights):
 
 
 def test_theta_paths_default_and_checked():
-    assert SearchConfig().theta_paths == 0  # every candidate: measured to search better (docs/search.md)
+    assert SearchConfig().theta_paths == 2  # hybrid: two drawn paths, as good and cheaper (docs/search.md)
+    assert SearchConfig(mode="soft").theta_paths == 0  # the paper's mixture of every candidate
+    assert SearchConfig(mode="hybrid", theta_paths=0).theta_paths == 0  # given: kept
+    assert asdict(SearchConfig())["theta_paths"] == 2  # resolved, so search.json says which
     SearchConfig(theta_paths=2).check()
-    for bad in (1, -1, True, 2.5, None):
+    for bad in (1, -1, True, 2.5):
         with pytest.raises(ValueError, match="theta-paths must be 0 .every candidate. or a whole number >= 2"):
             SearchConfig(theta_paths=bad).check()
 

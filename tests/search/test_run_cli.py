@@ -191,6 +191,21 @@ def test_resume_of_a_search_from_before_shared_weights_keeps_independent_weights
     assert _settings(build_parser().parse_args(["--resume", str(out)]))[0].weights == "shared"
 
 
+def test_theta_paths_default_is_stored_and_an_older_search_resumes_with_every_candidate(tmp_path):
+    from search.run import _settings, build_parser
+
+    cfg = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[0]
+    assert (cfg.mode, cfg.theta_paths) == ("hybrid", 2)
+    assert _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--mode", "soft",
+                                                "--out", str(tmp_path / "s")]))[0].theta_paths == 0
+    out = tmp_path / "old"
+    out.mkdir()
+    config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
+    run = {"lut": str(LUT), "space": str(TINY), "data": "digits"}  # no "theta_paths": lutnas 0.4 before --theta-paths
+    (out / "search.json").write_text(json.dumps({"config": config, "run": run}))
+    assert _settings(build_parser().parse_args(["--resume", str(out)]))[0].theta_paths == 0
+
+
 def test_restore_supernet_and_judge_a_path_with_its_weights(finished, tmp_path):
     from search.data import load_data
     from search.checkpoint import path_accuracy, restore_supernet

@@ -1,0 +1,181 @@
+"""How well each search's supernet ranks architectures, judged on the pooled architectures of several runs.
+
+    python benchmarks/supernet_ranking.py runs/svr-2 runs/svr-4 runs/svr-5 [--out FILE.csv] [--threads N]
+
+Each RUN is a finished `benchmarks/search_vs_random.py` folder (summary.json, archs.json, trainings.csv,
+searches/*/checkpoint.pt). One run judges each supernet only on its own 14-17 architectures, whose
+seed-against-seed repeatability differs from run to run (0.31-0.59 over all of a run's architectures), so
+two runs' Kendall taus do not compare two search modes. Here every search's supernet judges the same
+architectures, the union of the runs' (labels prefixed with the run's folder name), against the same
+ground truth (each architecture's stand-alone accuracy, mean over seeds). The runs must share the
+training recipe (data, images, test images, resolution, epochs, batch); otherwise they are refused.
+
+Printed per supernet (with its search's mode and theta paths): Kendall tau over all pooled architectures
+and over the pooled members of each group name (e.g. every run's target-mid group: architectures of one
+latency, the ranking a search leans on), beside the same architectures' repeatability (mean tau between
+two training seeds). Then the mean tau per search mode. Judgements are appended to --out (default
+OUT/../supernet_ranking.csv beside the first run) as they are made, so an interrupted run continues.
+
+Cost: one judgement (BatchNorm statistics recomputed on 1,024 images, 5,000 test images at 16x16) takes
+about 5 s on one core; 9 supernets x 51 architectures about 40 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from search_vs_random import kendall, load_splits, seed_agreement  # noqa: E402
+
+RECIPE = ("data", "limit", "test_limit", "resolution", "train_epochs", "batch_size")
+COLUMNS = ("supernet", "label", "supernet_acc")
+
+
+class RankingError(Exception):
+    """A run folder that cannot be pooled (missing files, another recipe)."""
+
+
+def read_run(folder: Path) -> dict[str, Any]:
+    """A finished search_vs_random folder: its settings, architectures, trainings and search folders."""
+    need = [folder / n for n in ("summary.json", "archs.json", "trainings.csv")]
+    for p in need:
+        if not p.is_file():
+            raise RankingError(f"{p}: missing (is {folder} a finished search_vs_random.py folder?)")
+    settings = json.loads(need[0].read_text())["settings"]
+    archs = json.loads(need[1].read_text())
+    with need[2].open() as f:
+        trainings = [{**r, "seed": int(r["seed"]), "test_acc": float(r["test_acc"])} for r in csv.DictReader(f)]
+    searches = sorted(p.parent for p in (folder / "searches").glob("*/checkpoint.pt"))
+    if not searches:
+        raise RankingError(f"{folder / 'searches'}: no search folder with a checkpoint.pt")
+    return {"name": folder.name, "settings": settings, "archs": archs, "trainings": trainings,
+            "searches": searches}
+
+
+def pool(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The runs' architectures and trainings under labels prefixed with the run's name; refuses runs whose
+    stand-alone recipe differs from the first's."""
+    first = runs[0]
+    for run in runs[1:]:
+        diff = [k for k in RECIPE if run["settings"].get(k) != first["settings"].get(k)]
+        if diff:
+            pairs = ", ".join(f"{k} {run['settings'].get(k)} vs {first['settings'].get(k)}" for k in diff)
+            raise RankingError(f"{run['name']}: trained with another recipe than {first['name']} ({pairs})")
+    archs = [{**a, "label": f"{r['name']}:{a['label']}"} for r in runs for a in r["archs"]]
+    trainings = [{**t, "label": f"{r['name']}:{t['label']}"} for r in runs for t in r["trainings"]]
+    return archs, trainings
+
+
+def search_mode(folder: Path) -> str:
+    """The search's mode as its search.json records it, e.g. 'hybrid' or 'hybrid, theta-paths 2' ('theta-paths
+    ?' where it holds null: a development build's "the mode's default", 2 for hybrid then)."""
+    cfg = json.loads((folder / "search.json").read_text())["config"]
+    paths = cfg.get("theta_paths", 0)
+    return cfg.get("mode", "?") + ("" if paths == 0 else f", theta-paths {'?' if paths is None else paths}")
+
+
+def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, threads: int | None
+          ) -> list[dict[str, Any]]:
+    """Each search's supernet's accuracy on every pooled architecture (appended to ``out``, resumed)."""
+    import torch
+    from tqdm import tqdm
+
+    from search.checkpoint import path_accuracy, restore_supernet
+
+    if threads:
+        torch.set_num_threads(threads)
+    done: dict[tuple[str, str], float] = {}
+    if out.exists():
+        with out.open() as f:
+            done = {(r["supernet"], r["label"]): float(r["supernet_acc"]) for r in csv.DictReader(f)}
+    s = runs[0]["settings"]
+    splits = None
+    new = not out.exists()
+    with out.open("a", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        if new:
+            w.writerow(COLUMNS)
+        for run in runs:
+            for folder in run["searches"]:
+                name = f"{run['name']}:{folder.name}"
+                todo = [a for a in archs if (name, a["label"]) not in done]
+                if not todo:
+                    continue
+                if splits is None:
+                    splits = load_splits(s["data"], s["limit"], s["test_limit"])
+                net, _ = restore_supernet(folder)
+                for a in tqdm(todo, desc=name, unit="arch", file=sys.stderr):
+                    acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size)
+                    w.writerow([name, a["label"], acc])
+                    f.flush()
+                    done[(name, a["label"])] = acc
+    return [{"supernet": k[0], "label": k[1], "supernet_acc": v} for k, v in done.items()]
+
+
+def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
+           judged: list[dict[str, Any]]) -> list[str]:
+    """Per supernet: tau over all pooled architectures and per group name; then the mean per mode."""
+    truth: dict[str, list[float]] = {}
+    for t in trainings:
+        truth.setdefault(t["label"], []).append(t["test_acc"])
+    mean = {k: statistics.fmean(v) for k, v in truth.items()}
+    groups = sorted({a["group"] for a in archs})
+    sets = {"all": [a["label"] for a in archs if a["label"] in mean]}
+    sets.update({g: [a["label"] for a in archs if a["group"] == g and a["label"] in mean] for g in groups})
+    lines = [f"{len(sets['all'])} architectures of {', '.join(r['name'] for r in runs)}; repeatability (seed "
+             "against seed): " + ", ".join(f"{k} {seed_agreement(v, trainings):.2f} (n={len(v)})"
+                                            for k, v in sets.items())]
+    acc = {(r["supernet"], r["label"]): r["supernet_acc"] for r in judged}
+    by_mode: dict[str, list[float]] = {}
+    lines.append(f"{'supernet':<24}{'mode':<26}" + "".join(f"{k:>13}" for k in sets))
+    for run in runs:
+        for folder in run["searches"]:
+            name, mode = f"{run['name']}:{folder.name}", search_mode(folder)
+            taus = []
+            for labels in sets.values():
+                have = [lab for lab in labels if (name, lab) in acc]
+                taus.append(kendall([acc[(name, lab)] for lab in have], [mean[lab] for lab in have]))
+            if not math.isnan(taus[0]):
+                by_mode.setdefault(mode, []).append(taus[0])
+            lines.append(f"{name:<24}{mode:<26}" + "".join(f"{t:>13.2f}" for t in taus))
+    lines.append("mean tau over all pooled architectures, per mode: "
+                 + "; ".join(f"{m}: {statistics.fmean(v):.2f} ({len(v)} supernets)" for m, v in by_mode.items()))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", type=Path, nargs="+", help="finished search_vs_random.py folders")
+    p.add_argument("--out", type=Path, default=None, help="judgements CSV (default: supernet_ranking.csv "
+                   "beside the first run's folder)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = p.parse_args(argv)
+    try:
+        runs = [read_run(r) for r in args.runs]
+        archs, trainings = pool(runs)
+    except (RankingError, OSError, json.JSONDecodeError, KeyError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = args.out or args.runs[0].parent / "supernet_ranking.csv"
+    judged = judge(runs, archs, out, args.threads)
+    print("\n".join(report(runs, archs, trainings, judged)))
+    print(f"judgements in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: the judgements made are kept; run the same command again to continue", file=sys.stderr)
+        sys.exit(130)

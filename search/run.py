@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="candidates per layer that a soft theta pass mixes, drawn from P_theta without "
                         "replacement; 0: every candidate (default in soft mode, the paper); default in hybrid "
                         "mode 2 (ProxylessNAS's two paths: an epoch's average step 1.12x a child's step, 1.57x "
-                        "with 0, and measured to rank and pick architectures as well: docs/search.md)")
+                        "with 0; its mid-target searches picked the same network and ranked architectures as well, "
+                        "its FBNet-loss supernets ranked distant latencies worse in one run: docs/search.md)")
     p.add_argument("--weights", choices=WEIGHT_CHOICES, default="shared",
                    help="shared (default): a layer's candidates share one superkernel (3x3 = centre of 5x5, "
                         "e1/e3 = leading channels of e6), so the supernet trains like one network; "

@@ -16,8 +16,8 @@ latency, the ranking a search leans on), beside the same architectures' repeatab
 two training seeds). Then the mean tau per search mode. Judgements are appended to --out (default
 OUT/../supernet_ranking.csv beside the first run) as they are made, so an interrupted run continues.
 
-Cost: one judgement (BatchNorm statistics recomputed on 1,024 images, 5,000 test images at 16x16) takes
-about 5 s on one core; 9 supernets x 51 architectures about 40 minutes.
+Cost: one judgement recomputes BatchNorm statistics on 1,024 images and tests 5,000 images at 16x16;
+9 supernets x 51 architectures took 70 minutes on one core of the 2-core VM beside other work.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ def pool(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[st
 
 
 def search_mode(folder: Path) -> str:
-    """The search's mode as its search.json records it, e.g. 'hybrid' or 'hybrid, theta-paths 2' ('theta-paths
-    ?' where it holds null: a development build's "the mode's default", 2 for hybrid then)."""
-    cfg = json.loads((folder / "search.json").read_text())["config"]
-    paths = cfg.get("theta_paths", 0)
-    return cfg.get("mode", "?") + ("" if paths == 0 else f", theta-paths {'?' if paths is None else paths}")
+    """The search's mode and theta pass as search.run resumes them from its search.json (settings it does not
+    store filled in as then, the mode's theta paths where it holds none), e.g. 'hybrid, theta-paths 2'."""
+    from search.runfolder import config_from, read_search_json
+    from search.supernet import MODES
+
+    config, _ = read_search_json(folder)
+    cfg = config_from(config, str(folder / "search.json"))
+    return f"{cfg.mode}, theta-paths {cfg.theta_paths}" if MODES[cfg.mode].theta_soft else cfg.mode
 
 
 def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, threads: int | None

@@ -7,8 +7,8 @@ A search alternates two passes (search.dnas): the weights pass (SGD on w; 80% of
 and the theta pass (Adam on theta; 20%). Each pass runs hard forwards (one sampled path) or soft ones
 (the mixture of every candidate, or of --theta-paths drawn ones per layer), as the mode says
 (search.supernet.MODES: hybrid = hard w pass + soft theta pass, the default, whose theta pass mixes 2
-drawn candidates per layer by default, every candidate with --theta-paths 0). This times each kind of step, for each way of holding
-the weights:
+drawn candidates per layer by default, every candidate with --theta-paths 0). This times each kind of
+step, for each way of holding the weights:
 
   <weights> w hard      Gumbel path, forward, CE, backward, SGD
   <weights> w soft      soft mask, mixture forward, CE, backward, SGD

@@ -9,15 +9,11 @@ from typing import Any
 
 from search.layers import check_weights
 from search.loss import TARGET_LOSSES, LossConfig
-from search.supernet import check_mode
+from search.supernet import MODES, check_mode
 
 # what a search.json or checkpoint meant by a setting it does not store: weights before lutnas 0.3;
 # theta_paths before it existed (every candidate)
 LEGACY_CONFIG = {"weights": "independent", "theta_paths": 0}
-# candidates per layer a soft theta pass mixes when --theta-paths is not given, per mode (0: every candidate):
-# hybrid mixes ProxylessNAS's two drawn paths (as accurate as every candidate at 0.7x its step: docs/search.md),
-# soft is the paper's mixture of every candidate
-THETA_PATHS = {"hybrid": 2, "soft": 0, "hard": 0}
 WARMUP_FRACTION = 0.5  # a shared supernet needs 4-5 epochs of 10,000 images to judge paths (docs/search.md)
 LAT_UNITS = {"ms": 1.0, "us": 1000.0}
 
@@ -47,11 +43,11 @@ class SearchConfig:
     entropy: float = 0.3  # weight of theta's mean per-layer entropy, ramped from 0 after the warm-up to this at the end
     seed: int = 0
     theta_paths: int | None = None  # candidates per layer a soft theta pass mixes, drawn from P_theta (0: every
-    # candidate); None: the mode's default (THETA_PATHS), resolved on construction so the stored config says which
+    # candidate); None: the mode's (search.supernet.MODES), resolved on construction so the stored config says which
 
     def __post_init__(self) -> None:
-        if self.theta_paths is None:
-            self.theta_paths = THETA_PATHS.get(self.mode, 0)
+        if self.theta_paths is None and self.mode in MODES:  # an unknown mode is refused by check()
+            self.theta_paths = MODES[self.mode].theta_paths
 
     @property
     def warmup(self) -> int:

@@ -30,7 +30,7 @@ from accuracy and latency alike.
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -41,10 +41,21 @@ from search.layers import check_weights, searchable_layer
 from search.childnet import ChildNet, head_module, stem_module
 from search.space import Space
 
-MODES: Registry[str, tuple[bool, bool]] = Registry("supernet mode")  # mode -> (weights pass soft, theta pass soft)
-MODES.register("hybrid", (False, True))
-MODES.register("hard", (False, False))
-MODES.register("soft", (True, True))
+class Mode(NamedTuple):
+    """How a search mode runs its passes: soft forwards in the weights pass, in the theta pass, and the
+    candidates per layer its soft theta pass mixes unless the search says (``theta_paths``; 0: every one)."""
+
+    w_soft: bool
+    theta_soft: bool
+    theta_paths: int = 0
+
+
+MODES: Registry[str, Mode] = Registry("supernet mode")
+# hybrid's theta pass mixes ProxylessNAS's two drawn paths: the same mid-target picks and gap as every
+# candidate at 0.7x the step (docs/search.md); soft is the paper's mixture of every candidate
+MODES.register("hybrid", Mode(False, True, theta_paths=2))
+MODES.register("hard", Mode(False, False))
+MODES.register("soft", Mode(True, True))
 
 
 def check_mode(mode: str) -> str:
@@ -123,7 +134,8 @@ class Supernet(nn.Module):
 
     def soft(self, purpose: str) -> bool:
         """Whether the ``"w"`` or ``"theta"`` pass of this supernet's mode runs soft forwards."""
-        return MODES[self.mode][{"w": 0, "theta": 1}[purpose]]
+        mode = MODES[self.mode]
+        return {"w": mode.w_soft, "theta": mode.theta_soft}[purpose]
 
     def sample(self, tau: float, generator: torch.Generator | None = None,
                soft: bool | None = None, paths: int = 0) -> tuple[Tensor, Tensor]:

@@ -1,6 +1,7 @@
 """How well each search's supernet ranks architectures, judged on the pooled architectures of several runs.
 
     python benchmarks/supernet_ranking.py runs/svr-2 runs/svr-4 runs/svr-5 [--out FILE.csv] [--threads N]
+        [--supernet SEARCH_FOLDER ...]
 
 Each RUN is a finished `benchmarks/search_vs_random.py` folder (summary.json, archs.json, trainings.csv,
 searches/*/checkpoint.pt). One run judges each supernet only on its own 14-17 architectures, whose
@@ -15,6 +16,10 @@ and over the pooled members of each group name (e.g. every run's target-mid grou
 latency, the ranking a search leans on), beside the same architectures' repeatability (mean tau between
 two training seeds). Then the mean tau per search mode. Judgements are appended to --out (default
 OUT/../supernet_ranking.csv beside the first run) as they are made, so an interrupted run continues.
+
+--supernet adds the supernet of any finished `search.run` folder (e.g. one of the README's default length,
+20 epochs on 10,000 images, beside the small setting's 8 on 5,000) as a judge of the same architectures;
+it must search the runs' space at their resolution. It is named `extra:<folder name>`.
 
 Cost: one judgement recomputes BatchNorm statistics on 1,024 images and tests 5,000 images at 16x16;
 9 supernets x 51 architectures took 70 minutes on one core of the 2-core VM beside other work.
@@ -87,8 +92,34 @@ def search_mode(folder: Path) -> str:
     return f"{cfg.mode}, theta-paths {cfg.theta_paths}" if MODES[cfg.mode].theta_soft else cfg.mode
 
 
-def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, threads: int | None
-          ) -> list[dict[str, Any]]:
+def judges(runs: list[dict[str, Any]], extra: list[Path]) -> list[tuple[str, Path]]:
+    """(name, search folder) of every supernet that judges: each run's searches, then the ``extra`` ones."""
+    return ([(f"{run['name']}:{folder.name}", folder) for run in runs for folder in run["searches"]]
+            + [(f"extra:{folder.name}", folder) for folder in extra])
+
+
+def check_extra(folder: Path, runs: list[dict[str, Any]], archs: list[dict[str, Any]]) -> None:
+    """Refuses an extra search folder whose supernet cannot judge the pooled architectures."""
+    if not (folder / "checkpoint.pt").is_file():
+        raise RankingError(f"{folder}: no checkpoint.pt (is it a search.run folder?)")
+    try:
+        run = json.loads((folder / "search.json").read_text())["run"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RankingError(f"{folder / 'search.json'}: cannot read the search's settings: {e}") from None
+    want = runs[0]["settings"]["resolution"]
+    if run.get("resolution") != want:
+        raise RankingError(f"{folder}: searched at resolution {run.get('resolution')}, the runs' architectures "
+                           f"were trained at {want}")
+    layers = {len(a["blocks"]) for a in archs}
+    from search.space import get_space
+    space = get_space(run["space"], run.get("width_mult"), run.get("resolution"))
+    if layers != {len(space.layers)}:
+        raise RankingError(f"{folder}: its space {run['space']} has {len(space.layers)} searchable layers, the "
+                           f"runs' architectures {sorted(layers)}")
+
+
+def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, threads: int | None,
+          extra: list[Path] = ()) -> list[dict[str, Any]]:
     """Each search's supernet's accuracy on every pooled architecture (appended to ``out``, resumed)."""
     import torch
     from tqdm import tqdm
@@ -108,25 +139,23 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
         w = csv.writer(f, lineterminator="\n")
         if new:
             w.writerow(COLUMNS)
-        for run in runs:
-            for folder in run["searches"]:
-                name = f"{run['name']}:{folder.name}"
-                todo = [a for a in archs if (name, a["label"]) not in done]
-                if not todo:
-                    continue
-                if splits is None:
-                    splits = load_splits(s["data"], s["limit"], s["test_limit"])
-                net, _ = restore_supernet(folder)
-                for a in tqdm(todo, desc=name, unit="arch", file=sys.stderr):
-                    acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size)
-                    w.writerow([name, a["label"], acc])
-                    f.flush()
-                    done[(name, a["label"])] = acc
+        for name, folder in judges(runs, list(extra)):
+            todo = [a for a in archs if (name, a["label"]) not in done]
+            if not todo:
+                continue
+            if splits is None:
+                splits = load_splits(s["data"], s["limit"], s["test_limit"])
+            net, _ = restore_supernet(folder)
+            for a in tqdm(todo, desc=name, unit="arch", file=sys.stderr):
+                acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size)
+                w.writerow([name, a["label"], acc])
+                f.flush()
+                done[(name, a["label"])] = acc
     return [{"supernet": k[0], "label": k[1], "supernet_acc": v} for k, v in done.items()]
 
 
 def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
-           judged: list[dict[str, Any]]) -> list[str]:
+           judged: list[dict[str, Any]], extra: list[Path] = ()) -> list[str]:
     """Per supernet: tau over all pooled architectures and per group name; then the mean per mode."""
     truth: dict[str, list[float]] = {}
     for t in trainings:
@@ -141,16 +170,15 @@ def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: l
     acc = {(r["supernet"], r["label"]): r["supernet_acc"] for r in judged}
     by_mode: dict[str, list[float]] = {}
     lines.append(f"{'supernet':<24}{'mode':<26}" + "".join(f"{k:>13}" for k in sets))
-    for run in runs:
-        for folder in run["searches"]:
-            name, mode = f"{run['name']}:{folder.name}", search_mode(folder)
-            taus = []
-            for labels in sets.values():
-                have = [lab for lab in labels if (name, lab) in acc]
-                taus.append(kendall([acc[(name, lab)] for lab in have], [mean[lab] for lab in have]))
-            if not math.isnan(taus[0]):
-                by_mode.setdefault(mode, []).append(taus[0])
-            lines.append(f"{name:<24}{mode:<26}" + "".join(f"{t:>13.2f}" for t in taus))
+    for name, folder in judges(runs, list(extra)):
+        mode = search_mode(folder)
+        taus = []
+        for labels in sets.values():
+            have = [lab for lab in labels if (name, lab) in acc]
+            taus.append(kendall([acc[(name, lab)] for lab in have], [mean[lab] for lab in have]))
+        if not math.isnan(taus[0]) and not name.startswith("extra:"):
+            by_mode.setdefault(mode, []).append(taus[0])
+        lines.append(f"{name:<24}{mode:<26}" + "".join(f"{t:>13.2f}" for t in taus))
     lines.append("mean tau over all pooled architectures, per mode: "
                  + "; ".join(f"{m}: {statistics.fmean(v):.2f} ({len(v)} supernets)" for m, v in by_mode.items()))
     return lines
@@ -162,16 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="judgements CSV (default: supernet_ranking.csv "
                    "beside the first run's folder)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--supernet", type=Path, action="append", default=[], metavar="SEARCH_FOLDER",
+                   help="also judge with this finished search.run folder's supernet (repeatable; not counted "
+                   "in the per-mode means)")
     args = p.parse_args(argv)
     try:
         runs = [read_run(r) for r in args.runs]
         archs, trainings = pool(runs)
+        for folder in args.supernet:
+            check_extra(folder, runs, archs)
     except (RankingError, OSError, json.JSONDecodeError, KeyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = args.out or args.runs[0].parent / "supernet_ranking.csv"
-    judged = judge(runs, archs, out, args.threads)
-    print("\n".join(report(runs, archs, trainings, judged)))
+    judged = judge(runs, archs, out, args.threads, args.supernet)
+    print("\n".join(report(runs, archs, trainings, judged, args.supernet)))
     print(f"judgements in {out}")
     return 0
 

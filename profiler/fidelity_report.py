@@ -83,6 +83,12 @@ def report_lines(summary: dict[str, Any], out: Path) -> list[str]:
     refs = [f"{name} {r['now_over_lut']:.2f}" for name, r in summary["reference"].items() if r["now_over_lut"]]
     if refs:
         lines.append("LUT keys timed now / in the LUT: " + ", ".join(refs))
+    drift = summary.get("host_drift") or {}
+    if drift.get("now_over_lut"):
+        f, n = drift["now_over_lut"], len(drift["entries"])
+        lines.append(f"host now / at the LUT's build: {f:.3f} (overhead, stem, head and the {n} entries weighing most, "
+                     f"{drift['layer_share']:.0%} of the networks' layers, re-timed beside them); measured/predicted "
+                     f"at the build's host speed {drift['median_ratio_at_lut_speed']:.3f}")
     m = summary["measurement"]
     lines.append(f"{m['rounds']} rounds, canary p90/p10 {m['canary_p90_over_p10'] or 1:.2f}, {m['set_aside']} of "
                  f"{m['batches']} batches set aside (host disturbed), {summary['unstable_networks']} unstable "
@@ -93,3 +99,14 @@ def report_lines(summary: dict[str, Any], out: Path) -> list[str]:
                  f"+-{acc['median_bias_within']:.0%}): {'met' if acc['met'] else 'NOT met'}")
     lines.append(f"wrote {out}/predictions.csv, summary.json, scatter.png")
     return lines
+
+
+def drift_warning(summary: dict[str, Any]) -> str | None:
+    """One line when the host runs more than ACCEPT_BIAS faster or slower than when the LUT was built."""
+    f = (summary.get("host_drift") or {}).get("now_over_lut")
+    if not f or abs(f - 1) <= ACCEPT_BIAS:
+        return None
+    how = f"{(1 - f) * 100:.0f}% faster" if f < 1 else f"{(f - 1) * 100:.0f}% slower"
+    return (f"warning: the host runs {how} now than when {summary['lut']} was built (its entries re-timed now): "
+            f"the bias above is the host's drift as much as the LUT's; rebuild the LUT and validate right after, "
+            f"or judge the bias at the build's host speed")

@@ -38,7 +38,15 @@ stops before all may (at least --min-rounds rounds, then the median's 95% CI wit
 Writes to --out: predictions.csv (each network's blocks, LUT sum, prediction, measured
 median and spread, error in %), summary.json (MAPE, shares within +-5% and +-10%,
 Spearman's rank correlation, median measured/predicted, the LUT's reference keys timed
-now vs in the LUT), scatter.png. The runs so far are saved every 30 s and on Ctrl-C or a
+now vs in the LUT, host_drift), scatter.png.
+
+Host drift: a shared host's speed moves by 10% and more over tens of minutes, which no noise
+gate removes; a LUT built in a slow stretch then over-predicts networks timed in a fast one.
+So the --retime entries that weigh most in the sampled networks (16 by default), with
+overhead, stem and head, are timed in the same rounds as the networks, and the check prints
+"host now / at the LUT's build" (their share of the networks' sums, now over then) and the
+median measured/predicted divided by it: the bias at the host speed the LUT was built at.
+Beyond +-3% it warns in one line. The acceptance is still judged on the plain sum. The runs so far are saved every 30 s and on Ctrl-C or a
 TERM signal (networks with fewer than --min-runs quiet runs are left out): run the same
 command with --resume to measure the networks that are missing.
 
@@ -77,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=float, default=0.05,
                    help="timed seconds per network per round (default 0.05): consecutive runs, so a network is "
                         "timed in its steady state like the LUT's blocks are, not just after another network ran")
+    p.add_argument("--retime", type=int, default=None, metavar="N",
+                   help="LUT entries re-timed beside the networks besides overhead, stem and head (default 16: the "
+                        "ones that weigh most in the sampled networks; 0: none): how much faster or slower the host "
+                        "runs now than when the LUT was built, and the bias at the LUT's own host speed")
     p.add_argument("--min-rounds", type=int, default=20,
                    help="rounds each network is timed in at least (default 20): every network then samples the "
                         "host over the same long stretch, so a noise episode cannot catch a few networks alone")
@@ -95,6 +107,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError("--min-runs must be >= 1")
     if args.min_rounds < 1:
         raise ValueError("--min-rounds must be >= 1")
+    if args.retime is not None and args.retime < 0:
+        raise ValueError("--retime must be >= 0")
 
 
 def _prepare_out(out: Path, run_info: dict[str, Any], resume: bool, overwrite: bool) -> bool:
@@ -198,13 +212,17 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
                         retry_unstable=False)
     report = None
     refs = reference_keys(space)
+    from profiler.host_drift import DRIFT_ENTRIES, retime_keys
+
+    retimed = retime_keys(lut, space, archs, DRIFT_ENTRIES if args.retime is None else args.retime)
     try:
         bars.start("export", len(todo))
         paths = export_networks(space, [r.blocks for r in todo], runtime, cache, bars.advance)
         bars.finish()
         shape = (1, 3, space.input_size, space.input_size)
         jobs = [Job(r.arch, path, shape) for r, path in zip(todo, paths)]
-        for name, key in refs.items():  # timed every round beside the networks: the LUT's entries now
+        extra = [(str(k), k) for k in retimed if k not in refs.values()]  # the canary may be among them
+        for name, key in [*refs.items(), *extra]:  # timed every round beside the networks: the LUT's entries now
             copies = int(lut.row(key)["copies"]) if key in lut else 1  # as the LUT's entry was timed
             jobs.append(Job(name, cache.get(lambda k=key: build_module(k), input_shape(key), runtime),
                             input_shape(key), copies))
@@ -262,6 +280,7 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
         return 130
     wall = time.perf_counter() - start
     summary = summary_of(lut, space, cal, env, results, refs, ref_ms, report, settings, run_info, wall, already)
+    summary["host_drift"] = drift_summary(lut, space, archs, refs, retimed, ref_ms, summary)
     from devices.hygiene import assess, warning_line
 
     host = assess(host_before, snapshot(), int(env.get("threads") or 1))
@@ -270,10 +289,31 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
     plot_results(results, cal, space, lut, out / "scatter.png", summary)
     for line in report_lines(summary, out):
         print(line)
-    line = warning_line(host, "this fidelity check")
-    if line:
-        print(line, file=sys.stderr)
+    from profiler.fidelity_report import drift_warning
+
+    for line in (warning_line(host, "this fidelity check"), drift_warning(summary)):
+        if line:
+            print(line, file=sys.stderr)
     return 0
+
+
+def drift_summary(lut, space, archs, refs: dict[str, Any], retimed: list[Any], ref_ms: dict[str, float],
+                  summary: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's host_drift: the re-timed entries' now / then as the sampled networks weigh them, and
+    the plain sum's median measured/predicted divided by it (the bias at the host speed of the LUT's build)."""
+    from profiler.host_drift import drift_factor, key_uses
+
+    uses = key_uses(lut, space, archs)
+    keyed = {**{refs[n]: ms for n, ms in ref_ms.items() if n in refs},
+             **{k: ref_ms[str(k)] for k in retimed if str(k) in ref_ms}}
+    chosen = {k: uses[k] for k in retimed if k in uses}
+    fixed = [refs["stem"], refs["head"]]
+    factor = drift_factor(chosen, len(archs), {k: lut.latency(k) for k in keyed}, keyed, refs["overhead"], fixed)
+    plain = summary.get("fidelity_uncalibrated") or summary["fidelity"]
+    share = sum(chosen.values()) / max(1, len(archs) * len(space.layers))
+    return {"entries": [str(k) for k in retimed], "layer_share": round(share, 4), "now_over_lut": factor,
+            "median_ratio_at_lut_speed": (plain["median_ratio"] / factor
+                                          if factor and plain["median_ratio"] is not None else None)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,6 +90,13 @@ def test_writes_predictions_summary_and_scatter(run):
     assert summary["device"]["runtime"] == "onnxruntime" and summary["device"]["threads"] == 1
     assert set(summary["reference"]) == {"overhead", "stem", "head", "canary"}
     assert all(r["now_ms"] > 0 for r in summary["reference"].values())
+    drift = summary["host_drift"]  # the entries weighing most in the 3 networks, re-timed beside them
+    from profiler.host_drift import retime_keys
+    space_keys = retime_keys(load(lut), space, [r.split() for r in table["blocks"]], 16)
+    assert drift["entries"] == [str(k) for k in space_keys] and 0 < drift["layer_share"] <= 1
+    assert 0 < drift["now_over_lut"] < 10
+    assert drift["median_ratio_at_lut_speed"] == pytest.approx(summary["fidelity"]["median_ratio"] / drift["now_over_lut"])
+    assert "host now / at the LUT's build: " in proc.stdout
     png = (out / "scatter.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(png[16:20], "big") == 600 and int.from_bytes(png[20:24], "big") == 600

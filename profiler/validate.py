@@ -46,7 +46,9 @@ So the --retime entries that weigh most in the sampled networks (16 by default),
 overhead, stem and head, are timed in the same rounds as the networks, and the check prints
 "host now / at the LUT's build" (their share of the networks' sums, now over then) and the
 median measured/predicted divided by it: the bias at the host speed the LUT was built at.
-Beyond +-3% it warns in one line. The acceptance is still judged on the plain sum. The runs so far are saved every 30 s and on Ctrl-C or a
+Beyond +-3% it warns in one line. The acceptance is still judged on the plain sum.
+
+The runs so far are saved every 30 s and on Ctrl-C or a
 TERM signal (networks with fewer than --min-runs quiet runs are left out): run the same
 command with --resume to measure the networks that are missing.
 

@@ -310,7 +310,8 @@ def drift_summary(lut, space, archs, refs: dict[str, Any], retimed: list[Any], r
              **{k: ref_ms[str(k)] for k in retimed if str(k) in ref_ms}}
     chosen = {k: uses[k] for k in retimed if k in uses}
     fixed = [refs["stem"], refs["head"]]
-    factor = drift_factor(chosen, len(archs), {k: lut.latency(k) for k in keyed}, keyed, refs["overhead"], fixed)
+    factor = (drift_factor(chosen, len(archs), {k: lut.latency(k) for k in keyed}, keyed, refs["overhead"], fixed)
+              if chosen else None)  # --retime 0: no estimate from the fixed keys alone
     plain = summary.get("fidelity_uncalibrated") or summary["fidelity"]
     share = sum(chosen.values()) / max(1, len(archs) * len(space.layers))
     return {"entries": [str(k) for k in retimed], "layer_share": round(share, 4), "now_over_lut": factor,

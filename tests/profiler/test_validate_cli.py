@@ -215,3 +215,16 @@ def test_a_lut_of_another_environment_is_refused(run, tmp_path):
     assert proc.returncode == 2
     assert "another environment (device_model 'Some Other CPU' in the LUT vs" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_retime_0_times_no_extra_entry_and_estimates_no_drift(tmp_path):
+    lut = here_lut(tmp_path / "tiny.csv")
+    proc = validate("--lut", lut, "--device", "cpu", "--space", TINY, "--samples", 2, "--out", tmp_path / "out",
+                    "--retime", 0, *FAST, cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    drift = json.loads((tmp_path / "out" / "summary.json").read_text())["host_drift"]
+    assert drift == {"entries": [], "layer_share": 0.0, "now_over_lut": None, "median_ratio_at_lut_speed": None}
+    assert "host now / at the LUT's build" not in proc.stdout and "warning: the host runs" not in proc.stderr
+    bad = validate("--lut", lut, "--device", "cpu", "--space", TINY, "--samples", 2, "--out", tmp_path / "o2",
+                   "--retime", -1, *FAST, cache=tmp_path / "cache")
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--retime must be >= 0" in bad.stderr

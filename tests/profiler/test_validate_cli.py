@@ -80,7 +80,8 @@ def test_writes_predictions_summary_and_scatter(run):
     summary = json.loads((out / "summary.json").read_text())
     expect = fidelity(table["predicted_ms"], table["measured_ms"])
     assert summary["fidelity"]["n"] == 3
-    assert summary["fidelity"]["mape"] == pytest.approx(expect.mape, rel=1e-4)
+    # the CSV's 6 decimals of ms move a 0.02 ms network's error by up to 0.005 points: MAPE agrees to 0.0005
+    assert summary["fidelity"]["mape"] == pytest.approx(expect.mape, abs=5e-4)
     assert summary["fidelity"]["within_10"] == pytest.approx(expect.within_10)
     assert summary["calibration"] is None and "fidelity_uncalibrated" not in summary
     host = summary["host"]  # how quiet the host was while the networks were timed

@@ -49,6 +49,26 @@ def summary_of(lut, space, cal, env, results, refs, ref_ms, report, settings, ru
     return summary
 
 
+def drift_summary(lut, space, archs, refs: dict[str, Any], retimed: list[Any], ref_ms: dict[str, float],
+                  summary: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's host_drift: the re-timed entries' now / then as the sampled networks weigh them, and
+    the plain sum's median measured/predicted divided by it (the bias at the host speed of the LUT's build)."""
+    from profiler.host_drift import drift_factor, key_uses
+
+    uses = key_uses(lut, space, archs)
+    keyed = {**{refs[n]: ms for n, ms in ref_ms.items() if n in refs},
+             **{k: ref_ms[str(k)] for k in retimed if str(k) in ref_ms}}
+    chosen = {k: uses[k] for k in retimed if k in uses}
+    fixed = [refs["stem"], refs["head"]]
+    factor = (drift_factor(chosen, len(archs), {k: lut.latency(k) for k in keyed}, keyed, refs["overhead"], fixed)
+              if chosen else None)  # --retime 0: no estimate from the fixed keys alone
+    plain = summary.get("fidelity_uncalibrated") or summary["fidelity"]
+    share = sum(chosen.values()) / max(1, len(archs) * len(space.layers))
+    return {"entries": [str(k) for k in retimed], "layer_share": round(share, 4), "now_over_lut": factor,
+            "median_ratio_at_lut_speed": (plain["median_ratio"] / factor
+                                          if factor and plain["median_ratio"] is not None else None)}
+
+
 def plot_results(results, cal, space, lut, path: Path, summary: dict[str, Any]) -> None:
     """scatter.png of the measured networks."""
     from profiler.scatter import plot_scatter

@@ -191,7 +191,7 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
                         run_info: dict[str, Any]) -> int:
     from devices.cache import ArtifactCache
     from devices.device import Job, Request
-    from profiler.fidelity_report import plot_results, report_lines, summary_of
+    from profiler.fidelity_report import drift_summary, plot_results, report_lines, summary_of
     from devices.measure import Settings
     from profiler.networks import Result, export_networks, read_results, reference_keys, results_csv
     from profiler.run import Bars
@@ -297,26 +297,6 @@ def _measure_and_report(args, lut, space, raw, cal, runtime, device, env, archs,
         if line:
             print(line, file=sys.stderr)
     return 0
-
-
-def drift_summary(lut, space, archs, refs: dict[str, Any], retimed: list[Any], ref_ms: dict[str, float],
-                  summary: dict[str, Any]) -> dict[str, Any]:
-    """summary.json's host_drift: the re-timed entries' now / then as the sampled networks weigh them, and
-    the plain sum's median measured/predicted divided by it (the bias at the host speed of the LUT's build)."""
-    from profiler.host_drift import drift_factor, key_uses
-
-    uses = key_uses(lut, space, archs)
-    keyed = {**{refs[n]: ms for n, ms in ref_ms.items() if n in refs},
-             **{k: ref_ms[str(k)] for k in retimed if str(k) in ref_ms}}
-    chosen = {k: uses[k] for k in retimed if k in uses}
-    fixed = [refs["stem"], refs["head"]]
-    factor = (drift_factor(chosen, len(archs), {k: lut.latency(k) for k in keyed}, keyed, refs["overhead"], fixed)
-              if chosen else None)  # --retime 0: no estimate from the fixed keys alone
-    plain = summary.get("fidelity_uncalibrated") or summary["fidelity"]
-    share = sum(chosen.values()) / max(1, len(archs) * len(space.layers))
-    return {"entries": [str(k) for k in retimed], "layer_share": round(share, 4), "now_over_lut": factor,
-            "median_ratio_at_lut_speed": (plain["median_ratio"] / factor
-                                          if factor and plain["median_ratio"] is not None else None)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """How well each search's supernet ranks architectures, judged on the pooled architectures of several runs.
 
     python benchmarks/supernet_ranking.py runs/svr-2 runs/svr-4 runs/svr-5 [--out FILE.csv] [--threads N]
-        [--supernet SEARCH_FOLDER ...]
+        [--supernet SEARCH_FOLDER ...] [--finetune-steps N [--finetune-lr LR]]
 
 Each RUN is a finished `benchmarks/search_vs_random.py` folder (summary.json, archs.json, trainings.csv,
 searches/*/checkpoint.pt). One run judges each supernet only on its own 14-17 architectures, whose
@@ -20,6 +20,11 @@ OUT/../supernet_ranking.csv beside the first run) as they are made, so an interr
 --supernet adds the supernet of any finished `search.run` folder (e.g. one of the README's default length,
 20 epochs on 10,000 images, beside the small setting's 8 on 5,000) as a judge of the same architectures;
 it must search the runs' space at their resolution. It is named `extra:<folder name>`.
+
+--finetune-steps N judges each architecture after training a copy of its supernet weights for N batches of 64
+training images (search.checkpoint.finetune: search.train's optimizer, the rate a cosine from --finetune-lr to
+0), the "short fine-tuning" estimator of one-shot NAS evaluations (e.g. Ning et al. 2021); those judges are
+named `<supernet>+ftN@LR`, so their judgements sit beside the plain ones in the same CSV.
 
 Cost: one judgement recomputes BatchNorm statistics on 1,024 images and tests 5,000 images at 16x16;
 9 supernets x 51 architectures took 70 minutes on one core of the 2-core VM beside other work.
@@ -92,10 +97,13 @@ def search_mode(folder: Path) -> str:
     return f"{cfg.mode}, theta-paths {cfg.theta_paths}" if MODES[cfg.mode].theta_soft else cfg.mode
 
 
-def judges(runs: list[dict[str, Any]], extra: list[Path]) -> list[tuple[str, Path]]:
-    """(name, search folder) of every supernet that judges: each run's searches, then the ``extra`` ones."""
-    return ([(f"{run['name']}:{folder.name}", folder) for run in runs for folder in run["searches"]]
-            + [(f"extra:{folder.name}", folder) for folder in extra])
+def judges(runs: list[dict[str, Any]], extra: list[Path], finetune_steps: int = 0,
+           finetune_lr: float = 0.02) -> list[tuple[str, Path]]:
+    """(name, search folder) of every supernet that judges: each run's searches, then the ``extra`` ones; with
+    ``finetune_steps`` the names end in ``+ftN@LR`` (another judge than the supernet's plain weights)."""
+    tail = f"+ft{finetune_steps}@{finetune_lr:g}" if finetune_steps else ""
+    return ([(f"{run['name']}:{folder.name}{tail}", folder) for run in runs for folder in run["searches"]]
+            + [(f"extra:{folder.name}{tail}", folder) for folder in extra])
 
 
 def check_extra(folder: Path, runs: list[dict[str, Any]], archs: list[dict[str, Any]]) -> None:
@@ -119,8 +127,9 @@ def check_extra(folder: Path, runs: list[dict[str, Any]], archs: list[dict[str, 
 
 
 def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, threads: int | None,
-          extra: list[Path] = ()) -> list[dict[str, Any]]:
-    """Each search's supernet's accuracy on every pooled architecture (appended to ``out``, resumed)."""
+          extra: list[Path] = (), finetune_steps: int = 0, finetune_lr: float = 0.02) -> list[dict[str, Any]]:
+    """Each search's supernet's accuracy on every pooled architecture (appended to ``out``, resumed); with
+    ``finetune_steps``, each architecture's weights fine-tuned that many batches first."""
     import torch
     from tqdm import tqdm
 
@@ -139,7 +148,7 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
         w = csv.writer(f, lineterminator="\n")
         if new:
             w.writerow(COLUMNS)
-        for name, folder in judges(runs, list(extra)):
+        for name, folder in judges(runs, list(extra), finetune_steps, finetune_lr):
             todo = [a for a in archs if (name, a["label"]) not in done]
             if not todo:
                 continue
@@ -147,7 +156,8 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
                 splits = load_splits(s["data"], s["limit"], s["test_limit"])
             net, _ = restore_supernet(folder)
             for a in tqdm(todo, desc=name, unit="arch", file=sys.stderr):
-                acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size)
+                acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size,
+                                    finetune_steps=finetune_steps, finetune_lr=finetune_lr)
                 w.writerow([name, a["label"], acc])
                 f.flush()
                 done[(name, a["label"])] = acc
@@ -155,7 +165,8 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
 
 
 def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
-           judged: list[dict[str, Any]], extra: list[Path] = ()) -> list[str]:
+           judged: list[dict[str, Any]], extra: list[Path] = (), finetune_steps: int = 0,
+           finetune_lr: float = 0.02) -> list[str]:
     """Per supernet: tau over all pooled architectures and per group name; then the mean per mode."""
     truth: dict[str, list[float]] = {}
     for t in trainings:
@@ -169,8 +180,8 @@ def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: l
                                             for k, v in sets.items())]
     acc = {(r["supernet"], r["label"]): r["supernet_acc"] for r in judged}
     by_mode: dict[str, list[float]] = {}
-    lines.append(f"{'supernet':<24}{'mode':<26}" + "".join(f"{k:>13}" for k in sets))
-    for name, folder in judges(runs, list(extra)):
+    lines.append(f"{'supernet':<32}{'mode':<26}" + "".join(f"{k:>13}" for k in sets))
+    for name, folder in judges(runs, list(extra), finetune_steps, finetune_lr):
         mode = search_mode(folder)
         taus = []
         for labels in sets.values():
@@ -178,7 +189,7 @@ def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: l
             taus.append(kendall([acc[(name, lab)] for lab in have], [mean[lab] for lab in have]))
         if not math.isnan(taus[0]) and not name.startswith("extra:"):
             by_mode.setdefault(mode, []).append(taus[0])
-        lines.append(f"{name:<24}{mode:<26}" + "".join(f"{t:>13.2f}" for t in taus))
+        lines.append(f"{name:<32}{mode:<26}" + "".join(f"{t:>13.2f}" for t in taus))
     lines.append("mean tau over all pooled architectures, per mode: "
                  + "; ".join(f"{m}: {statistics.fmean(v):.2f} ({len(v)} supernets)" for m, v in by_mode.items()))
     return lines
@@ -193,7 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--supernet", type=Path, action="append", default=[], metavar="SEARCH_FOLDER",
                    help="also judge with this finished search.run folder's supernet (repeatable; not counted "
                    "in the per-mode means)")
+    p.add_argument("--finetune-steps", type=int, default=0, metavar="N",
+                   help="judge each architecture after training a copy of its supernet weights N batches of 64 "
+                   "training images (SGD, cosine from --finetune-lr; judges named '+ftN@LR'; default 0: the weights "
+                   "as they are)")
+    p.add_argument("--finetune-lr", type=float, default=0.02, help="fine-tuning's first rate (default 0.02)")
     args = p.parse_args(argv)
+    if args.finetune_steps < 0 or not args.finetune_lr > 0:
+        p.error("--finetune-steps must be >= 0 and --finetune-lr > 0")
     try:
         runs = [read_run(r) for r in args.runs]
         archs, trainings = pool(runs)
@@ -203,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = args.out or args.runs[0].parent / "supernet_ranking.csv"
-    judged = judge(runs, archs, out, args.threads, args.supernet)
-    print("\n".join(report(runs, archs, trainings, judged, args.supernet)))
+    judged = judge(runs, archs, out, args.threads, args.supernet, args.finetune_steps, args.finetune_lr)
+    print("\n".join(report(runs, archs, trainings, judged, args.supernet, args.finetune_steps,
+                                 args.finetune_lr)))
     print(f"judgements in {out}")
     return 0
 

@@ -4,6 +4,7 @@ finished search's supernet: restore it, judge an architecture with its weights."
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,11 +63,52 @@ def restore_supernet(out: Path) -> tuple[Supernet, dict[str, Any]]:
     return net.eval(), saved
 
 
+FINETUNE_LR = 0.02  # SGD rate of a judgement's fine-tuning, decayed to 0 by a cosine over its steps
+FINETUNE_BATCH = 64
+
+
+def finetune(model: torch.nn.Module, data: Any, input_size: int, steps: int, lr: float = FINETUNE_LR,
+             batch_size: int = FINETUNE_BATCH, seed: int = 0) -> int:
+    """Train ``model`` (a child network carrying a supernet's weights) in place for ``steps`` batches of
+    ``data`` with search.train's optimizer (SGD, Nesterov, its momentum and weight decay), the rate a cosine
+    from ``lr`` to 0; batches cycle through ``data`` when it holds fewer. Returns the images seen."""
+    import torch.nn.functional as F
+
+    from search.train import MOMENTUM, WEIGHT_DECAY
+
+    if steps < 0 or not lr > 0:
+        raise ValueError(f"fine-tuning needs steps >= 0 and lr > 0, got {steps} and {lr}")
+    if steps == 0:
+        return 0
+    device = next(model.parameters()).device
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + math.cos(math.pi * k / steps)))
+    order = torch.Generator().manual_seed(seed)
+    size = min(batch_size, len(data))
+    seen = 0
+    model.train()
+    with torch.enable_grad():
+        while seen < steps * size:
+            for x, y in batches(data, size, input_size, shuffle=True, generator=order, drop_last=True):
+                loss = F.cross_entropy(model(batch_to(x, device)), y.to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                seen += len(y)
+                if seen >= steps * size:
+                    break
+    return seen
+
+
 @torch.no_grad()
 def path_accuracy(net: Supernet, blocks: list[str], recalibrate_on: Any, test: Any, input_size: int,
-                  images: int = RECALIBRATE_IMAGES, seed: int = 0) -> float:
+                  images: int = RECALIBRATE_IMAGES, seed: int = 0, finetune_steps: int = 0,
+                  finetune_lr: float = FINETUNE_LR) -> float:
     """Top-1 accuracy (%) on ``test`` of the architecture ``blocks`` with the supernet's weights, after its
-    BatchNorm statistics are recomputed on ``images`` images of ``recalibrate_on`` (an ImageSet)."""
+    BatchNorm statistics are recomputed on ``images`` images of ``recalibrate_on`` (an ImageSet) and, with
+    ``finetune_steps``, after a copy of its weights is trained that many batches of ``recalibrate_on``
+    (:func:`finetune`; the supernet's weights do not change)."""
     from search.train import evaluate
 
     index = torch.tensor([net.candidates.index(b) for b in blocks])
@@ -75,4 +117,6 @@ def path_accuracy(net: Supernet, blocks: list[str], recalibrate_on: Any, test: A
                  drop_last=True)
     device = next(net.parameters()).device
     net.recalibrate(index, (batch_to(x, device) for x, _ in itertools.islice(it, max(1, images // size))))
-    return evaluate(net.child(blocks).to(device), test, input_size, device)
+    child = net.child(blocks).to(device)
+    finetune(child, recalibrate_on, input_size, finetune_steps, finetune_lr, seed=seed)
+    return evaluate(child, test, input_size, device)

@@ -229,3 +229,29 @@ def test_restore_supernet_and_judge_a_path_with_its_weights(finished, tmp_path):
     assert path_accuracy(net, arch.blocks, splits.train_w, splits.test, 16) == pytest.approx(share)
     with pytest.raises(ValueError, match="search.json: cannot read"):
         restore_supernet(tmp_path)
+
+
+def test_a_fine_tuned_judgement_trains_a_copy_and_leaves_the_supernet_as_it_was(finished):
+    from search.data import load_data
+    from search.checkpoint import finetune, path_accuracy, restore_supernet
+
+    out, _ = finished
+    net, _ = restore_supernet(out)
+    arch = read_arch(out / "arch.json")
+    splits = load_data("digits", seed=0, limit=300)
+    weights = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k and "batches" not in k}
+    plain = path_accuracy(net, arch.blocks, splits.train_w, splits.test, 16)
+    tuned = path_accuracy(net, arch.blocks, splits.train_w, splits.test, 16, finetune_steps=20, finetune_lr=0.05)
+    assert tuned == path_accuracy(net, arch.blocks, splits.train_w, splits.test, 16, finetune_steps=20,
+                                  finetune_lr=0.05)  # seeded: the same judgement twice
+    assert tuned != plain
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in weights.items())
+    child = net.child(arch.blocks)
+    start = {k: v.clone() for k, v in child.state_dict().items()}
+    assert finetune(child, splits.train_w, 16, 0) == 0 and all(torch.equal(child.state_dict()[k], v)
+                                                               for k, v in start.items())
+    n = len(splits.train_w)
+    assert finetune(child, splits.train_w, 16, steps=3 * (n // 32) + 1, batch_size=32) == 32 * (3 * (n // 32) + 1)
+    assert not torch.equal(child.state_dict()["head.fc.weight"], start["head.fc.weight"])
+    with pytest.raises(ValueError, match="steps >= 0 and lr > 0"):
+        finetune(child, splits.train_w, 16, -1)

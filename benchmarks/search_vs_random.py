@@ -76,6 +76,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2, help="searches / trainings at a time (default 2)")
     p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searches and the random draws (default 0)")
+    p.add_argument("--select", type=int, default=0, metavar="K",
+                   help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
+                   "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
+                   "(default 0: the argmax)")
     p.add_argument("--finetune-steps", type=int, default=50, metavar="N",
                    help="the second judge of the supernet's ranking: fine-tune a copy of each architecture's "
                    "supernet weights N batches before testing it (default 50; 0: only the weights as they are)")
@@ -127,7 +131,7 @@ def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]
               "--limit", str(args.limit), "--epochs", str(args.search_epochs), "--warmup-epochs",
               str(args.warmup_epochs), "--batch-size", str(args.batch_size),
               "--seed", str(args.seed), "--threads", str(threads_per_job(args)), "--train-device",
-              args.train_device, "--no-export", "--quiet"]
+              args.train_device, "--no-export", "--quiet", *(["--select", str(args.select)] if args.select else [])]
     pending = [label for label in plan if not (folders[label] / "arch.json").exists()]
     running: dict[str, subprocess.Popen] = {}
     while pending or running:
@@ -152,8 +156,11 @@ def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]
 
 
 # ---- 3. random architectures ----------------------------------------------------------------------------
-def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """The searched architectures and their random neighbours in latency; kept in OUT/archs.json."""
+def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[str]],
+               argmax: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """The searched architectures and their random neighbours in latency; kept in OUT/archs.json. A search whose
+    --select picked another architecture than its argmax has that argmax trained beside it (``"argmax": true``,
+    not one of the random ones), so one run compares the two."""
     from search.sampling import near_latency
 
     path = args.out / "archs.json"
@@ -164,10 +171,15 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
     for i, (label, blocks) in enumerate(searched.items()):
         ms = matrix.predict(blocks)
         archs.append({"label": label, "group": label, "searched": True, "blocks": blocks, "lut_ms": ms})
+        before = (argmax or {}).get(label)
+        known = [blocks] if before in (None, blocks) else [blocks, before]
+        if len(known) == 2:
+            archs.append({"label": f"{label}/argmax", "group": label, "searched": False, "argmax": True,
+                          "blocks": before, "lut_ms": matrix.predict(before)})
         n = args.randoms if label == "target-mid" else args.front_randoms
         if n:
             drawn = near_latency(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=args.seed + i,
-                                 exclude=[[cands.index(b) for b in blocks]])
+                                 exclude=[[cands.index(b) for b in k] for k in known])
             for j, idx in enumerate(drawn):
                 rb = [cands[k] for k in idx]
                 archs.append({"label": f"{label}/random{j + 1}", "group": label, "searched": False, "blocks": rb,
@@ -386,7 +398,7 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
     for label in dict.fromkeys(a["group"] for a in archs):
         members = [a for a in archs if a["group"] == label]
         searched = next(a for a in members if a["searched"])
-        randoms = [a for a in members if not a["searched"]]
+        randoms = [a for a in members if not a["searched"] and not a.get("argmax")]
         beaten = sum(searched["acc_mean"] > r["acc_mean"] for r in randoms)
         groups[label] = {"searched_acc": searched["acc_mean"], "lut_ms": searched["lut_ms"],
                          "skips": searched["skips"], "randoms": len(randoms), "beats": beaten,
@@ -394,8 +406,12 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
                          "beats_90": beats_interval(searched["label"], [r["label"] for r in randoms], accs),
                          "random_acc_mean": statistics.fmean(r["acc_mean"] for r in randoms) if randoms else math.nan,
                          "random_skips": [r["skips"] for r in randoms]}
+        before = next((a for a in members if a.get("argmax")), None)
+        if before is not None:  # --select picked another: how its argmax fares against the same random ones
+            groups[label].update(argmax_acc=before["acc_mean"], argmax_ms=before["lut_ms"],
+                                 argmax_beats=sum(before["acc_mean"] > r["acc_mean"] for r in randoms))
     # the random architectures' accuracy-latency front: best accuracy at or below each latency
-    randoms = sorted((a for a in archs if not a["searched"]), key=lambda a: a["lut_ms"])
+    randoms = sorted((a for a in archs if not a["searched"] and not a.get("argmax")), key=lambda a: a["lut_ms"])
     for label, g in groups.items():
         slower_or_equal = [r["acc_mean"] for r in randoms if r["lut_ms"] <= g["lut_ms"] * (1 + TOLERANCE)]
         g["front_acc"] = max(slower_or_equal) if slower_or_equal else math.nan
@@ -421,7 +437,7 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
 def format_report(summary: dict[str, Any]) -> list[str]:
     lines = [f"{'architecture':<22}{'LUT ms':>8}{'skips':>6}{'accuracy %':>17}{'seeds':>6}"]
     for a in summary["archs"]:
-        mark = " <- searched" if a["searched"] else ""
+        mark = " <- searched" if a["searched"] else " <- the search's argmax (before --select)" if a.get("argmax") else ""
         acc = f"{a['acc_mean']:.2f} +- {a['acc_std']:.2f}" if a["seeds"] > 1 else f"{a['acc_mean']:.2f}"
         lines.append(f"{a['label']:<22}{a['lut_ms']:>8.3f}{a['skips']:>6}{acc:>17}{a['seeds']:>6}{mark}")
     lines.append("")
@@ -432,6 +448,9 @@ def format_report(summary: dict[str, Any]) -> list[str]:
                      f"({g['beats_90'][0]}-{g['beats_90'][1]} with other training seeds, 90% bootstrap; "
                      f"rank {g['rank']} of {g['randoms'] + 1}; their mean {g['random_acc_mean']:.2f}%, skips "
                      f"{g['random_skips']}); {front} the random front ({g['front_acc']:.2f}%)")
+        if "argmax_acc" in g:
+            lines.append(f"  {label} before --select (the argmax of P_theta): {g['argmax_ms']:.3f} ms, "
+                         f"{g['argmax_acc']:.2f}%; more accurate than {g['argmax_beats']} of {g['randoms']}")
     judges = [(PLAIN_JUDGE, summary["kendall_tau"]), *summary.get("kendall_tau_by_judge", {}).items()]
     for judge, taus in judges:
         how = "" if judge == PLAIN_JUDGE else f" fine-tuned ({judge.replace('ft', '').replace('@', ' steps at lr ')})"
@@ -450,7 +469,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     archs = summary["archs"]
-    rnd = [a for a in archs if not a["searched"]]
+    rnd = [a for a in archs if not a["searched"] and not a.get("argmax")]
     ax.errorbar([a["lut_ms"] for a in rnd], [a["acc_mean"] for a in rnd],
                 yerr=[0 if math.isnan(a["acc_std"]) else a["acc_std"] for a in rnd], fmt="o", color="0.6",
                 ms=4, label="random (same latency +-5%)")
@@ -482,8 +501,11 @@ def main(argv: list[str] | None = None) -> int:
     target = mid_latency(matrix.latency_ms, matrix.fixed_ms)
     say(f"[plan] LUT range mid-point {target:.3f} ms")
     folders = run_searches(args, lut, search_plan(args, target))
-    searched = {label: json.loads((f / "arch.json").read_text())["blocks"] for label, f in folders.items()}
-    archs = draw_archs(args, matrix, searched)
+    found = {label: json.loads((f / "arch.json").read_text()) for label, f in folders.items()}
+    searched = {label: a["blocks"] for label, a in found.items()}
+    argmax = {label: a["search"]["selection"]["argmax"] for label, a in found.items()
+              if (a.get("search") or {}).get("selection")}
+    archs = draw_archs(args, matrix, searched, argmax)
     trainings = run_trainings(args, archs)
     ranking = supernet_ranking(args, folders, archs)
     summary = summarize(args, archs, trainings, ranking, target)

@@ -53,13 +53,15 @@ def top_k(probs: Tensor, candidates: Sequence[str], k: int) -> list[tuple[list[s
     return [([candidates[j] for j in idx], math.exp(lp)) for lp, idx in beam]
 
 
-def write_outputs(searcher, space, matrix, lut, run: dict[str, Any], cfg, out: Path) -> Path:
-    """Write arch.json (argmax architecture, LUT identity, theta, top-k), theta.png, curves.png, model.onnx."""
+def write_outputs(searcher, space, matrix, lut, run: dict[str, Any], cfg, out: Path,
+                  selection: dict[str, Any] | None = None) -> Path:
+    """Write arch.json (argmax architecture, or ``selection``'s pick (search.select), LUT identity, theta, top-k),
+    theta.png, curves.png, model.onnx."""
     from search.figures import plot_curves, plot_theta
 
     probs = searcher.net.probabilities()
     candidates = list(space.candidates)
-    blocks = argmax_choices(probs, candidates)
+    blocks = selection["blocks"] if selection else argmax_choices(probs, candidates)
     env = lut.environments()
     lut_info = {"path": str(run["lut"]), "hash": lut.content_hash(),
                 "device": ",".join(sorted(lut.provenance().get("device", []))),
@@ -71,11 +73,14 @@ def write_outputs(searcher, space, matrix, lut, run: dict[str, Any], cfg, out: P
     if searcher.state.metrics:
         last = searcher.state.metrics[-1]
         search.update(val_acc=last["val_acc"], train_acc=last["train_acc"])
+    if selection:
+        search["selection"] = selection
     arch = make_arch(space, blocks, num_classes=searcher.splits.num_classes, predicted_ms=matrix.predict(blocks),
                      lut=lut_info, probabilities=probs.tolist(), candidates=candidates, top_k=ranked, search=search)
     path = write_arch(arch, out / "arch.json")
     plot_theta(probs.numpy(), candidates, out / "theta.png",
-               title=f"P(theta) after {searcher.state.epoch} epochs; argmax {matrix.predict(blocks):.3f} ms")
+               title=f"P(theta) after {searcher.state.epoch} epochs; "
+               f"{'selected' if selection else 'argmax'} {matrix.predict(blocks):.3f} ms")
     plot_curves(searcher.state.metrics, out / "curves.png")
     if run.get("export", True):
         from search.export import export_model

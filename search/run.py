@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "architecture lands where the expected latency is and the supernet ends up training "
                         "it; 0 is the paper's loss)")
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
+    p.add_argument("--select", type=int, default=0, metavar="K",
+                   help="after the last epoch, judge the argmax and K-1 architectures within +-5%% of its LUT "
+                   "latency with the supernet (each fine-tuned --select-steps batches, tested on the theta split) "
+                   "and return the most accurate (search.select; default 0: the argmax)")
+    p.add_argument("--select-steps", type=int, default=50, metavar="N",
+                   help="fine-tuning batches per judged architecture of --select (default 50)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",
@@ -243,7 +249,8 @@ def search(args: argparse.Namespace) -> int:
         _check_theta_agrees(searcher, dist, say)
         if dist.main:
             net.cpu()
-            arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out)
+            selection = _select(searcher, matrix, run, cfg, args.quiet, say)
+            arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out, selection)
             print(f"wrote {arch_path}")
     except KeyboardInterrupt:
         say(f"\ninterrupted after epoch {searcher.state.epoch}; continue with: python -m search.run --resume {out}")
@@ -259,6 +266,27 @@ def _epoch(searcher, quiet: bool) -> dict[str, Any]:
     with tqdm(total=searcher.steps(), desc=f"epoch {searcher.state.epoch + 1}", unit="step", disable=quiet,
               file=sys.stderr, leave=False) as bar:
         return searcher.run_epoch(bar.update)
+
+
+def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dict[str, Any] | None:
+    """search.select's pick when --select asks for one (None: the argmax is the result)."""
+    if not run.get("select"):
+        return None
+    from tqdm import tqdm
+
+    from search.derive import argmax_choices
+    from search.select import select
+
+    net = searcher.net
+    base = argmax_choices(net.probabilities(), list(net.candidates))
+    with tqdm(total=run["select"], desc="select", unit="arch", disable=quiet, file=sys.stderr, leave=False) as bar:
+        picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"],
+                        run["select_steps"], cfg.seed, bar.update)
+    judged = picked["judged"]
+    which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"
+    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged; the argmax scored "
+        f"{judged[0]['val_acc']:.1f}%, the pick {max(j['val_acc'] for j in judged):.1f}% ({which})")
+    return picked
 
 
 def _check_theta_agrees(searcher, dist, say) -> None:

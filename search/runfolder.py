@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
-              "train_device")
+              "train_device", "select", "select_steps")
 SEARCH_FILES = ("search.json", "checkpoint.pt", "checkpoint.pt.part", "metrics.csv", "arch.json", "theta.png",
                 "curves.png", "model.onnx")  # what a search writes, and all --overwrite removes
 
@@ -19,6 +19,9 @@ def check_run(run: dict[str, Any]) -> None:
     """ValueError on run settings that cannot work (before anything is loaded or trained)."""
     if not isinstance(run.get("top_k"), int) or run["top_k"] < 1:
         raise ValueError(f"--top-k must be >= 1, got {run.get('top_k')}")
+    for name, least in (("select", 0), ("select_steps", 1)):
+        if isinstance(run.get(name), bool) or not isinstance(run.get(name), int) or run[name] < least:
+            raise ValueError(f"--{name.replace('_', '-')} must be a whole number >= {least}, got {run.get(name)}")
     for name in ("limit", "threads", "resolution"):
         if run.get(name) is not None and (not isinstance(run[name], int) or run[name] < 1):
             raise ValueError(f"--{name} must be >= 1, got {run[name]}")
@@ -45,7 +48,8 @@ def read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
     from search.config import saved_config
 
-    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, **saved["run"]}
+    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": 50,
+           **saved["run"]}
     return saved_config(saved["config"]), run
 
 

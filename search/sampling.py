@@ -48,11 +48,13 @@ def tilt_for(table: np.ndarray, fixed_ms: float, target_ms: float) -> float:
 
 
 def near_latency(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: float, n: int, *,
-                 tolerance: float = 0.05, seed: int = 0, exclude: Iterable[Sequence[int]] = ()) -> list[list[int]]:
+                 tolerance: float = 0.05, seed: int = 0, exclude: Iterable[Sequence[int]] = (),
+                 allow_fewer: bool = False) -> list[list[int]]:
     """``n`` distinct architectures (candidate index per layer) drawn uniformly from those whose latency
     ``fixed_ms + sum_l table[l, a_l]`` is within ``target_ms * (1 +- tolerance)``; ``exclude`` are left out.
 
-    ValueError when the band holds too few architectures to find ``n`` in ``MAX_DRAWS`` draws.
+    ValueError when the band holds too few architectures to find ``n`` in ``MAX_DRAWS`` draws, unless
+    ``allow_fewer``: then the ones found.
     """
     t = np.asarray(table, dtype=np.float64)
     if t.ndim != 2 or not np.isfinite(t).all():
@@ -82,7 +84,7 @@ def near_latency(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: f
                 if len(found) == n:
                     break
         draws += batch
-    if len(found) < n:
+    if len(found) < n and not allow_fewer:
         raise ValueError(f"found only {len(found)} of {n} architectures within +-{tolerance:.0%} of "
                          f"{target_ms:.4g} ms in {draws} draws; widen the tolerance")
     return [list(a) for a in found]

@@ -142,6 +142,8 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--data", "mnist"], "unknown dataset"),
     (["--epochs", "0"], "epochs must be >= 1"),
     (["--loss", "target-abs"], "target-abs loss needs --target-ms"),
+    (["--select", "-1"], "--select must be a whole number >= 0"),
+    (["--select", "3", "--select-steps", "0"], "--select-steps must be a whole number >= 1"),
     *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
       if not torch.cuda.is_available() else []),
 ])

@@ -1,0 +1,54 @@
+"""The search's optional last step: rank the argmax architecture against others of its latency with the supernet.
+
+A supernet's weights as they are rank architectures of one latency poorly (Kendall tau 0.1-0.3 among the
+mid-latency networks of `benchmarks/search_vs_random.py`); after each architecture's copy of them is fine-tuned
+for 50 batches they rank them about as well as a second training seed does (docs/search.md, "A fine-tuned
+judge"). ``--select K`` uses that: the argmax of P_theta and K-1 architectures drawn uniformly from those within
++-5% of its LUT latency (``search.sampling.near_latency``) are each fine-tuned from the supernet's weights on the
+weights' split and tested on the theta split (images the weights never trained on); the most accurate one is the
+search's result. This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's selection step)
+around DNAS's pick, which stays a candidate and wins ties.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+SELECT_TOLERANCE = 0.05  # candidates' LUT latency within +-5% of the argmax's, as the random baselines'
+SELECT_STEPS = 50
+DRAW_STREAM = 7919  # added to the search's seed: candidates drawn apart from search_vs_random.py's baselines
+
+
+def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: int, seed: int = 0
+                    ) -> list[list[str]]:
+    """``base`` and ``k - 1`` other architectures within +-5% of its LUT latency (fewer when the band holds
+    fewer)."""
+    from search.sampling import near_latency
+
+    if k < 1:
+        raise ValueError(f"--select must be >= 1, got {k}")
+    if k == 1:
+        return [list(base)]
+    index = [candidates.index(b) for b in base]
+    drawn = near_latency(matrix.latency_ms, matrix.fixed_ms, matrix.predict(base), k - 1, tolerance=SELECT_TOLERANCE,
+                         seed=DRAW_STREAM + seed, exclude=[index],
+                         allow_fewer=True)  # a narrow band: the ones it holds
+    return [list(base)] + [[candidates[i] for i in a] for a in drawn]
+
+
+def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = SELECT_STEPS,
+           seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Judge ``base`` (the argmax) and k-1 architectures of its latency with the supernet, each fine-tuned ``steps``
+    batches of ``splits.train_w`` and tested on ``splits.train_theta``. Returns ``{"blocks": the most accurate
+    (base on ties), "argmax": base, "steps": steps, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``."""
+    from search.checkpoint import path_accuracy
+
+    judged = []
+    for blocks in candidates_near(matrix, list(net.candidates), base, k, seed):
+        acc = path_accuracy(net, blocks, splits.train_w, splits.train_theta, input_size, seed=seed,
+                            finetune_steps=steps)
+        judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc})
+        if progress:
+            progress(1)
+    best = max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
+    return {"blocks": judged[best]["blocks"], "argmax": list(base), "steps": steps, "judged": judged}

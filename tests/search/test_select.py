@@ -1,0 +1,70 @@
+"""search.select: the argmax against architectures of its latency, each judged by the fine-tuned supernet."""
+
+import itertools
+import subprocess
+import sys
+
+import pytest
+
+from lut import load
+from search.archfile import read_arch
+from search.checkpoint import path_accuracy, restore_supernet
+from search.data import load_data
+from search.select import SELECT_TOLERANCE, candidates_near
+from search.space import get_space
+from tests.conftest import FIXTURES, ROOT
+
+TINY = FIXTURES / "spaces" / "tiny.toml"
+LUT = FIXTURES / "measured" / "tiny-cpu.csv"
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    space = get_space(str(TINY))
+    return space, load(LUT).matrix(space)
+
+
+def test_candidates_are_the_base_and_distinct_architectures_of_its_latency(matrix):
+    space, m = matrix
+    cands = list(space.candidates)
+    base = [cands[1]] * len(space.layers)
+    got = candidates_near(m, cands, base, 6, seed=3)
+    assert got[0] == base and len(got) == 6
+    assert len({tuple(b) for b in got}) == 6
+    for blocks in got[1:]:
+        assert abs(m.predict(blocks) / m.predict(base) - 1) <= SELECT_TOLERANCE + 1e-12
+    assert got == candidates_near(m, cands, base, 6, seed=3) != candidates_near(m, cands, base, 6, seed=4)
+    assert candidates_near(m, cands, base, 1) == [base]
+    fastest = ["skip"] * len(space.layers)  # nothing else of the tiny space lies within 5% of it
+    assert candidates_near(m, cands, fastest, 6) == [fastest]
+    with pytest.raises(ValueError, match="--select must be >= 1"):
+        candidates_near(m, cands, base, 0)
+
+
+def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
+    out = tmp_path / "sel"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
+                           "300", "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "2", "--loss", "target-abs",
+                           "--target-ms", "0.035", "--select",
+                           "4", "--select-steps", "3", "--no-export", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    arch = read_arch(out / "arch.json")
+    sel = arch.search["selection"]
+    judged = sel["judged"]
+    net, _ = restore_supernet(out)
+    argmax = net.choices(net.probabilities().argmax(1))
+    space, m = net.space, load(LUT).matrix(net.space)
+    every = [list(a) for a in itertools.product(space.candidates, repeat=len(space.layers))]
+    band = [a for a in every if a != argmax and abs(m.predict(a) / m.predict(argmax) - 1) <= SELECT_TOLERANCE]
+    assert len(judged) == 1 + min(3, len(band)) and sel["steps"] == 3
+    assert all(j["blocks"] in band for j in judged[1:])
+    assert sel["argmax"] == judged[0]["blocks"] == argmax
+    best = max(judged, key=lambda j: j["val_acc"])
+    assert arch.blocks == best["blocks"] and arch.predicted_ms == pytest.approx(best["predicted_ms"])
+    assert f"select: {len(judged)} architectures of" in proc.stderr
+    # each judgement is the fine-tuned supernet's accuracy on the theta split, as path_accuracy gives it
+    splits = load_data("digits", seed=0, limit=300)
+    j = judged[-1]
+    assert j["val_acc"] == pytest.approx(path_accuracy(net, j["blocks"], splits.train_w, splits.train_theta,
+                                                       net.space.input_size, finetune_steps=3))

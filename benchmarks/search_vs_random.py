@@ -124,6 +124,13 @@ def search_plan(args: argparse.Namespace, target_ms: float) -> dict[str, list[st
     return plan
 
 
+def select_args(args: argparse.Namespace) -> list[str]:
+    """search.run's --select arguments: its judge fine-tunes as the ranking step's second judge does."""
+    if not args.select:
+        return []
+    return ["--select", str(args.select), *(["--select-steps", str(args.finetune_steps)] if args.finetune_steps else [])]
+
+
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:
     """Run (or resume, or skip when finished) every search, --jobs at a time; label -> its folder."""
     folders = {label: args.out / "searches" / label for label in plan}
@@ -131,7 +138,7 @@ def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]
               "--limit", str(args.limit), "--epochs", str(args.search_epochs), "--warmup-epochs",
               str(args.warmup_epochs), "--batch-size", str(args.batch_size),
               "--seed", str(args.seed), "--threads", str(threads_per_job(args)), "--train-device",
-              args.train_device, "--no-export", "--quiet", *(["--select", str(args.select)] if args.select else [])]
+              args.train_device, "--no-export", "--quiet", *select_args(args)]
     pending = [label for label in plan if not (folders[label] / "arch.json").exists()]
     running: dict[str, subprocess.Popen] = {}
     while pending or running:

@@ -21,10 +21,13 @@ EPILOG = """\
 examples:
   python -m search.run --lut lut/cpu.csv                                # fbnet-cifar on digits, fbnet loss
   python -m search.run --lut lut/cpu.csv --loss target --target-ms 1.5  # aim at a latency
+  python -m search.run --lut lut/cpu.csv --select 10                    # keep the best of the argmax and 9
+                                                                        # others of its latency, judged
+                                                                        # by the fine-tuned supernet
   python -m search.run --resume runs/20261127-201500                    # continue an interrupted search
   torchrun --nproc_per_node=2 -m search.run --lut lut/cpu.csv           # DistributedDataParallel
 
-Writes to --out: arch.json (blocks, predicted latency, LUT hash, theta probabilities, top-k),
+Writes to --out: arch.json (blocks, predicted latency, LUT hash, theta probabilities, top-k, --select's judgements),
 metrics.csv (a row per epoch), theta.png and curves.png, model.onnx of the derived architecture,
 and checkpoint.pt after every epoch (Ctrl-C keeps it; --resume continues to the same result).
 """

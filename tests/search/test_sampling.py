@@ -73,3 +73,11 @@ def test_bad_arguments():
         near_latency(TABLE, FIXED, 1.0, 1, tolerance=0)
     with pytest.raises(ValueError, match="finite"):
         near_latency([[1.0, float("nan")]], 0.0, 1.0, 1)
+
+
+def test_a_band_holding_fewer_than_asked_is_an_error_unless_fewer_are_allowed():
+    inside = band(0.9, 0.1)
+    with pytest.raises(ValueError, match=f"found only {len(inside)} of {len(inside) + 3}"):
+        near_latency(TABLE, FIXED, 0.9, len(inside) + 3, tolerance=0.1)
+    got = near_latency(TABLE, FIXED, 0.9, len(inside) + 3, tolerance=0.1, allow_fewer=True)
+    assert {tuple(a) for a in got} == inside and len(got) == len(inside)

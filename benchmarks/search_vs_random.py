@@ -29,7 +29,9 @@ The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,
 at 16x16, searches of 8 epochs (3 warm-up), 3 seeds x 3 epochs per architecture, 10 random
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
 and 51 trainings, about 60-80 minutes with 2 jobs on a 2-core CPU (runs/svr-2 on this project's build
-VM, shared with other work: 14 min of searches, 56 of trainings, 8 of supernet ranking).
+VM, shared with other work: 14 min of searches, 56 of trainings, 8 of supernet ranking). On a quiet VM
+with a LUT profiled 2026-12-01 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge
+adds about 15 s per judgement (51 in the default setting: about 13 minutes; svr-9's 11 took 3 minutes).
 """
 
 from __future__ import annotations

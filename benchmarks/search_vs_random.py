@@ -482,6 +482,9 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     ax.errorbar([a["lut_ms"] for a in rnd], [a["acc_mean"] for a in rnd],
                 yerr=[0 if math.isnan(a["acc_std"]) else a["acc_std"] for a in rnd], fmt="o", color="0.6",
                 ms=4, label="random (same latency +-5%)")
+    for a in (a for a in archs if a.get("argmax")):
+        ax.errorbar([a["lut_ms"]], [a["acc_mean"]], yerr=[0 if math.isnan(a["acc_std"]) else a["acc_std"]],
+                    fmt="x", ms=9, label=f"{a['group']}'s argmax before --select")
     for a in (a for a in archs if a["searched"]):
         ax.errorbar([a["lut_ms"]], [a["acc_mean"]], yerr=[0 if math.isnan(a["acc_std"]) else a["acc_std"]],
                     fmt="*", ms=12, label=f"searched: {a['label']}")

@@ -54,6 +54,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from search.select import FINETUNE_LR, FINETUNE_STEPS  # noqa: E402  (no torch: --help stays light)
+
 TOLERANCE = 0.05
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
 
@@ -82,10 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
                    "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
                    "(default 0: the argmax)")
-    p.add_argument("--finetune-steps", type=int, default=50, metavar="N",
+    p.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help="the second judge of the supernet's ranking: fine-tune a copy of each architecture's "
-                   "supernet weights N batches before testing it (default 50; 0: only the weights as they are)")
-    p.add_argument("--finetune-lr", type=float, default=0.02, help="that fine-tuning's first rate (default 0.02)")
+                   f"supernet weights N batches before testing it (default {FINETUNE_STEPS}; 0: only the weights "
+                   "as they are)")
+    p.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
+                   help=f"that fine-tuning's first rate (default {FINETUNE_LR:g})")
     args = p.parse_args(argv)
     if args.finetune_steps < 0 or not args.finetune_lr > 0:
         p.error("--finetune-steps must be >= 0 and --finetune-lr > 0")
@@ -336,19 +340,21 @@ def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: 
             acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size,
                                 finetune_steps=steps, finetune_lr=args.finetune_lr)
             rows.append({"supernet": search, "judge": judge, "label": a["label"], "supernet_acc": acc})
-            write_atomic_csv(path, rows)
+            write_ranking(path, rows)
         say(f"[rank] supernet of {search}, judge {judge}: {len(archs)} architectures judged "
             f"({time.perf_counter() - start:.0f} s)")
     return rows
 
 
-def write_atomic_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, RANKING_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+def write_ranking(path: Path, rows: list[dict[str, Any]]) -> None:
+    """OUT/ranking.csv, written atomically (lutnas.files)."""
+    from lutnas.files import write_atomic
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, RANKING_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_atomic(path, buf.getvalue())
 
 
 def kendall(xs: list[float], ys: list[float]) -> float:

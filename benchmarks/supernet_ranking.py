@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from search_vs_random import kendall, load_splits, seed_agreement  # noqa: E402
+from search.select import FINETUNE_LR  # noqa: E402
 
 RECIPE = ("data", "limit", "test_limit", "resolution", "train_epochs", "batch_size")
 COLUMNS = ("supernet", "label", "supernet_acc")
@@ -97,11 +98,14 @@ def search_mode(folder: Path) -> str:
     return f"{cfg.mode}, theta-paths {cfg.theta_paths}" if MODES[cfg.mode].theta_soft else cfg.mode
 
 
-def judges(runs: list[dict[str, Any]], extra: list[Path], finetune_steps: int = 0,
-           finetune_lr: float = 0.02) -> list[tuple[str, Path]]:
-    """(name, search folder) of every supernet that judges: each run's searches, then the ``extra`` ones; with
-    ``finetune_steps`` the names end in ``+ftN@LR`` (another judge than the supernet's plain weights)."""
-    tail = f"+ft{finetune_steps}@{finetune_lr:g}" if finetune_steps else ""
+def judge_tail(finetune_steps: int, finetune_lr: float) -> str:
+    """The suffix naming a fine-tuned judge (``+ftN@LR``; none for the supernet's plain weights)."""
+    return f"+ft{finetune_steps}@{finetune_lr:g}" if finetune_steps else ""
+
+
+def judges(runs: list[dict[str, Any]], extra: list[Path], tail: str = "") -> list[tuple[str, Path]]:
+    """(name, search folder) of every supernet that judges: each run's searches, then the ``extra`` ones, the
+    names ending in ``tail`` (:func:`judge_tail`)."""
     return ([(f"{run['name']}:{folder.name}{tail}", folder) for run in runs for folder in run["searches"]]
             + [(f"extra:{folder.name}{tail}", folder) for folder in extra])
 
@@ -127,7 +131,8 @@ def check_extra(folder: Path, runs: list[dict[str, Any]], archs: list[dict[str, 
 
 
 def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, threads: int | None,
-          extra: list[Path] = (), finetune_steps: int = 0, finetune_lr: float = 0.02) -> list[dict[str, Any]]:
+          extra: list[Path] = (), finetune_steps: int = 0, finetune_lr: float = FINETUNE_LR
+          ) -> list[dict[str, Any]]:
     """Each search's supernet's accuracy on every pooled architecture (appended to ``out``, resumed); with
     ``finetune_steps``, each architecture's weights fine-tuned that many batches first."""
     import torch
@@ -148,7 +153,7 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
         w = csv.writer(f, lineterminator="\n")
         if new:
             w.writerow(COLUMNS)
-        for name, folder in judges(runs, list(extra), finetune_steps, finetune_lr):
+        for name, folder in judges(runs, list(extra), judge_tail(finetune_steps, finetune_lr)):
             todo = [a for a in archs if (name, a["label"]) not in done]
             if not todo:
                 continue
@@ -165,8 +170,7 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
 
 
 def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
-           judged: list[dict[str, Any]], extra: list[Path] = (), finetune_steps: int = 0,
-           finetune_lr: float = 0.02) -> list[str]:
+           judged: list[dict[str, Any]], extra: list[Path] = (), tail: str = "") -> list[str]:
     """Per supernet: tau over all pooled architectures and per group name; then the mean per mode."""
     truth: dict[str, list[float]] = {}
     for t in trainings:
@@ -181,7 +185,7 @@ def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: l
     acc = {(r["supernet"], r["label"]): r["supernet_acc"] for r in judged}
     by_mode: dict[str, list[float]] = {}
     lines.append(f"{'supernet':<32}{'mode':<26}" + "".join(f"{k:>13}" for k in sets))
-    for name, folder in judges(runs, list(extra), finetune_steps, finetune_lr):
+    for name, folder in judges(runs, list(extra), tail):
         mode = search_mode(folder)
         taus = []
         for labels in sets.values():
@@ -208,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="judge each architecture after training a copy of its supernet weights N batches of 64 "
                    "training images (SGD, cosine from --finetune-lr; judges named '+ftN@LR'; default 0: the weights "
                    "as they are)")
-    p.add_argument("--finetune-lr", type=float, default=0.02, help="fine-tuning's first rate (default 0.02)")
+    p.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
+                   help=f"fine-tuning's first rate (default {FINETUNE_LR:g})")
     args = p.parse_args(argv)
     if args.finetune_steps < 0 or not args.finetune_lr > 0:
         p.error("--finetune-steps must be >= 0 and --finetune-lr > 0")
@@ -222,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or args.runs[0].parent / "supernet_ranking.csv"
     judged = judge(runs, archs, out, args.threads, args.supernet, args.finetune_steps, args.finetune_lr)
-    print("\n".join(report(runs, archs, trainings, judged, args.supernet, args.finetune_steps,
-                                 args.finetune_lr)))
+    print("\n".join(report(runs, archs, trainings, judged, args.supernet,
+                                 judge_tail(args.finetune_steps, args.finetune_lr))))
     print(f"judgements in {out}")
     return 0
 

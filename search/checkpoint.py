@@ -13,6 +13,7 @@ import torch
 from search.config import saved_config
 from search.data import batches
 from search.dnas import RECALIBRATE_BATCH, RECALIBRATE_IMAGES
+from search.select import FINETUNE_LR
 from search.supernet import Supernet
 from search.torch_device import batch_to
 
@@ -63,7 +64,6 @@ def restore_supernet(out: Path) -> tuple[Supernet, dict[str, Any]]:
     return net.eval(), saved
 
 
-FINETUNE_LR = 0.02  # SGD rate of a judgement's fine-tuning, decayed to 0 by a cosine over its steps
 FINETUNE_BATCH = 64
 
 

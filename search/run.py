@@ -12,6 +12,7 @@ from typing import Any
 
 from search.torch_device import TRAIN_DEVICES
 from search.loss import LOSSES
+from search.select import FINETUNE_STEPS
 from search.runfolder import RUN_FIELDS, check_resume, check_run, config_from, read_search_json, start
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
@@ -98,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after the last epoch, judge the argmax and K-1 architectures within +-5%% of its LUT "
                    "latency with the supernet (each fine-tuned --select-steps batches, tested on the theta split) "
                    "and return the most accurate (search.select; default 0: the argmax)")
-    p.add_argument("--select-steps", type=int, default=50, metavar="N",
-                   help="fine-tuning batches per judged architecture of --select (default 50)")
+    p.add_argument("--select-steps", type=int, default=FINETUNE_STEPS, metavar="N",
+                   help=f"fine-tuning batches per judged architecture of --select (default {FINETUNE_STEPS})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",

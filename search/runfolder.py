@@ -48,7 +48,9 @@ def read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
     from search.config import saved_config
 
-    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": 50,
+    from search.select import FINETUNE_STEPS
+
+    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": FINETUNE_STEPS,
            **saved["run"]}
     return saved_config(saved["config"]), run
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 SELECT_TOLERANCE = 0.05  # candidates' LUT latency within +-5% of the argmax's, as the random baselines'
-SELECT_STEPS = 50
+FINETUNE_STEPS = 50  # the fine-tuned judge's batches (--select-steps, the benchmarks' --finetune-steps)
+FINETUNE_LR = 0.02  # its first SGD rate, decayed to 0 by a cosine over the steps
 DRAW_STREAM = 7919  # added to the search's seed: candidates drawn apart from search_vs_random.py's baselines
 
 
@@ -36,7 +37,7 @@ def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: 
     return [list(base)] + [[candidates[i] for i in a] for a in drawn]
 
 
-def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = SELECT_STEPS,
+def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
            seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency with the supernet, each fine-tuned ``steps``
     batches of ``splits.train_w`` and tested on ``splits.train_theta``. Returns ``{"blocks": the most accurate

@@ -63,6 +63,12 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     best = max(judged, key=lambda j: j["val_acc"])
     assert arch.blocks == best["blocks"] and arch.predicted_ms == pytest.approx(best["predicted_ms"])
     assert f"select: {len(judged)} architectures of" in proc.stderr
+    # --resume of a finished search (its arch.json lost) selects again from search.json's --select, to the same pick
+    (out / "arch.json").unlink()
+    again = subprocess.run([sys.executable, "-m", "search.run", "--resume", str(out), "--quiet"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert read_arch(out / "arch.json").search["selection"] == sel
     # each judgement is the fine-tuned supernet's accuracy on the theta split, as path_accuracy gives it
     splits = load_data("digits", seed=0, limit=300)
     j = judged[-1]

@@ -64,7 +64,14 @@ def near_latency(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: f
     if not 0 < tolerance < 1:
         raise ValueError(f"tolerance must be in (0, 1), got {tolerance}")
     lo, hi = target_ms * (1 - tolerance), target_ms * (1 + tolerance)
-    lam = tilt_for(t, fixed_ms, target_ms)
+    fastest, slowest = latency_range(t, fixed_ms)
+    if lo > slowest or hi < fastest:
+        raise ValueError(f"target {target_ms:.4g} ms +-{tolerance:.0%} is outside the space's range "
+                         f"({fastest:.4g} .. {slowest:.4g} ms)")
+    # tilt towards the middle of the part of the band the space can reach: the band's own middle, except
+    # at the ends of the range (a searched architecture at the fastest corner), where the band sticks out
+    centre = 0.5 * (max(lo, fastest) + min(hi, slowest))
+    lam = tilt_for(t, fixed_ms, centre) if fastest < centre < slowest else 0.0
     edge = hi if lam > 0 else lo
     cum = np.cumsum(_tilted(t, lam), axis=1)
     rng = np.random.default_rng(seed)

@@ -81,3 +81,19 @@ def test_a_band_holding_fewer_than_asked_is_an_error_unless_fewer_are_allowed():
         near_latency(TABLE, FIXED, 0.9, len(inside) + 3, tolerance=0.1)
     got = near_latency(TABLE, FIXED, 0.9, len(inside) + 3, tolerance=0.1, allow_fewer=True)
     assert {tuple(a) for a in got} == inside and len(got) == len(inside)
+
+
+@pytest.mark.parametrize("target, tol", [(0.45, 0.1), (0.45, 0.3), (1.7, 0.15)])
+def test_a_band_at_the_corner_of_the_range_is_drawn_from(target, tol):
+    """A searched architecture at the fastest or slowest corner: its band sticks out of the space's range,
+    and the draws still cover the part of it the space reaches, each architecture once."""
+    inside = band(target, tol)
+    got = near_latency(TABLE, FIXED, target, len(inside) + 2, tolerance=tol, seed=5, allow_fewer=True)
+    assert {tuple(a) for a in got} == inside and len(got) == len(inside)
+    counts = Counter(tuple(near_latency(TABLE, FIXED, target, 1, tolerance=tol, seed=s)[0]) for s in range(400))
+    assert set(counts) == inside
+
+
+def test_a_band_outside_the_range_is_an_error():
+    with pytest.raises(ValueError, match=r"target 0.3 ms \+-10% is outside the space's range \(0.45 .. 1.7 ms\)"):
+        near_latency(TABLE, FIXED, 0.3, 1, tolerance=0.1)

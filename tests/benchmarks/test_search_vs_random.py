@@ -1,0 +1,109 @@
+"""benchmarks/search_vs_random.py's report, on the files of a real run (runs/svr-10, Fashion-MNIST, --select 10),
+and its random draws at a corner of the space. Nothing is trained: the run's own files are its results."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import itertools
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+SVR10 = FIXTURES / "svr" / "svr-10"
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("search_vs_random", ROOT / "benchmarks" / "search_vs_random.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def svr():
+    return load_benchmark()
+
+
+def mean_accuracy() -> dict[str, float]:
+    """Each architecture's mean test accuracy over its seeds, straight from trainings.csv."""
+    per: dict[str, list[float]] = {}
+    with (SVR10 / "trainings.csv").open() as f:
+        for r in csv.DictReader(f):
+            per.setdefault(r["label"], []).append(float(r["test_acc"]))
+    return {label: statistics.fmean(v) for label, v in per.items()}
+
+
+def pairwise_tau(xs: list[float], ys: list[float]) -> float:
+    """Kendall's tau by counting pairs (no ties in these files)."""
+    s = sum((1 if (a - b) * (c - d) > 0 else -1) for (a, c), (b, d) in itertools.combinations(zip(xs, ys), 2))
+    return s / (len(xs) * (len(xs) - 1) / 2)
+
+
+def test_summary_counts_what_the_files_say(svr):
+    args = svr.parse_args(["--out", str(SVR10), "--betas", "", "--seed", "5", "--select", "10"])
+    archs = json.loads((SVR10 / "archs.json").read_text())
+    summary = svr.summarize(args, archs, svr.read_trainings(SVR10 / "trainings.csv"),
+                            svr.read_ranking(SVR10 / "ranking.csv"), 0.5703)
+    acc = mean_accuracy()
+    randoms = [a["label"] for a in archs if a["label"].startswith("target-mid/random")]
+    assert len(randoms) == 10
+    g = summary["groups"]["target-mid"]
+    assert g["randoms"] == 10
+    assert g["beats"] == sum(acc["target-mid"] > acc[r] for r in randoms) == 9
+    assert g["argmax_beats"] == sum(acc["target-mid/argmax"] > acc[r] for r in randoms) == 8
+    assert g["rank"] == 2 and g["searched_acc"] == pytest.approx(acc["target-mid"])
+    assert g["skips"] == archs[0]["blocks"].count("skip") == 3
+    lo, hi = g["beats_90"]
+    assert 0 <= lo <= g["beats"] <= hi <= 10
+
+    with (SVR10 / "ranking.csv").open() as f:
+        ranking = list(csv.DictReader(f))
+    for judge, taus in [("weights", summary["kendall_tau"]), ("ft50@0.02", summary["kendall_tau_by_judge"]["ft50@0.02"])]:
+        rows = [r for r in ranking if r["judge"] == judge]
+        assert len(rows) == taus["target-mid"]["n_all"] == 12
+        expected = pairwise_tau([float(r["supernet_acc"]) for r in rows], [acc[r["label"]] for r in rows])
+        assert taus["target-mid"]["all"] == pytest.approx(expected)
+    assert summary["kendall_tau_by_judge"]["ft50@0.02"]["target-mid"]["all"] == pytest.approx(0.2121, abs=1e-4)
+
+
+def test_a_finished_run_is_reported_again_without_training(tmp_path):
+    """A second run on a finished --out trains nothing, reads the files, and prints the same counts."""
+    out = tmp_path / "svr-10"
+    shutil.copytree(SVR10, out)
+    before = {p.name: p.read_bytes() for p in out.glob("*.csv")}
+    proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out), "--lut",
+                           str(out / "lut.csv"), "--betas", "", "--seed", "5", "--select", "10"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "more accurate than 9 of 10 random architectures within +-5%" in proc.stdout
+    assert "before --select (the argmax of P_theta)" in proc.stdout and "more accurate than 8 of 10" in proc.stdout
+    assert "[train]" not in proc.stderr and "[rank]" not in proc.stderr
+    assert {p.name: p.read_bytes() for p in out.glob("*.csv")} == before  # nothing rewritten
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["groups"]["target-mid"]["beats"] == 9
+    assert (out / "search_vs_random.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_band(svr, tmp_path, capsys):
+    """The fastest corner's +-5% band holds fewer architectures than --randoms asks for: the run goes on with
+    those it holds, and says so (it used to stop with a traceback)."""
+    table = [[0.10, 0.11, 0.40], [0.10, 0.12, 0.50], [0.05, 0.06, 0.60]]  # 8 within 5% of the fastest
+    cands = ["a", "b", "c"]
+    matrix = SimpleNamespace(latency_ms=table, fixed_ms=1.0, candidates=cands,
+                             predict=lambda blocks: 1.0 + sum(table[l][cands.index(b)] for l, b in enumerate(blocks)))
+    args = svr.parse_args(["--out", str(tmp_path), "--betas", "", "--randoms", "10"])
+    archs = svr.draw_archs(args, matrix, {"target-mid": ["a", "a", "a"]})
+    band = [a for a in itertools.product(cands, repeat=3) if abs(matrix.predict(a) / 1.25 - 1) <= 0.05]
+    randoms = [a for a in archs if not a["searched"]]
+    assert len(randoms) == len(band) - 1 == 7  # every other architecture of the band, once
+    assert {tuple(a["blocks"]) for a in randoms} == set(band) - {("a", "a", "a")}
+    assert f"only {len(randoms)} other architectures lie within +-5% of its 1.250 ms" in capsys.readouterr().out
+    assert json.loads((tmp_path / "archs.json").read_text()) == archs

@@ -194,8 +194,8 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
             drawn = near_latency(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=args.seed + i,
                                  exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
             if len(drawn) < n:  # a search at a corner of the space: its band holds few architectures
-                print(f"{label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
-                      f"{ms:.3f} ms; comparing with those", flush=True)
+                say(f"[draw] {label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
+                    f"{ms:.3f} ms; comparing with those")
             for j, idx in enumerate(drawn):
                 rb = [cands[k] for k in idx]
                 archs.append({"label": f"{label}/random{j + 1}", "group": label, "searched": False, "blocks": rb,

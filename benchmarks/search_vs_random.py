@@ -8,7 +8,9 @@ Steps (each is kept in --out, so a second run with the same --out continues wher
 
 1. The LUT: --lut, or `profiler.run --device cpu --space fbnet-cifar --resolution R` into OUT/lut.csv.
 2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
-   latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value.
+   latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value;
+   each with search.run's --select (default 10). A search whose pick is not its argmax has the argmax
+   trained beside it, so one run compares the two.
 3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
    (the others) drawn uniformly from the architectures within +-5% of its LUT latency
    (search.sampling.near_latency), written to OUT/archs.json.
@@ -32,6 +34,8 @@ and 51 trainings, about 60-80 minutes with 2 jobs on a 2-core CPU (runs/svr-2 on
 VM, shared with other work: 14 min of searches, 56 of trainings, 8 of supernet ranking). On a quiet VM
 with a LUT profiled 2026-12-01 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge
 adds about 15 s per judgement (51 in the default setting: about 13 minutes; svr-9's 11 took 3 minutes).
+--select 10 (the default since lutnas 0.7) adds about 3.5 minutes per search and 3 trainings for each
+search whose pick is not its argmax: svr-13, the default setting with --select 10, took 37 minutes.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from search.select import FINETUNE_LR, FINETUNE_STEPS  # noqa: E402  (no torch: --help stays light)
+from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_K  # noqa: E402  (no torch: --help stays light)
 
 TOLERANCE = 0.05
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
@@ -80,10 +84,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2, help="searches / trainings at a time (default 2)")
     p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searches and the random draws (default 0)")
-    p.add_argument("--select", type=int, default=0, metavar="K",
+    p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
                    "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
-                   "(default 0: the argmax)")
+                   f"(default {SELECT_K}, search.run's; 0: the argmax as it is)")
     p.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help="the second judge of the supernet's ranking: fine-tune a copy of each architecture's "
                    f"supernet weights N batches before testing it (default {FINETUNE_STEPS}; 0: only the weights "
@@ -131,9 +135,10 @@ def search_plan(args: argparse.Namespace, target_ms: float) -> dict[str, list[st
 
 
 def select_args(args: argparse.Namespace) -> list[str]:
-    """search.run's --select arguments: its judge fine-tunes as the ranking step's second judge does."""
+    """search.run's --select arguments (always given: 0 turns off search.run's default); its judge fine-tunes as
+    the ranking step's second judge does."""
     if not args.select:
-        return []
+        return ["--select", "0"]
     return ["--select", str(args.select), *(["--select-steps", str(args.finetune_steps)] if args.finetune_steps else [])]
 
 

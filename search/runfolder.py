@@ -10,6 +10,8 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from search.select import FINETUNE_STEPS
+
 RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
               "train_device", "select", "select_steps")
 SEARCH_FILES = ("search.json", "checkpoint.pt", "checkpoint.pt.part", "metrics.csv", "arch.json", "theta.png",
@@ -47,8 +49,6 @@ def read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if missing:
         raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
     from search.config import saved_config
-
-    from search.select import FINETUNE_STEPS
 
     run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": FINETUNE_STEPS,
            **saved["run"]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+SELECT_K = 10  # --select's default: the argmax and 9 others (0 returns the argmax as it is)
 SELECT_TOLERANCE = 0.05  # candidates' LUT latency within +-5% of the argmax's, as the random baselines'
 FINETUNE_STEPS = 50  # the fine-tuned judge's batches (--select-steps, the benchmarks' --finetune-steps)
 FINETUNE_LR = 0.02  # its first SGD rate, decayed to 0 by a cosine over the steps
@@ -41,15 +42,22 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
            seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency with the supernet, each fine-tuned ``steps``
     batches of ``splits.train_w`` and tested on ``splits.train_theta``. Returns ``{"blocks": the most accurate
-    (base on ties), "argmax": base, "steps": steps, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``."""
+    (base on ties), "argmax": base, "steps": steps, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The
+    supernet's weights, BatchNorm statistics and mode are as they were when it returns."""
     from search.checkpoint import path_accuracy
 
     judged = []
-    for blocks in candidates_near(matrix, list(net.candidates), base, k, seed):
-        acc = path_accuracy(net, blocks, splits.train_w, splits.train_theta, input_size, seed=seed,
-                            finetune_steps=steps)
-        judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc})
-        if progress:
-            progress(1)
+    saved = {name: t.detach().clone() for name, t in net.state_dict().items()}  # each judgement recomputes BN
+    training = net.training  # statistics in place; the supernet is handed back as it came (export, checkpoint)
+    try:
+        for blocks in candidates_near(matrix, list(net.candidates), base, k, seed):
+            acc = path_accuracy(net, blocks, splits.train_w, splits.train_theta, input_size, seed=seed,
+                                finetune_steps=steps)
+            judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc})
+            if progress:
+                progress(1)
+    finally:
+        net.load_state_dict(saved)
+        net.train(training)
     best = max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
     return {"blocks": judged[best]["blocks"], "argmax": list(base), "steps": steps, "judged": judged}

@@ -51,8 +51,13 @@ def test_search_writes_every_result(finished):
     assert arch.lut["hash"] == lut.content_hash()
     probs = np.array(arch.probabilities)
     assert probs.shape == (3, 4) and np.allclose(probs.sum(1), 1)
-    assert [arch.candidates[i] for i in probs.argmax(1)] == arch.blocks
-    assert arch.top_k[0]["blocks"] == arch.blocks
+    sel = arch.search["selection"]  # --select 10 by default: the argmax and others of its latency, judged
+    assert [arch.candidates[i] for i in probs.argmax(1)] == sel["argmax"] == sel["judged"][0]["blocks"]
+    assert arch.top_k[0]["blocks"] == sel["argmax"]
+    assert sel["steps"] == 50 and 1 <= len(sel["judged"]) <= 10  # fewer where its band holds fewer
+    best = max(range(len(sel["judged"])), key=lambda i: (sel["judged"][i]["val_acc"], i == 0))
+    assert arch.blocks == sel["judged"][best]["blocks"]
+    assert f"select: {len(sel['judged'])} architectures of" in proc.stderr
     assert [t["probability"] for t in arch.top_k] == sorted((t["probability"] for t in arch.top_k), reverse=True)
     rows = read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
@@ -218,7 +223,7 @@ def test_restore_supernet_and_judge_a_path_with_its_weights(finished, tmp_path):
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert torch.equal(net.theta.detach(), ckpt["net"]["theta"]) and not net.training
     assert net.mode == saved["config"]["mode"] == "hybrid" and net.weights == "shared"
-    assert net.choices(net.probabilities().argmax(1)) == arch.blocks
+    assert net.choices(net.probabilities().argmax(1)) == arch.search["selection"]["argmax"]
     splits = load_data("digits", seed=0, limit=300)
     before = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k and "batches" not in k}
     acc = path_accuracy(net, arch.blocks, splits.train_w, splits.test, net.space.input_size)

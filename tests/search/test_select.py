@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from lut import load
 from search.archfile import read_arch
@@ -74,3 +75,27 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     j = judged[-1]
     assert j["val_acc"] == pytest.approx(path_accuracy(net, j["blocks"], splits.train_w, splits.train_theta,
                                                        net.space.input_size, finetune_steps=3))
+
+
+def test_select_hands_the_supernet_back_as_it_came(tmp_path):
+    """Each judgement recomputes BatchNorm statistics in the supernet; select restores them, so model.onnx and the
+    checkpoint after a search are the supernet's as trained, whatever was judged."""
+    from search.select import select
+
+    out = tmp_path / "s"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
+                           "300", "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "1", "--select", "0",
+                           "--no-export", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    net, _ = restore_supernet(out)
+    net.train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    space, m = net.space, load(LUT).matrix(net.space)
+    base = [space.candidates[1]] * len(space.layers)
+    splits = load_data("digits", seed=0, limit=300)
+    picked = select(net, m, splits, space.input_size, base, 4, steps=2)
+    assert len(picked["judged"]) == 4 and net.training
+    after = net.state_dict()
+    assert before.keys() == after.keys()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed == []

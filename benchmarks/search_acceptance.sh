@@ -8,12 +8,12 @@
 # Needs lut/cpu-r16.csv: python -m profiler.run --device cpu --space fbnet-cifar --resolution 16 --out lut/cpu-r16.csv
 # Every search: fbnet-cifar at 16x16 on digits, batch 32. Each is stopped after SECONDS (default 480);
 # its metrics.csv (a row per finished epoch: argmax_ms is the derived architecture's LUT latency) and,
-# when it finishes, arch.json are kept under OUTDIR/<name>/ (checkpoints are removed).
+# when it finishes, arch.json (the argmax: --select 0) are kept under OUTDIR/<name>/ (checkpoints are removed).
 set -u
 out=${1:?usage: search_acceptance.sh OUTDIR [cpu|cuda] [SECONDS] [SET]}; dev=${2:-cuda}; limit=${3:-480}; set=${4:-all}
 py=${PYTHON:-python3}
 mkdir -p "$out"
-common=(--lut lut/cpu-r16.csv --resolution 16 --batch-size 32 --threads 1 --train-device "$dev" --no-export --quiet
+common=(--lut lut/cpu-r16.csv --resolution 16 --batch-size 32 --threads 1 --train-device "$dev" --no-export --quiet --select 0
         --lr-theta "${LR_THETA:-0.01}")
 hard=(--mode hard --epochs "${EPOCHS:-150}" --tau-decay "${TAU_DECAY:-0.98}")
 soft=(--mode soft --epochs 40)

@@ -4,7 +4,8 @@
 
 A finished search's last metrics.csv row has val_acc: the derived (argmax) architecture with the
 supernet's weights (BatchNorm statistics recomputed for its path) on the theta split. This trains
-the same architecture (the folder's arch.json) from scratch with search.train's recipe (SGD,
+the same architecture (the folder's arch.json; its search's argmax where --select returned another)
+from scratch with search.train's recipe (SGD,
 Nesterov, cosine to 0, lr 0.2 per 256 images) on the same images the supernet's weights trained
 on (the w split of the search's data, --limit and seed), for the search's number of epochs, and
 evaluates it on the same theta split. It prints both accuracies and the gap (stand-alone minus
@@ -18,6 +19,7 @@ Cost: the architecture's training, --seeds times (a few minutes per seed for fbn
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -59,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(rows) != config["epochs"]:
         sys.exit(f"{args.search}: {len(rows)} of {config['epochs']} epochs done; finish it first")
     judged = float(rows[-1]["val_acc"])
+    argmax = (arch.search.get("selection") or {}).get("argmax")
+    if argmax and argmax != arch.blocks:  # --select picked another: metrics.csv's val_acc is the argmax's
+        print(f"{args.search}: --select returned another architecture than the argmax; measuring the argmax "
+              f"({' '.join(argmax)}), whose judgement metrics.csv holds")
+        arch = dataclasses.replace(arch, blocks=list(argmax))
     epochs, batch = int(config["epochs"]), int(config["batch_size"])
     splits = load_data(run["data"], seed=int(config["seed"]), limit=run["limit"])
     same = SimpleNamespace(name=splits.name, train=splits.train_w, test=splits.train_theta,

@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="digits (default, bundled), fashion-mnist[:DIR], cifar10:DIR or folder:DIR")
     p.add_argument("--limit", type=int, default=None, help="use at most this many training images")
     p.add_argument("--epochs", type=int, default=20,
-                   help="search epochs (default 20: the README's main job, digits at 32x32, takes about 10 "
-                        "minutes on 2 cores)")
+                   help="search epochs (default 20: the README's main job, digits at 32x32, takes about 7 "
+                        "minutes on 2 cores with --select 10's judging)")
     p.add_argument("--warmup-epochs", type=int, default=None,
                    help="epochs that train weights only, before theta moves (default 50%% of --epochs)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step and process (default 64)")

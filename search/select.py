@@ -2,8 +2,8 @@
 against others of its latency with the supernet.
 
 A supernet's weights as they are rank architectures of one latency poorly (Kendall tau -0.06 to 0.39 among the
-mid-latency networks of `benchmarks/search_vs_random.py` in eight runs); after each architecture's copy of them
-is fine-tuned for 50 batches they rank them at 0.14-0.53 (docs/search.md, "A fine-tuned judge").
+mid-latency networks of `benchmarks/search_vs_random.py` in nine runs); after each architecture's copy of them
+is fine-tuned for 50 batches they rank them at 0.09-0.53 (docs/search.md, "A fine-tuned judge").
 ``--select K`` uses that: the argmax of P_theta and K-1 architectures drawn uniformly from those within
 +-5% of its LUT latency (``search.sampling.near_latency``) are each fine-tuned from the supernet's weights on the
 weights' split and tested on the theta split (images the weights never trained on); the most accurate one is the

@@ -137,9 +137,8 @@ def search_plan(args: argparse.Namespace, target_ms: float) -> dict[str, list[st
 def select_args(args: argparse.Namespace) -> list[str]:
     """search.run's --select arguments (always given: 0 turns off search.run's default); its judge fine-tunes as
     the ranking step's second judge does."""
-    if not args.select:
-        return ["--select", "0"]
-    return ["--select", str(args.select), *(["--select-steps", str(args.finetune_steps)] if args.finetune_steps else [])]
+    steps = ["--select-steps", str(args.finetune_steps)] if args.select and args.finetune_steps else []
+    return ["--select", str(args.select), *steps]
 
 
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:

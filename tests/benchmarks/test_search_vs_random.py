@@ -107,3 +107,11 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
     assert {tuple(a["blocks"]) for a in randoms} == set(band) - {("a", "a", "a")}
     assert f"only {len(randoms)} other architectures lie within +-5% of its 1.250 ms" in capsys.readouterr().err  # a progress note, beside [train] and [rank]
     assert json.loads((tmp_path / "archs.json").read_text()) == archs
+
+
+def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
+    svr = load_benchmark()
+    args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
+    assert svr.select_args(args()) == ["--select", "10", "--select-steps", "50"]
+    assert svr.select_args(args("--select", "0")) == ["--select", "0"]
+    assert svr.select_args(args("--select", "4", "--finetune-steps", "0")) == ["--select", "4"]

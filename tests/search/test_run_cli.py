@@ -262,3 +262,16 @@ def test_a_fine_tuned_judgement_trains_a_copy_and_leaves_the_supernet_as_it_was(
     assert not torch.equal(child.state_dict()["head.fc.weight"], start["head.fc.weight"])
     with pytest.raises(ValueError, match="steps >= 0 and lr > 0"):
         finetune(child, splits.train_w, 16, -1)
+
+
+def test_select_10_is_the_default_and_a_search_from_before_it_resumes_without_judging(tmp_path):
+    from search.run import _settings, build_parser
+
+    run = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[1]
+    assert (run["select"], run["select_steps"]) == (10, 50)
+    out = tmp_path / "old"
+    out.mkdir()
+    config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
+    old = {"lut": str(LUT), "space": str(TINY), "data": "digits"}  # no "select": lutnas 0.6 and before
+    (out / "search.json").write_text(json.dumps({"config": config, "run": old}))
+    assert _settings(build_parser().parse_args(["--resume", str(out)]))[1]["select"] == 0

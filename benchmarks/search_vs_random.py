@@ -53,7 +53,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -94,6 +94,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "as they are)")
     p.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
                    help=f"that fine-tuning's first rate (default {FINETUNE_LR:g})")
+    p.add_argument("--rank-with", default=None, metavar="LABELS",
+                   help="the searches whose supernets judge the ranking, separated by commas (default: every "
+                   "search); e.g. `--rank-with target-mid --finetune-steps 150` adds a 150-batch judge to a "
+                   "finished run at a third of the cost")
     args = p.parse_args(argv)
     if args.finetune_steps < 0 or not args.finetune_lr > 0:
         p.error("--finetune-steps must be >= 0 and --finetune-lr > 0")
@@ -320,6 +324,20 @@ def read_ranking(path: Path) -> list[dict[str, Any]]:
                 for r in csv.DictReader(f)]
 
 
+def rank_with(args: argparse.Namespace, searches: Iterable[str]) -> list[str]:
+    """The searches named by --rank-with (all of ``searches`` when not given); a name that is not one of them
+    stops the run (checked before anything is searched or trained)."""
+    searches = list(searches)
+    if args.rank_with is None:
+        return searches
+    names = [n for n in args.rank_with.split(",") if n]
+    unknown = [n for n in names if n not in searches]
+    if unknown or not names:
+        raise SystemExit(f"--rank-with: {', '.join(unknown) or 'no search named'}: not a search of this run "
+                         f"(its searches: {', '.join(searches)})")
+    return names
+
+
 def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: list[dict[str, Any]]
                      ) -> list[dict[str, Any]]:
     """Accuracy of each architecture with each search's supernet weights, by each judge (OUT/ranking.csv,
@@ -327,7 +345,7 @@ def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: 
     path = args.out / "ranking.csv"
     rows = read_ranking(path)
     done = {(r["supernet"], r["judge"], r["label"]) for r in rows}
-    todo = [(j, search, folder) for j in judge_names(args) for search, folder in folders.items()
+    todo = [(j, search, folders[search]) for j in judge_names(args) for search in rank_with(args, folders)
             if any((search, j, a["label"]) not in done for a in archs)]
     if not todo:
         return rows
@@ -525,7 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     matrix = load(lut).matrix(space)
     target = mid_latency(matrix.latency_ms, matrix.fixed_ms)
     say(f"[plan] LUT range mid-point {target:.3f} ms")
-    folders = run_searches(args, lut, search_plan(args, target))
+    plan = search_plan(args, target)
+    rank_with(args, plan)
+    folders = run_searches(args, lut, plan)
     found = {label: json.loads((f / "arch.json").read_text()) for label, f in folders.items()}
     searched = {label: a["blocks"] for label, a in found.items()}
     argmax = {label: a["search"]["selection"]["argmax"] for label, a in found.items()

@@ -115,3 +115,30 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     assert svr.select_args(args()) == ["--select", "10", "--select-steps", "50"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
     assert svr.select_args(args("--select", "4", "--finetune-steps", "0")) == ["--select", "4"]
+
+
+def test_rank_with_names_the_supernets_that_judge(svr, tmp_path):
+    """--rank-with target-mid judges with that search's supernet only: svr-10's target-mid judgements are all
+    in ranking.csv, so a second search (no folder, nothing judged) leaves nothing to do and nothing is loaded."""
+    args = svr.parse_args(["--out", str(tmp_path), "--betas", "0.6", "--rank-with", "target-mid"])
+    archs = json.loads((SVR10 / "archs.json").read_text())
+    shutil.copy(SVR10 / "ranking.csv", tmp_path / "ranking.csv")
+    folders = {"target-mid": SVR10 / "searches" / "target-mid", "fbnet-b0.6": tmp_path / "searches" / "fbnet-b0.6"}
+    assert svr.rank_with(args, folders) == ["target-mid"]
+    rows = svr.supernet_ranking(args, folders, archs)
+    assert {r["supernet"] for r in rows} == {"target-mid"} and len(rows) == 2 * len(archs)
+    assert svr.rank_with(svr.parse_args(["--out", "x"]), folders) == ["target-mid", "fbnet-b0.6"]
+
+
+def test_rank_with_an_unknown_search_stops_before_anything_runs(tmp_path):
+    out = tmp_path / "svr-10"
+    shutil.copytree(SVR10, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out), "--lut",
+                           str(out / "lut.csv"), "--betas", "", "--seed", "5", "--rank-with", "fbnet-b0.6"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == ("--rank-with: fbnet-b0.6: not a search of this run "
+                                                     "(its searches: target-mid)")
+    assert "Traceback" not in proc.stderr and "[search" not in proc.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

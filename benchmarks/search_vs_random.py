@@ -410,8 +410,8 @@ def beats_interval(searched: str, randoms: list[str], accs: dict[str, list[float
 
 def seed_agreement(labels: list[str], trainings: list[dict[str, Any]]) -> float:
     """Mean Kendall tau between two seeds' accuracies over ``labels``, over every pair of seeds that trained
-    all of them: how far the stand-alone ranking repeats itself. A supernet's tau against it is read
-    against this ceiling (a ranking that does not repeat between seeds cannot be predicted)."""
+    all of them: how far the stand-alone ranking of single trainings repeats itself. The mean over seeds that
+    a supernet is scored against repeats better; :func:`perfect_judge_tau` gives that ceiling."""
     by_seed: dict[int, dict[str, float]] = {}
     for r in trainings:
         by_seed.setdefault(int(r["seed"]), {})[r["label"]] = r["test_acc"]
@@ -420,6 +420,27 @@ def seed_agreement(labels: list[str], trainings: list[dict[str, Any]]) -> float:
             for i, a in enumerate(complete) for b in complete[i + 1:]]
     taus = [t for t in taus if not math.isnan(t)]
     return statistics.fmean(taus) if taus else math.nan
+
+
+def perfect_judge_tau(labels: list[str], trainings: list[dict[str, Any]], draws: int = 4000) -> float:
+    """The Kendall tau that a judge knowing each architecture's true accuracy would score, on average, against
+    the mean over seeds that the benchmark measures: the ceiling of a supernet's tau on ``labels``. A Gaussian
+    model: each mean carries its seeds' noise (variance s^2/k) and the true accuracies spread by what is left of
+    the means' variance once that noise is taken out (none left: a ceiling of about 0)."""
+    import numpy as np
+
+    per = {label: [r["test_acc"] for r in trainings if r["label"] == label] for label in labels}
+    if len(labels) < 3 or any(len(v) < 2 for v in per.values()):
+        return math.nan
+    means = np.array([statistics.fmean(per[label]) for label in labels])
+    noise = np.array([statistics.variance(per[label]) / len(per[label]) for label in labels])
+    spread = max(0.0, float(means.var(ddof=1) - noise.mean()))
+    rng = np.random.default_rng(0)
+    true = rng.normal(0.0, math.sqrt(spread), (draws, len(labels)))
+    seen = true + rng.normal(0.0, 1.0, (draws, len(labels))) * np.sqrt(noise)
+    i, j = np.triu_indices(len(labels), 1)
+    agree = np.sign(true[:, i] - true[:, j]) * np.sign(seen[:, i] - seen[:, j])
+    return float(agree.mean())
 
 
 # ---- 6. report ----------------------------------------------------------------------------------------------
@@ -468,7 +489,9 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
                 "all": kendall([r["supernet_acc"] for r in rows], [by_label[r["label"]]["acc_mean"] for r in rows]),
                 "n_group": len(own), "n_all": len(rows),
                 "seeds_group": seed_agreement([r["label"] for r in own], trainings),
-                "seeds_all": seed_agreement([r["label"] for r in rows], trainings)}
+                "seeds_all": seed_agreement([r["label"] for r in rows], trainings),
+                "ceiling_group": perfect_judge_tau([r["label"] for r in own], trainings),
+                "ceiling_all": perfect_judge_tau([r["label"] for r in rows], trainings)}
     return {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "target_ms": target_ms, "groups": groups, "kendall_tau": by_judge.pop(PLAIN_JUDGE, {}),
             "kendall_tau_by_judge": by_judge, "archs": archs}
@@ -497,7 +520,9 @@ def format_report(summary: dict[str, Any]) -> list[str]:
         for label, t in taus.items():
             lines.append(f"Kendall tau, supernet of {label}{how} vs stand-alone: {t['group']:.2f} on its "
                          f"{t['n_group']} architectures, {t['all']:.2f} on all {t['n_all']} (seed against seed, the "
-                         f"ranking's own repeatability: {t['seeds_group']:.2f} and {t['seeds_all']:.2f})")
+                         f"ranking's own repeatability: {t['seeds_group']:.2f} and {t['seeds_all']:.2f}; a judge "
+                         f"that knew the true accuracies: about {t.get('ceiling_group', math.nan):.2f} and "
+                         f"{t.get('ceiling_all', math.nan):.2f})")
     return lines
 
 

@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import itertools
 import json
+import math
 import shutil
 import statistics
 import subprocess
@@ -142,3 +143,28 @@ def test_rank_with_an_unknown_search_stops_before_anything_runs(tmp_path):
                                                      "(its searches: target-mid)")
     assert "Traceback" not in proc.stderr and "[search" not in proc.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_perfect_judge_tau_is_the_ceiling_the_seeds_allow(svr):
+    """Without noise between seeds a perfect judge scores 1; when the means differ by no more than that noise it
+    scores about 0; more noise, a lower ceiling; on svr-10 it lies between the single-seed agreement and 1."""
+    def runs(means, spread):
+        return [{"label": f"a{i}", "seed": s, "test_acc": m + d} for i, m in enumerate(means)
+                for s, d in enumerate((-spread, 0.0, spread))]
+    labels = [f"a{i}" for i in range(10)]
+    means = [85.0 + 0.3 * i for i in range(10)]
+    assert svr.perfect_judge_tau(labels, runs(means, 0.0)) == 1.0
+    quiet, loud = svr.perfect_judge_tau(labels, runs(means, 0.3)), svr.perfect_judge_tau(labels, runs(means, 1.0))
+    assert 0.5 < quiet < 1.0 and 0.0 <= loud < quiet
+    flat = runs([85.0 + 0.01 * (i % 2) for i in range(10)], 1.0)  # the means' spread is all seed noise
+    assert svr.perfect_judge_tau(labels, flat) == pytest.approx(0.0, abs=0.05)
+    assert math.isnan(svr.perfect_judge_tau(labels[:2], runs(means, 0.3)))
+
+    args = svr.parse_args(["--out", str(SVR10), "--betas", "", "--seed", "5", "--select", "10"])
+    trainings = svr.read_trainings(SVR10 / "trainings.csv")
+    summary = svr.summarize(args, json.loads((SVR10 / "archs.json").read_text()), trainings,
+                            svr.read_ranking(SVR10 / "ranking.csv"), 0.5703)
+    t = summary["kendall_tau"]["target-mid"]
+    assert t["ceiling_group"] == pytest.approx(0.66, abs=0.02)
+    assert t["seeds_group"] < t["ceiling_group"] < 1.0
+    assert "a judge that knew the true accuracies: about 0.66 and 0.66" in "\n".join(svr.format_report(summary))

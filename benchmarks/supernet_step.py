@@ -311,8 +311,11 @@ def main() -> None:
         sys.exit(f"unknown weights {', '.join(unknown)}; known: {', '.join(WEIGHTS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    space = get_space(args.space, None, args.resolution)
-    matrix = load_matrix(space, args.lut)
+    try:
+        space = get_space(args.space, None, args.resolution)
+        matrix = load_matrix(space, args.lut)
+    except (ValueError, OSError) as e:  # an unknown space, an unreadable or malformed LUT (LUTError)
+        sys.exit(f"supernet_step: {e}")
     term = LatencyTerm(matrix)
     print(f"space {space.name}: {len(space.layers)} layers x {len(space.candidates)} candidates, "
           f"input {space.input_size}x{space.input_size}, {space.num_classes} classes, batch {args.batch}, "

@@ -483,6 +483,8 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
         taus = by_judge.setdefault(judge, {})
         for search in groups:
             rows = [r for r in ranking if r["supernet"] == search and r["judge"] == judge]
+            if not rows:  # this judge did not judge with this search's supernet (--rank-with)
+                continue
             own = [r for r in rows if by_label[r["label"]]["group"] == search]
             taus[search] = {
                 "group": kendall([r["supernet_acc"] for r in own], [by_label[r["label"]]["acc_mean"] for r in own]),

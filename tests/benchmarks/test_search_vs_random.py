@@ -168,3 +168,26 @@ def test_perfect_judge_tau_is_the_ceiling_the_seeds_allow(svr):
     assert t["ceiling_group"] == pytest.approx(0.66, abs=0.02)
     assert t["seeds_group"] < t["ceiling_group"] < 1.0
     assert "a judge that knew the true accuracies: about 0.66 and 0.66" in "\n".join(svr.format_report(summary))
+
+
+def test_a_judge_that_judged_with_some_supernets_reports_only_those(svr):
+    """After `--rank-with target-mid --finetune-steps 150` the new judge has no judgements by another search's
+    supernet: its taus list target-mid alone, not a nan over 0 architectures."""
+    args = svr.parse_args(["--out", str(SVR10), "--betas", "", "--seed", "5"])
+    archs = json.loads((SVR10 / "archs.json").read_text())
+    for i, a in enumerate(archs[-2:]):  # the last two random architectures: a second search's group
+        a.update(group="fbnet-b0.6", label=f"fbnet-b0.6{'' if i else '/random1'}", searched=not i)
+    trainings = svr.read_trainings(SVR10 / "trainings.csv")
+    relabel = {old: new["label"] for old, new in zip(
+        [a["label"] for a in json.loads((SVR10 / "archs.json").read_text())[-2:]], archs[-2:])}
+    trainings = [{**t, "label": relabel.get(t["label"], t["label"])} for t in trainings]
+    ranking = [{**r, "label": relabel.get(r["label"], r["label"])} for r in svr.read_ranking(SVR10 / "ranking.csv")]
+    ranking += [{**r, "supernet": "fbnet-b0.6"} for r in ranking if r["judge"] == "weights"]
+    ranking += [{**r, "judge": "ft150@0.02"} for r in ranking if r["judge"] == "ft50@0.02"]
+    summary = svr.summarize(args, archs, trainings, ranking, 0.5703)
+    assert set(summary["kendall_tau"]) == {"target-mid", "fbnet-b0.6"}
+    assert set(summary["kendall_tau_by_judge"]["ft150@0.02"]) == {"target-mid"}
+    assert summary["kendall_tau_by_judge"]["ft150@0.02"]["target-mid"]["n_all"] == 12
+    report = "\n".join(svr.format_report(summary))
+    assert "on its 0 architectures" not in report and "supernet of fbnet-b0.6 fine-tuned" not in report
+    assert "supernet of target-mid fine-tuned (150 steps at lr 0.02) vs stand-alone" in report

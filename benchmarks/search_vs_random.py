@@ -17,12 +17,14 @@ Steps (each is kept in --out, so a second run with the same --out continues wher
 4. Every architecture trained from scratch with search.train's recipe (SGD, Nesterov, cosine, lr 0.2
    per 256 images) on the same training images for --train-epochs, once per seed (--seeds), --jobs
    trainings at a time; test accuracy on the dataset's own test split. OUT/trainings.csv.
-5. The supernet's ranking: each architecture judged with each search's supernet weights (BatchNorm
-   statistics recomputed for its path) against its stand-alone accuracy: Kendall tau, in OUT/ranking.csv.
-   A second judge (--finetune-steps, default 50) first trains a copy of the architecture's supernet
-   weights for that many batches of the training images (search.checkpoint.finetune): on svr-8 it
-   ranked 17 architectures at tau 0.66-0.69 where the weights as they are ranked them at 0.31-0.44, and
-   the same 50 steps from a fresh initialisation at 0.38.
+5. The supernet's ranking: each architecture judged with the supernet weights of the mid-target search
+   (--rank-with; 'all' adds the FBNet-loss searches') with BatchNorm statistics recomputed for its path,
+   against its stand-alone accuracy: Kendall tau, in OUT/ranking.csv, beside the tau a judge that knew
+   the true accuracies would score against the seed means (their noise is the ceiling). A second judge
+   (--finetune-steps, default 150, search.run's --select-steps) first trains a copy of the architecture's
+   supernet weights for that many batches of the training images (search.checkpoint.finetune): it ranked
+   the mid-latency networks of seven runs at 0.31-0.59 (50 batches: 0.09-0.40; the weights as they are:
+   -0.06-0.39), while 50 steps from a fresh initialisation ranked svr-8's at 0.38.
 6. The report: a table (architecture, LUT ms, skips, accuracy mean +- std over seeds, rank of the
    searched one among its group), OUT/summary.json and OUT/search_vs_random.png (accuracy against
    LUT latency, searched architectures marked).
@@ -33,9 +35,10 @@ architectures beside the mid-target search and 2 beside each of two FBNet-loss s
 and 51 trainings, about 60-80 minutes with 2 jobs on a 2-core CPU (runs/svr-2 on this project's build
 VM, shared with other work: 14 min of searches, 56 of trainings, 8 of supernet ranking). On a quiet VM
 with a LUT profiled 2026-12-01 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge
-adds about 15 s per judgement (51 in the default setting: about 13 minutes; svr-9's 11 took 3 minutes).
---select 10 (the default since lutnas 0.7) adds about 3.5 minutes per search and 3 trainings for each
-search whose pick is not its argmax: svr-13, the default setting with --select 10, took 37 minutes.
+adds about 40 s per judgement at 150 batches (about 15 s at 50; 20 architectures in the default
+setting). --select 10 (the default since lutnas 0.7) adds the same 10 judgements to each search and 3
+trainings for each search whose pick is not its argmax: svr-16, the default setting of lutnas 0.7 (50
+batches, every supernet judging), took 51 minutes.
 """
 
 from __future__ import annotations
@@ -94,10 +97,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "as they are)")
     p.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
                    help=f"that fine-tuning's first rate (default {FINETUNE_LR:g})")
-    p.add_argument("--rank-with", default=None, metavar="LABELS",
-                   help="the searches whose supernets judge the ranking, separated by commas (default: every "
-                   "search); e.g. `--rank-with target-mid --finetune-steps 150` adds a 150-batch judge to a "
-                   "finished run at a third of the cost")
+    p.add_argument("--rank-with", default="target-mid", metavar="LABELS",
+                   help="the searches whose supernets judge the ranking, separated by commas, or 'all' (default "
+                   "target-mid: a fine-tuned judge costs about 40 s per architecture at 150 batches, and the "
+                   "supernets of one run judge alike once fine-tuned); e.g. `--rank-with target-mid "
+                   "--finetune-steps 300` adds a 300-batch judge to a finished run")
     args = p.parse_args(argv)
     if args.finetune_steps < 0 or not args.finetune_lr > 0:
         p.error("--finetune-steps must be >= 0 and --finetune-lr > 0")
@@ -325,10 +329,10 @@ def read_ranking(path: Path) -> list[dict[str, Any]]:
 
 
 def rank_with(args: argparse.Namespace, searches: Iterable[str]) -> list[str]:
-    """The searches named by --rank-with (all of ``searches`` when not given); a name that is not one of them
-    stops the run (checked before anything is searched or trained)."""
+    """The searches named by --rank-with (all of ``searches`` for 'all'); a name that is not one of them stops the
+    run (checked before anything is searched or trained)."""
     searches = list(searches)
-    if args.rank_with is None:
+    if args.rank_with == "all":
         return searches
     names = [n for n in args.rank_with.split(",") if n]
     unknown = [n for n in names if n not in searches]

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
                    help="after the last epoch, judge the argmax and K-1 architectures within +-5%% of its LUT "
                    "latency with the supernet (each fine-tuned --select-steps batches, tested on the theta split) "
-                   f"and return the most accurate (search.select; default {SELECT_K}, about 3 minutes at 32x32 "
+                   f"and return the most accurate (search.select; default {SELECT_K}, about 9 minutes at 32x32 "
                    "on 2 cores; 0: return the argmax as it is)")
     p.add_argument("--select-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help=f"fine-tuning batches per judged architecture of --select (default {FINETUNE_STEPS})")

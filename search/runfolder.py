@@ -10,7 +10,6 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from search.select import FINETUNE_STEPS
 
 RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
               "train_device", "select", "select_steps")
@@ -50,7 +49,8 @@ def read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
     from search.config import saved_config
 
-    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": FINETUNE_STEPS,
+    # what a search.json without these meant: before lutnas 0.7 no --select (and --select-steps came with it)
+    run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": 50,
            **saved["run"]}
     return saved_config(saved["config"]), run
 

@@ -81,7 +81,8 @@ def test_a_finished_run_is_reported_again_without_training(tmp_path):
     shutil.copytree(SVR10, out)
     before = {p.name: p.read_bytes() for p in out.glob("*.csv")}
     proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out), "--lut",
-                           str(out / "lut.csv"), "--betas", "", "--seed", "5", "--select", "10"],
+                           str(out / "lut.csv"), "--betas", "", "--seed", "5", "--select", "10",
+                           "--finetune-steps", "50"],  # svr-10's judge (lutnas 0.7)
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "more accurate than 9 of 10 random architectures within +-5%" in proc.stdout
@@ -113,7 +114,7 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
 def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     svr = load_benchmark()
     args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
-    assert svr.select_args(args()) == ["--select", "10", "--select-steps", "50"]
+    assert svr.select_args(args()) == ["--select", "10", "--select-steps", "150"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
     assert svr.select_args(args("--select", "4", "--finetune-steps", "0")) == ["--select", "4"]
 
@@ -121,14 +122,16 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
 def test_rank_with_names_the_supernets_that_judge(svr, tmp_path):
     """--rank-with target-mid judges with that search's supernet only: svr-10's target-mid judgements are all
     in ranking.csv, so a second search (no folder, nothing judged) leaves nothing to do and nothing is loaded."""
-    args = svr.parse_args(["--out", str(tmp_path), "--betas", "0.6", "--rank-with", "target-mid"])
+    args = svr.parse_args(["--out", str(tmp_path), "--betas", "0.6", "--rank-with", "target-mid",
+                           "--finetune-steps", "50"])
     archs = json.loads((SVR10 / "archs.json").read_text())
     shutil.copy(SVR10 / "ranking.csv", tmp_path / "ranking.csv")
     folders = {"target-mid": SVR10 / "searches" / "target-mid", "fbnet-b0.6": tmp_path / "searches" / "fbnet-b0.6"}
     assert svr.rank_with(args, folders) == ["target-mid"]
     rows = svr.supernet_ranking(args, folders, archs)
     assert {r["supernet"] for r in rows} == {"target-mid"} and len(rows) == 2 * len(archs)
-    assert svr.rank_with(svr.parse_args(["--out", "x"]), folders) == ["target-mid", "fbnet-b0.6"]
+    assert svr.rank_with(svr.parse_args(["--out", "x"]), folders) == ["target-mid"]  # the default
+    assert svr.rank_with(svr.parse_args(["--out", "x", "--rank-with", "all"]), folders) == ["target-mid", "fbnet-b0.6"]
 
 
 def test_rank_with_an_unknown_search_stops_before_anything_runs(tmp_path):

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from operator import itemgetter
 
 import numpy as np
 import onnxruntime as ort
@@ -54,7 +55,7 @@ def test_search_writes_every_result(finished):
     sel = arch.search["selection"]  # --select 10 by default: the argmax and others of its latency, judged
     assert [arch.candidates[i] for i in probs.argmax(1)] == sel["argmax"] == sel["judged"][0]["blocks"]
     assert arch.top_k[0]["blocks"] == sel["argmax"]
-    assert sel["steps"] == 50 and 1 <= len(sel["judged"]) <= 10  # fewer where its band holds fewer
+    assert sel["steps"] == 150 and 1 <= len(sel["judged"]) <= 10  # fewer where its band holds fewer
     best = max(range(len(sel["judged"])), key=lambda i: (sel["judged"][i]["val_acc"], i == 0))
     assert arch.blocks == sel["judged"][best]["blocks"]
     assert f"select: {len(sel['judged'])} architectures of" in proc.stderr
@@ -264,14 +265,18 @@ def test_a_fine_tuned_judgement_trains_a_copy_and_leaves_the_supernet_as_it_was(
         finetune(child, splits.train_w, 16, -1)
 
 
-def test_select_10_is_the_default_and_a_search_from_before_it_resumes_without_judging(tmp_path):
+def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_path):
     from search.run import _settings, build_parser
 
     run = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[1]
-    assert (run["select"], run["select_steps"]) == (10, 50)
+    assert (run["select"], run["select_steps"]) == (10, 150)
     out = tmp_path / "old"
     out.mkdir()
     config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
     old = {"lut": str(LUT), "space": str(TINY), "data": "digits"}  # no "select": lutnas 0.6 and before
     (out / "search.json").write_text(json.dumps({"config": config, "run": old}))
     assert _settings(build_parser().parse_args(["--resume", str(out)]))[1]["select"] == 0
+    # lutnas 0.7 judged with 50 fine-tuning batches: its searches resume with them, not with 0.8's 150
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_steps": 50}}))
+    assert itemgetter("select", "select_steps")(_settings(build_parser().parse_args(["--resume", str(out)]))[1]) \
+        == (10, 50)

@@ -38,7 +38,8 @@ with a LUT profiled 2026-12-01 (runs/svr-8) searches and trainings took 24 minut
 adds about 40 s per judgement at 150 batches (about 15 s at 50; 20 architectures in the default
 setting). --select 10 (the default since lutnas 0.7) adds the same 10 judgements to each search and 3
 trainings for each search whose pick is not its argmax: svr-16, the default setting of lutnas 0.7 (50
-batches, every supernet judging), took 51 minutes.
+batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batches, target-mid's
+supernet judging), 53 minutes, partly beside the test suite.
 """
 
 from __future__ import annotations

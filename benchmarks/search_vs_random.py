@@ -427,14 +427,15 @@ def seed_agreement(labels: list[str], trainings: list[dict[str, Any]]) -> float:
     return statistics.fmean(taus) if taus else math.nan
 
 
-def perfect_judge_tau(labels: list[str], trainings: list[dict[str, Any]], draws: int = 4000) -> float:
+def perfect_judge_tau(labels: list[str], accs: dict[str, list[float]], draws: int = 4000) -> float:
     """The Kendall tau that a judge knowing each architecture's true accuracy would score, on average, against
     the mean over seeds that the benchmark measures: the ceiling of a supernet's tau on ``labels``. A Gaussian
     model: each mean carries its seeds' noise (variance s^2/k) and the true accuracies spread by what is left of
-    the means' variance once that noise is taken out (none left: a ceiling of about 0)."""
+    the means' variance once that noise is taken out (none left: a ceiling of about 0). ``accs``: label ->
+    accuracy per seed, as :func:`beats_interval` takes it."""
     import numpy as np
 
-    per = {label: [r["test_acc"] for r in trainings if r["label"] == label] for label in labels}
+    per = {label: accs.get(label, []) for label in labels}
     if len(labels) < 3 or any(len(v) < 2 for v in per.values()):
         return math.nan
     means = np.array([statistics.fmean(per[label]) for label in labels])
@@ -497,8 +498,8 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
                 "n_group": len(own), "n_all": len(rows),
                 "seeds_group": seed_agreement([r["label"] for r in own], trainings),
                 "seeds_all": seed_agreement([r["label"] for r in rows], trainings),
-                "ceiling_group": perfect_judge_tau([r["label"] for r in own], trainings),
-                "ceiling_all": perfect_judge_tau([r["label"] for r in rows], trainings)}
+                "ceiling_group": perfect_judge_tau([r["label"] for r in own], accs),
+                "ceiling_all": perfect_judge_tau([r["label"] for r in rows], accs)}
     return {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "target_ms": target_ms, "groups": groups, "kendall_tau": by_judge.pop(PLAIN_JUDGE, {}),
             "kendall_tau_by_judge": by_judge, "archs": archs}
@@ -528,8 +529,8 @@ def format_report(summary: dict[str, Any]) -> list[str]:
             lines.append(f"Kendall tau, supernet of {label}{how} vs stand-alone: {t['group']:.2f} on its "
                          f"{t['n_group']} architectures, {t['all']:.2f} on all {t['n_all']} (seed against seed, the "
                          f"ranking's own repeatability: {t['seeds_group']:.2f} and {t['seeds_all']:.2f}; a judge "
-                         f"that knew the true accuracies: about {t.get('ceiling_group', math.nan):.2f} and "
-                         f"{t.get('ceiling_all', math.nan):.2f})")
+                         f"that knew the true accuracies: about {t['ceiling_group']:.2f} and "
+                         f"{t['ceiling_all']:.2f})")
     return lines
 
 

@@ -151,9 +151,8 @@ def test_rank_with_an_unknown_search_stops_before_anything_runs(tmp_path):
 def test_perfect_judge_tau_is_the_ceiling_the_seeds_allow(svr):
     """Without noise between seeds a perfect judge scores 1; when the means differ by no more than that noise it
     scores about 0; more noise, a lower ceiling; on svr-10 it lies between the single-seed agreement and 1."""
-    def runs(means, spread):
-        return [{"label": f"a{i}", "seed": s, "test_acc": m + d} for i, m in enumerate(means)
-                for s, d in enumerate((-spread, 0.0, spread))]
+    def runs(means, spread):  # label -> accuracy per seed (3 seeds)
+        return {f"a{i}": [m - spread, m, m + spread] for i, m in enumerate(means)}
     labels = [f"a{i}" for i in range(10)]
     means = [85.0 + 0.3 * i for i in range(10)]
     assert svr.perfect_judge_tau(labels, runs(means, 0.0)) == 1.0

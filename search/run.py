@@ -12,7 +12,7 @@ from typing import Any
 
 from search.torch_device import TRAIN_DEVICES
 from search.loss import LOSSES
-from search.select import FINETUNE_STEPS, SELECT_K
+from search.select import FINETUNE_STEPS, SELECT_IMAGES, SELECT_K
 from search.runfolder import RUN_FIELDS, check_resume, check_run, config_from, read_search_json, start
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
@@ -98,11 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
     p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
                    help="after the last epoch, judge the argmax and K-1 architectures within +-5%% of its LUT "
-                   "latency with the supernet (each fine-tuned --select-steps batches, tested on the theta split) "
+                   "latency with the supernet (each fine-tuned --select-steps batches, tested on the theta split and "
+                   "--select-images more) "
                    f"and return the most accurate (search.select; default {SELECT_K}, about 9 minutes at 32x32 "
                    "on 2 cores; 0: return the argmax as it is)")
     p.add_argument("--select-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help=f"fine-tuning batches per judged architecture of --select (default {FINETUNE_STEPS})")
+    p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
+                   help=f"training images outside --limit, never loaded by the search, that --select tests on "
+                        f"beside the theta split (default {SELECT_IMAGES}; fewer when the data holds fewer, none "
+                        f"without --limit; 0: the theta split alone, as before lutnas 0.9)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",
@@ -219,7 +224,8 @@ def search(args: argparse.Namespace) -> int:
             f"({'; '.join('/'.join(map(str, e)) for e in lut.environments())})")
     if run["threads"]:
         torch.set_num_threads(run["threads"])
-    splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"])
+    splits = load_data(run["data"], seed=cfg.seed, limit=run["limit"],
+                       spare=run["select_images"] if run["select"] else 0)
     _check_splits(splits, cfg, dist.world, run["data"])
     torch.manual_seed(cfg.seed)
     from search.torch_device import on_device
@@ -290,7 +296,8 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
                         run["select_steps"], cfg.seed, bar.update)
     judged = picked["judged"]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"
-    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged; the argmax scored "
+    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged on {picked['images']:,} "
+        f"held-out images; the argmax scored "
         f"{judged[0]['val_acc']:.1f}%, the pick {max(j['val_acc'] for j in judged):.1f}% ({which})")
     return picked
 

@@ -12,7 +12,7 @@ from typing import Any
 
 
 RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
-              "train_device", "select", "select_steps")
+              "train_device", "select", "select_steps", "select_images")
 SEARCH_FILES = ("search.json", "checkpoint.pt", "checkpoint.pt.part", "metrics.csv", "arch.json", "theta.png",
                 "curves.png", "model.onnx")  # what a search writes, and all --overwrite removes
 
@@ -20,7 +20,7 @@ def check_run(run: dict[str, Any]) -> None:
     """ValueError on run settings that cannot work (before anything is loaded or trained)."""
     if not isinstance(run.get("top_k"), int) or run["top_k"] < 1:
         raise ValueError(f"--top-k must be >= 1, got {run.get('top_k')}")
-    for name, least in (("select", 0), ("select_steps", 1)):
+    for name, least in (("select", 0), ("select_steps", 1), ("select_images", 0)):
         if isinstance(run.get(name), bool) or not isinstance(run.get(name), int) or run[name] < least:
             raise ValueError(f"--{name.replace('_', '-')} must be a whole number >= {least}, got {run.get(name)}")
     for name in ("limit", "threads", "resolution"):
@@ -49,9 +49,10 @@ def read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f"{path}: its 'run' lacks {', '.join(missing)}")
     from search.config import saved_config
 
-    # what a search.json without these meant: before lutnas 0.7 no --select (and --select-steps came with it)
+    # what a search.json without these meant: before lutnas 0.7 no --select (and --select-steps came with it);
+    # before 0.9 --select tested on the theta split alone (no --select-images)
     run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": 50,
-           **saved["run"]}
+           "select_images": 0, **saved["run"]}
     return saved_config(saved["config"]), run
 
 

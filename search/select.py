@@ -8,8 +8,10 @@ is fine-tuned for 50 batches they rank them at 0.09-0.53, after 150 batches (the
 fine-tune").
 ``--select K`` uses that: the argmax of P_theta and K-1 architectures drawn uniformly from those within
 +-5% of its LUT latency (``search.sampling.near_latency``) are each fine-tuned from the supernet's weights on the
-weights' split and tested on the theta split (images the weights never trained on); the most accurate one is the
-search's result. This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's selection step)
+weights' split and tested on the theta split (images the weights never trained on) and on up to
+``--select-images`` training images outside ``--limit`` that the search never loaded (``Splits.spare``); the most
+accurate one is the search's result. The theta split alone is small (1,000 images at ``--limit 5000``: a standard
+error of about 1.3 points, as wide as the spread of the judged architectures), and theta was fitted on it. This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's selection step)
 around DNAS's pick, which stays a candidate and wins ties.
 """
 
@@ -20,6 +22,7 @@ from typing import Any, Callable, Sequence
 SELECT_K = 10  # --select's default: the argmax and 9 others (0 returns the argmax as it is)
 SELECT_TOLERANCE = 0.05  # candidates' LUT latency within +-5% of the argmax's, as the random baselines'
 FINETUNE_STEPS = 150  # the fine-tuned judge's batches (--select-steps, the benchmarks' --finetune-steps; 50 before 0.8)
+SELECT_IMAGES = 5000  # --select-images: spare training images the judge tests on beside the theta split
 FINETUNE_LR = 0.02  # its first SGD rate, decayed to 0 by a cosine over the steps
 DRAW_STREAM = 7919  # added to the search's seed: candidates drawn apart from search_vs_random.py's baselines
 
@@ -44,17 +47,18 @@ def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
            seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency with the supernet, each fine-tuned ``steps``
-    batches of ``splits.train_w`` and tested on ``splits.train_theta``. Returns ``{"blocks": the most accurate
+    batches of ``splits.train_w`` and tested on ``splits.train_theta`` and ``splits.spare`` (:func:`judge_set`). Returns ``{"blocks": the most accurate
     (base on ties), "argmax": base, "steps": steps, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The
     supernet's weights, BatchNorm statistics and mode are as they were when it returns."""
     from search.checkpoint import path_accuracy
 
+    test = judge_set(splits)
     judged = []
     saved = {name: t.detach().clone() for name, t in net.state_dict().items()}  # each judgement recomputes BN
     training = net.training  # statistics in place; the supernet is handed back as it came (export, checkpoint)
     try:
         for blocks in candidates_near(matrix, list(net.candidates), base, k, seed):
-            acc = path_accuracy(net, blocks, splits.train_w, splits.train_theta, input_size, seed=seed,
+            acc = path_accuracy(net, blocks, splits.train_w, test, input_size, seed=seed,
                                 finetune_steps=steps)
             judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc})
             if progress:
@@ -63,4 +67,12 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
         net.load_state_dict(saved)
         net.train(training)
     best = max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
-    return {"blocks": judged[best]["blocks"], "argmax": list(base), "steps": steps, "judged": judged}
+    return {"blocks": judged[best]["blocks"], "argmax": list(base), "steps": steps, "images": len(test),
+            "judged": judged}
+
+
+def judge_set(splits: Any) -> Any:
+    """The images --select tests on: the theta split, then the spare images when the splits hold some."""
+    from search.data.sets import concat
+
+    return splits.train_theta if splits.spare is None else concat(splits.train_theta, splits.spare)

@@ -25,6 +25,7 @@ from .sets import ImageSet, Splits, stratified_split, stratified_take
 
 TEST_FRACTION = 0.2
 TEST_SEED = 0
+SPARE_STREAM = 104729  # added to the seed: spare images drawn apart from the generator of --limit and w/theta
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -95,12 +96,17 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return name, arg if sep else None
 
 
-def load_data(spec: str, *, seed: int = 0, theta_fraction: float = 0.2, limit: int | None = None) -> Splits:
-    """Load ``spec`` and split its training data into w / theta parts (stratified, seeded)."""
+def load_data(spec: str, *, seed: int = 0, theta_fraction: float = 0.2, limit: int | None = None,
+              spare: int = 0) -> Splits:
+    """Load ``spec`` and split its training data into w / theta parts (stratified, seeded). With ``limit`` below
+    the training set, ``spare`` more of its images (stratified; fewer when fewer are left) are kept apart as
+    ``Splits.spare``; the w / theta parts are the same with or without them."""
     if not 0.0 < theta_fraction < 1.0:
         raise ValueError(f"theta_fraction must be in (0, 1), got {theta_fraction}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+    if isinstance(spare, bool) or not isinstance(spare, int) or spare < 0:
+        raise ValueError(f"spare must be a non-negative integer, got {spare!r}")
     name, arg = parse_spec(spec)
     raw = DATASETS[name](arg)
     train, test = raw.train, raw.test
@@ -109,9 +115,25 @@ def load_data(spec: str, *, seed: int = 0, theta_fraction: float = 0.2, limit: i
     if test is None:
         train, test = stratified_split(train, TEST_FRACTION, torch.Generator().manual_seed(TEST_SEED))
     generator = torch.Generator().manual_seed(seed)
+    held = None
     if limit is not None and limit < len(train):
-        train = train.subset(stratified_take(train.labels, limit, generator))
+        taken = stratified_take(train.labels, limit, generator)
+        held = _spare(train, taken, spare, seed)
+        train = train.subset(taken)
     train_w, train_theta = stratified_split(train, theta_fraction, generator)
     if not len(train_w) or not len(train_theta):
         raise ValueError(f"{spec}: {len(train)} training images are too few to split into w and theta parts")
-    return Splits(spec, train_w, train_theta, test, len(raw.classes), list(raw.classes))
+    return Splits(spec, train_w, train_theta, test, len(raw.classes), list(raw.classes), held)
+
+
+def _spare(train: ImageSet, taken: torch.Tensor, count: int, seed: int) -> ImageSet | None:
+    """``count`` of the training images outside ``taken`` (stratified, drawn with their own seed), or None."""
+    if not count:
+        return None
+    mask = torch.ones(len(train), dtype=torch.bool)
+    mask[taken] = False
+    rest = torch.nonzero(mask).flatten()
+    if not len(rest):
+        return None
+    pick = stratified_take(train.labels[rest], min(count, len(rest)), torch.Generator().manual_seed(SPARE_STREAM + seed))
+    return train.subset(rest[pick])

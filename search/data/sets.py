@@ -52,6 +52,8 @@ class Splits:
     test: ImageSet
     num_classes: int
     classes: list[str]
+    spare: ImageSet | None = None  # training images outside --limit that the search never loads (search.select's
+    # judge tests on them beside theta); None when none were asked for or the data holds no more
 
     def __post_init__(self) -> None:
         if len(self.classes) != self.num_classes:

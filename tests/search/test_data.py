@@ -85,7 +85,24 @@ def test_limit_and_theta_fraction():
     assert len(load_data("digits", limit=10_000).train) == 1438
 
 
+def test_spare_images_lie_outside_the_limit_and_leave_the_splits_as_they_were(digits):
+    plain = load_data("digits", limit=300, seed=2)
+    s = load_data("digits", limit=300, seed=2, spare=500)
+    assert plain.spare is None
+    assert torch.equal(s.train_w.images, plain.train_w.images) and torch.equal(s.train_theta.labels, plain.train_theta.labels)
+    assert len(s.spare) == 500 and set(Counter(s.spare.labels.tolist()).values()) <= {48, 49, 50, 51}  # stratified
+    inside, spare, whole = image_bytes(s.train), image_bytes(s.spare), image_bytes(digits.train)
+    assert not (inside + spare) - whole  # no image taken twice: the two are drawn from one pool without overlap
+    assert torch.equal(load_data("digits", limit=300, seed=2, spare=500).spare.images, s.spare.images)  # seeded
+    assert not torch.equal(load_data("digits", limit=300, seed=3, spare=500).spare.images, s.spare.images)
+    assert len(load_data("digits", limit=300, spare=5000).spare) == 1438 - 300  # fewer when fewer are left
+    assert load_data("digits", spare=5000).spare is None  # no --limit: every training image is the search's
+    assert load_data("digits", limit=300, spare=0).spare is None
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    (dict(spare=-1), "spare must be a non-negative integer, got -1"),
+    (dict(spare=2.5), "spare must be a non-negative integer, got 2.5"),
     (dict(theta_fraction=0.0), "theta_fraction must be in (0, 1)"),
     (dict(theta_fraction=1.0), "theta_fraction must be in (0, 1)"),
     (dict(limit=0), "limit must be a positive integer"),

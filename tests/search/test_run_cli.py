@@ -150,6 +150,7 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--loss", "target-abs"], "target-abs loss needs --target-ms"),
     (["--select", "-1"], "--select must be a whole number >= 0"),
     (["--select", "3", "--select-steps", "0"], "--select-steps must be a whole number >= 1"),
+    (["--select-images", "-5"], "--select-images must be a whole number >= 0, got -5"),
     *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
       if not torch.cuda.is_available() else []),
 ])
@@ -269,7 +270,7 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
     from search.run import _settings, build_parser
 
     run = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[1]
-    assert (run["select"], run["select_steps"]) == (10, 150)
+    assert (run["select"], run["select_steps"], run["select_images"]) == (10, 150, 5000)
     out = tmp_path / "old"
     out.mkdir()
     config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
@@ -278,5 +279,8 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
     assert _settings(build_parser().parse_args(["--resume", str(out)]))[1]["select"] == 0
     # lutnas 0.7 judged with 50 fine-tuning batches: its searches resume with them, not with 0.8's 150
     (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_steps": 50}}))
-    assert itemgetter("select", "select_steps")(_settings(build_parser().parse_args(["--resume", str(out)]))[1]) \
-        == (10, 50)
+    assert itemgetter("select", "select_steps", "select_images")(
+        _settings(build_parser().parse_args(["--resume", str(out)]))[1]) == (10, 50, 0)
+    # lutnas 0.8 tested on the theta split alone: its searches resume so, not with 0.9's spare images
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_steps": 150}}))
+    assert _settings(build_parser().parse_args(["--resume", str(out)]))[1]["select_images"] == 0

@@ -11,7 +11,7 @@ from lut import load
 from search.archfile import read_arch
 from search.checkpoint import path_accuracy, restore_supernet
 from search.data import load_data
-from search.select import SELECT_TOLERANCE, candidates_near
+from search.select import SELECT_TOLERANCE, candidates_near, judge_set
 from search.space import get_space
 from tests.conftest import FIXTURES, ROOT
 
@@ -70,11 +70,18 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert read_arch(out / "arch.json").search["selection"] == sel
-    # each judgement is the fine-tuned supernet's accuracy on the theta split, as path_accuracy gives it
-    splits = load_data("digits", seed=0, limit=300)
-    j = judged[-1]
-    assert j["val_acc"] == pytest.approx(path_accuracy(net, j["blocks"], splits.train_w, splits.train_theta,
-                                                       net.space.input_size, finetune_steps=3))
+    # each judgement is the fine-tuned supernet's accuracy on the theta split and the spare images (--select-images
+    # 5000 by default: all 1,138 digits outside --limit 300), as path_accuracy gives it
+    splits = load_data("digits", seed=0, limit=300, spare=5000)
+    assert sel["images"] == len(judge_set(splits)) == 60 + 1138
+    assert f"judged on 1,198 held-out images" in proc.stderr
+    j, threads = judged[-1], torch.get_num_threads()
+    torch.set_num_threads(1)  # as the search ran (--threads 1): near-tied logits of a 3-batch judge round alike
+    try:
+        assert j["val_acc"] == pytest.approx(path_accuracy(net, j["blocks"], splits.train_w, judge_set(splits),
+                                                           net.space.input_size, finetune_steps=3))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_select_hands_the_supernet_back_as_it_came(tmp_path):

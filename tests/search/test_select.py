@@ -74,7 +74,7 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     # 5000 by default: all 1,138 digits outside --limit 300), as path_accuracy gives it
     splits = load_data("digits", seed=0, limit=300, spare=5000)
     assert sel["images"] == len(judge_set(splits)) == 60 + 1138
-    assert f"judged on 1,198 held-out images" in proc.stderr
+    assert "judged on 1,198 held-out images" in proc.stderr
     j, threads = judged[-1], torch.get_num_threads()
     torch.set_num_threads(1)  # as the search ran (--threads 1): near-tied logits of a 3-batch judge round alike
     try:

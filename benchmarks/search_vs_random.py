@@ -62,7 +62,7 @@ from typing import Any, Iterable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_K  # noqa: E402  (no torch: --help stays light)
+from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_IMAGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
 
 TOLERANCE = 0.05
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
@@ -92,6 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
                    "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
                    f"(default {SELECT_K}, search.run's; 0: the argmax as it is)")
+    p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
+                   help="search.run --select-images N for every search: spare training images outside --limit that "
+                   f"--select tests on beside the theta split (default {SELECT_IMAGES}; 0: the theta split alone, "
+                   "as before lutnas 0.9)")
     p.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help="the second judge of the supernet's ranking: fine-tune a copy of each architecture's "
                    f"supernet weights N batches before testing it (default {FINETUNE_STEPS}; 0: only the weights "
@@ -109,6 +113,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("limit", "test_limit", "resolution", "search_epochs", "train_epochs", "seeds", "batch_size", "jobs"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
+    for name in ("select", "select_images", "finetune_steps"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be >= 0")
     if not 0 <= args.warmup_epochs < args.search_epochs:
         p.error("--warmup-epochs must be >= 0 and below --search-epochs")
     try:
@@ -147,7 +154,8 @@ def select_args(args: argparse.Namespace) -> list[str]:
     """search.run's --select arguments (always given: 0 turns off search.run's default); its judge fine-tunes as
     the ranking step's second judge does."""
     steps = ["--select-steps", str(args.finetune_steps)] if args.select and args.finetune_steps else []
-    return ["--select", str(args.select), *steps]
+    images = ["--select-images", str(args.select_images)] if args.select else []
+    return ["--select", str(args.select), *steps, *images]
 
 
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:

@@ -114,9 +114,18 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
 def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     svr = load_benchmark()
     args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
-    assert svr.select_args(args()) == ["--select", "10", "--select-steps", "150"]
+    assert svr.select_args(args()) == ["--select", "10", "--select-steps", "150", "--select-images", "5000"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
-    assert svr.select_args(args("--select", "4", "--finetune-steps", "0")) == ["--select", "4"]
+    assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0")) == \
+        ["--select", "4", "--select-images", "0"]
+
+
+@pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps"])
+def test_a_negative_count_is_refused_before_anything_runs(flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_benchmark().parse_args(["--out", str(tmp_path / "r"), flag, "-1"])
+    assert stop.value.code == 2 and f"{flag} must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_rank_with_names_the_supernets_that_judge(svr, tmp_path):

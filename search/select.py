@@ -11,7 +11,8 @@ fine-tune").
 weights' split and tested on the theta split (images the weights never trained on) and on up to
 ``--select-images`` training images outside ``--limit`` that the search never loaded (``Splits.spare``); the most
 accurate one is the search's result. The theta split alone is small (1,000 images at ``--limit 5000``: a standard
-error of about 1.3 points, as wide as the spread of the judged architectures), and theta was fitted on it. This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's selection step)
+error of about 1.3 points, as wide as the spread of the judged architectures), and theta was fitted on it.
+This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's selection step)
 around DNAS's pick, which stays a candidate and wins ties.
 """
 
@@ -47,9 +48,10 @@ def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
            seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency with the supernet, each fine-tuned ``steps``
-    batches of ``splits.train_w`` and tested on ``splits.train_theta`` and ``splits.spare`` (:func:`judge_set`). Returns ``{"blocks": the most accurate
-    (base on ties), "argmax": base, "steps": steps, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The
-    supernet's weights, BatchNorm statistics and mode are as they were when it returns."""
+    batches of ``splits.train_w`` and tested on ``splits.train_theta`` and ``splits.spare`` (:func:`judge_set`).
+    Returns ``{"blocks": the most accurate (base on ties), "argmax": base, "steps": steps, "images": how many it
+    tested on, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The supernet's weights, BatchNorm
+    statistics and mode are as they were when it returns."""
     from search.checkpoint import path_accuracy
 
     test = judge_set(splits)

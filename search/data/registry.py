@@ -135,5 +135,6 @@ def _spare(train: ImageSet, taken: torch.Tensor, count: int, seed: int) -> Image
     rest = torch.nonzero(mask).flatten()
     if not len(rest):
         return None
-    pick = stratified_take(train.labels[rest], min(count, len(rest)), torch.Generator().manual_seed(SPARE_STREAM + seed))
+    generator = torch.Generator().manual_seed(SPARE_STREAM + seed)
+    pick = stratified_take(train.labels[rest], min(count, len(rest)), generator)
     return train.subset(rest[pick])

@@ -89,7 +89,8 @@ def test_spare_images_lie_outside_the_limit_and_leave_the_splits_as_they_were(di
     plain = load_data("digits", limit=300, seed=2)
     s = load_data("digits", limit=300, seed=2, spare=500)
     assert plain.spare is None
-    assert torch.equal(s.train_w.images, plain.train_w.images) and torch.equal(s.train_theta.labels, plain.train_theta.labels)
+    assert torch.equal(s.train_w.images, plain.train_w.images)
+    assert torch.equal(s.train_theta.labels, plain.train_theta.labels)
     assert len(s.spare) == 500 and set(Counter(s.spare.labels.tolist()).values()) <= {48, 49, 50, 51}  # stratified
     inside, spare, whole = image_bytes(s.train), image_bytes(s.spare), image_bytes(digits.train)
     assert not (inside + spare) - whole  # no image taken twice: the two are drawn from one pool without overlap

@@ -4,7 +4,8 @@
     python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
         --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
 
-Steps (each is kept in --out, so a second run with the same --out continues where one stopped):
+Steps (each is kept in --out, so a second run with the same --out continues where one stopped; OUT/run.json
+records the settings the results depend on, and a second run with others stops before it runs anything):
 
 1. The LUT: --lut, or `profiler.run --device cpu --space fbnet-cifar --resolution R` into OUT/lut.csv.
 2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
@@ -16,7 +17,8 @@ Steps (each is kept in --out, so a second run with the same --out continues wher
    (search.sampling.near_latency), written to OUT/archs.json.
 4. Every architecture trained from scratch with search.train's recipe (SGD, Nesterov, cosine, lr 0.2
    per 256 images) on the same training images for --train-epochs, once per seed (--seeds), --jobs
-   trainings at a time; test accuracy on the dataset's own test split. OUT/trainings.csv.
+   trainings at a time; test accuracy on the dataset's own test split (--test-limit: all 10,000 of
+   Fashion-MNIST's since lutnas 0.10, a fixed 5,000-image sample before). OUT/trainings.csv.
 5. The supernet's ranking: each architecture judged with the supernet weights of the mid-target search
    (--rank-with; 'all' adds the FBNet-loss searches') with BatchNorm statistics recomputed for its path,
    against its stand-alone accuracy: Kendall tau, in OUT/ranking.csv, beside the tau a judge that knew
@@ -65,6 +67,9 @@ sys.path.insert(0, str(ROOT))
 from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_IMAGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
 
 TOLERANCE = 0.05
+# all 10,000 of Fashion-MNIST's test images: two networks of one band differ by 1-2 points, and a 5,000-image sample
+# (the default before lutnas 0.10) alone moved the ranking of the same networks by up to 0.48 in Kendall tau
+TEST_LIMIT = 10000
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
 
 
@@ -74,8 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lut", type=Path, default=None, help="LUT of the space at --resolution (default: profile one)")
     p.add_argument("--data", default="fashion-mnist", help="dataset spec (default fashion-mnist)")
     p.add_argument("--limit", type=int, default=5000, help="training images (default 5000)")
-    p.add_argument("--test-limit", type=int, default=5000,
-                   help="test images, a fixed stratified sample of the test split (default 5000)")
+    p.add_argument("--test-limit", type=int, default=TEST_LIMIT,
+                   help=f"test images: a fixed stratified sample of the test split, or all of it when it holds no "
+                   f"more (default {TEST_LIMIT}: all of Fashion-MNIST's; 5000 before lutnas 0.10)")
     p.add_argument("--resolution", type=int, default=16, help="input resolution of fbnet-cifar (default 16)")
     p.add_argument("--search-epochs", type=int, default=8, help="epochs per search (default 8)")
     p.add_argument("--warmup-epochs", type=int, default=3, help="warm-up epochs per search (default 3)")
@@ -127,6 +133,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def say(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
+
+
+# ---- 0. the folder's settings ------------------------------------------------------------------------------
+RUN_FILE = "run.json"
+RUN_FORMAT = 1
+# the settings a folder's searches, draws and trainings depend on: a second run on the same --out passes the same
+# ones (--seeds may grow; --jobs, --train-device, the LUT's path and the ranking's judges may change)
+KEPT = ("data", "limit", "test_limit", "resolution", "search_epochs", "warmup_epochs", "beta_values", "randoms",
+        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images")
+# what a finished folder from before run.json (lutnas 0.10) recorded truthfully in its summary.json: a run
+# reported again records today's --select and --select-images defaults there, not its searches' own
+LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images"))
+
+
+def _flag(name: str, value: Any) -> str:
+    """A setting as its command-line flag, e.g. ``--betas 0.6,1.5``."""
+    if name == "beta_values":
+        return "--betas " + (",".join(f"{b:g}" for b in value) or "''")
+    return f"--{name.replace('_', '-')} {value}"
+
+
+def check_folder(args: argparse.Namespace) -> None:
+    """Record a new --out's settings in OUT/run.json; stop with one line, before anything runs, when a folder
+    that holds one (or a finished folder from before it: its summary.json) was started with other settings of
+    :data:`KEPT` (a continued run would mix, say, accuracies on two test samples)."""
+    from lutnas.files import write_atomic
+
+    path, summary = args.out / RUN_FILE, args.out / "summary.json"
+    now = {k: getattr(args, k) for k in KEPT}
+    if path.exists() or summary.exists():
+        source = path if path.exists() else summary
+        try:
+            saved = json.loads(source.read_text())
+            then = saved["settings"]
+            keys = KEPT if source == path else LEGACY_KEPT
+            if source == path and saved.get("format") != RUN_FORMAT:
+                raise ValueError(f"format {saved.get('format')!r}, this script reads {RUN_FORMAT}")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"{source}: not a search_vs_random settings file ({e})") from None
+        diff = [k for k in keys if k in then and then[k] != now[k]]
+        if diff:
+            def show(settings: dict[str, Any]) -> str:
+                return " ".join(_flag(k, settings[k]) for k in diff)
+            raise SystemExit(f"{source}: {args.out} was started with {show(then)}, not {show(now)}: pass the "
+                             "same settings to continue it, or another --out")
+        return
+    if any((args.out / n).exists() for n in ("archs.json", "trainings.csv", "ranking.csv", "searches")):
+        say(f"[continue] {args.out} was started before {RUN_FILE} (lutnas 0.10): its settings are not checked")
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps({"format": RUN_FORMAT, "settings": now}, indent=1) + "\n")
 
 
 # ---- 1. the LUT -----------------------------------------------------------------------------------
@@ -230,7 +287,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def load_splits(data: str, limit: int, test_limit: int) -> Any:
-    """The training images every search and training uses, and the fixed test sample."""
+    """The training images every search and training uses, and the test images: the whole test split, or a fixed
+    stratified sample of ``test_limit`` of them when it holds more."""
     import dataclasses
 
     import torch
@@ -574,6 +632,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    check_folder(args)
     start = time.perf_counter()
     from lut import load
     from search.sampling import mid_latency

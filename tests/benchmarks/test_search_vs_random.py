@@ -82,13 +82,16 @@ def test_a_finished_run_is_reported_again_without_training(tmp_path):
     before = {p.name: p.read_bytes() for p in out.glob("*.csv")}
     proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out), "--lut",
                            str(out / "lut.csv"), "--betas", "", "--seed", "5", "--select", "10",
-                           "--finetune-steps", "50"],  # svr-10's judge (lutnas 0.7)
+                           "--finetune-steps", "50", "--test-limit", "5000"],  # svr-10's judge and test sample
+
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "more accurate than 9 of 10 random architectures within +-5%" in proc.stdout
     assert "before --select (the argmax of P_theta)" in proc.stdout and "more accurate than 8 of 10" in proc.stdout
     assert "[train]" not in proc.stderr and "[rank]" not in proc.stderr
+    assert f"[continue] {out} was started before run.json (lutnas 0.10): its settings are not checked" in proc.stderr
     assert {p.name: p.read_bytes() for p in out.glob("*.csv")} == before  # nothing rewritten
+    assert not (out / "run.json").exists()  # its settings are not known, so none are recorded
     summary = json.loads((out / "summary.json").read_text())
     assert summary["groups"]["target-mid"]["beats"] == 9
     assert (out / "search_vs_random.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -202,3 +205,59 @@ def test_a_judge_that_judged_with_some_supernets_reports_only_those(svr):
     report = "\n".join(svr.format_report(summary))
     assert "on its 0 architectures" not in report and "supernet of fbnet-b0.6 fine-tuned" not in report
     assert "supernet of target-mid fine-tuned (150 steps at lr 0.02) vs stand-alone" in report
+
+
+def test_a_new_folder_records_its_settings_and_a_continue_with_others_is_refused(svr, tmp_path):
+    """OUT/run.json holds the settings the results depend on; continuing with another test sample (say) would mix
+    two of them in trainings.csv, so it stops with one line naming the file, both values and the way out. --seeds,
+    --jobs and the ranking's judge may change."""
+    out = tmp_path / "svr"
+    svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3"]))
+    saved = json.loads((out / "run.json").read_text())
+    assert saved["format"] == 1
+    assert saved["settings"] == {**{k: getattr(svr.parse_args(["--out", "x"]), k) for k in svr.KEPT}, "seed": 3}
+    assert saved["settings"]["test_limit"] == 10000 and saved["settings"]["beta_values"] == [0.6, 1.5]
+    svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3", "--seeds", "5", "--jobs", "1",
+                                     "--finetune-steps", "300"]))
+    assert json.loads((out / "run.json").read_text()) == saved
+    for flags, said in [(["--test-limit", "5000"], "--test-limit 10000, not --test-limit 5000"),
+                        (["--betas", "", "--seed", "4"], "--betas 0.6,1.5 --seed 3, not --betas '' --seed 4"),
+                        (["--select-images", "0"], "--select-images 5000, not --select-images 0")]:
+        with pytest.raises(SystemExit) as stop:
+            svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3", *flags]))
+        assert stop.value.code == (f"{out / 'run.json'}: {out} was started with {said}: pass the same settings to "
+                                   "continue it, or another --out")
+    assert json.loads((out / "run.json").read_text()) == saved
+
+
+def test_a_finished_folder_from_before_run_json_is_checked_against_its_summary(svr, tmp_path):
+    """A finished run of lutnas 0.9 (test sample 5,000) has no run.json: its summary.json's settings stand in,
+    except --select and --select-images, which a run reported again records as that day's defaults."""
+    out = tmp_path / "svr-19"
+    out.mkdir()
+    old = vars(svr.parse_args(["--out", str(out), "--test-limit", "5000", "--seed", "15", "--betas", ""]))
+    (out / "summary.json").write_text(json.dumps({"settings": {**old, "out": str(out)}, "groups": {}}))
+    with pytest.raises(SystemExit) as stop:
+        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "15", "--betas", ""]))
+    assert str(stop.value.code) == (f"{out / 'summary.json'}: {out} was started with --test-limit 5000, not "
+                                    "--test-limit 10000: pass the same settings to continue it, or another --out")
+    svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "15", "--betas", "", "--test-limit", "5000",
+                                     "--select-images", "0"]))
+    assert not (out / "run.json").exists()
+
+
+def test_an_unreadable_settings_file_is_one_line_and_nothing_runs(tmp_path):
+    out = tmp_path / "svr"
+    out.mkdir()
+    (out / "run.json").write_text('{"format": 7, "settings": {}}')
+    proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (f"{out / 'run.json'}: not a search_vs_random settings file (format 7, this script "
+                                   "reads 1)")
+    (out / "run.json").write_text("{not json")
+    proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out), "--test-limit", "5000"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith(f"{out / 'run.json'}: not a search_vs_random settings file (Expecting")
+    assert sorted(p.name for p in out.iterdir()) == ["run.json"]  # no LUT profiled, nothing searched

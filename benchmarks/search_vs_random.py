@@ -538,6 +538,8 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
                          "rank": 1 + sum(r["acc_mean"] > searched["acc_mean"] for r in randoms),
                          "beats_90": beats_interval(searched["label"], [r["label"] for r in randoms], accs),
                          "random_acc_mean": statistics.fmean(r["acc_mean"] for r in randoms) if randoms else math.nan,
+                         # near a corner of the space more architectures lie above its latency than below
+                         "random_ms_mean": statistics.fmean(r["lut_ms"] for r in randoms) if randoms else math.nan,
                          "random_skips": [r["skips"] for r in randoms]}
         before = next((a for a in members if a.get("argmax")), None)
         if before is not None:  # --select picked another: how its argmax fares against the same random ones
@@ -583,7 +585,8 @@ def format_report(summary: dict[str, Any]) -> list[str]:
         lines.append(f"{label}: {g['lut_ms']:.3f} ms, {g['skips']} skips, {g['searched_acc']:.2f}%; more accurate "
                      f"than {g['beats']} of {g['randoms']} random architectures within +-{TOLERANCE:.0%} "
                      f"({g['beats_90'][0]}-{g['beats_90'][1]} with other training seeds, 90% bootstrap; "
-                     f"rank {g['rank']} of {g['randoms'] + 1}; their mean {g['random_acc_mean']:.2f}%, skips "
+                     f"rank {g['rank']} of {g['randoms'] + 1}; their mean {g['random_acc_mean']:.2f}% at "
+                     f"{g['random_ms_mean'] / g['lut_ms'] - 1:+.1%} latency, skips "
                      f"{g['random_skips']}); {front} the random front ({g['front_acc']:.2f}%)")
         if "argmax_acc" in g:
             lines.append(f"  {label} before --select (the argmax of P_theta): {g['argmax_ms']:.3f} ms, "

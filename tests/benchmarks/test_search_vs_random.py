@@ -62,6 +62,9 @@ def test_summary_counts_what_the_files_say(svr):
     assert g["argmax_beats"] == sum(acc["target-mid/argmax"] > acc[r] for r in randoms) == 8
     assert g["rank"] == 2 and g["searched_acc"] == pytest.approx(acc["target-mid"])
     assert g["skips"] == archs[0]["blocks"].count("skip") == 3
+    mean_ms = statistics.fmean(a["lut_ms"] for a in archs if a["label"] in randoms)
+    assert g["random_ms_mean"] == pytest.approx(mean_ms) and mean_ms / g["lut_ms"] - 1 == pytest.approx(-0.011, abs=5e-4)
+    assert f"their mean {g['random_acc_mean']:.2f}% at -1.1% latency, skips" in "\n".join(svr.format_report(summary))
     lo, hi = g["beats_90"]
     assert 0 <= lo <= g["beats"] <= hi <= 10
 

@@ -67,8 +67,8 @@ sys.path.insert(0, str(ROOT))
 from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_IMAGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
 
 TOLERANCE = 0.05
-# all 10,000 of Fashion-MNIST's test images: two networks of one band differ by 1-2 points, and a 5,000-image sample
-# (the default before lutnas 0.10) alone moved the ranking of the same networks by up to 0.48 in Kendall tau
+# all 10,000 of Fashion-MNIST's test images: the networks of one latency band lie within 1-2 points, and two samples
+# of 5,000 images (the default before lutnas 0.10) ranked the same networks up to 0.48 apart in Kendall tau
 TEST_LIMIT = 10000
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
 

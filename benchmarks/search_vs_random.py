@@ -155,11 +155,12 @@ def _flag(name: str, value: Any) -> str:
 
 
 def check_folder(args: argparse.Namespace) -> None:
-    """Record a new --out's settings in OUT/run.json; stop with one line, before anything runs, when a folder
-    that holds one (or a finished folder from before it: its summary.json) was started with other settings of
-    :data:`KEPT` (a continued run would mix, say, accuracies on two test samples)."""
+    """Create --out and record a new one's settings in OUT/run.json; stop with one line, before anything runs,
+    when a folder that holds one (or a finished folder from before it: its summary.json) was started with other
+    settings of :data:`KEPT` (a continued run would mix, say, accuracies on two test samples)."""
     from lutnas.files import write_atomic
 
+    args.out.mkdir(parents=True, exist_ok=True)
     path, summary = args.out / RUN_FILE, args.out / "summary.json"
     now = {k: getattr(args, k) for k in KEPT}
     if path.exists() or summary.exists():
@@ -182,7 +183,6 @@ def check_folder(args: argparse.Namespace) -> None:
     if any((args.out / n).exists() for n in ("archs.json", "trainings.csv", "ranking.csv", "searches")):
         say(f"[continue] {args.out} was started before {RUN_FILE} (lutnas 0.10): its settings are not checked")
         return
-    args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps({"format": RUN_FORMAT, "settings": now}, indent=1) + "\n")
 
 
@@ -634,8 +634,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    check_folder(args)
+    check_folder(args)  # creates --out
     start = time.perf_counter()
     from lut import load
     from search.sampling import mid_latency

@@ -260,8 +260,8 @@ def search(args: argparse.Namespace) -> int:
                     f"expected LAT {row['expected_ms']:.3f} ms argmax LAT {row['argmax_ms']:.3f} ms")
         _check_theta_agrees(searcher, dist, say)
         if dist.main:
+            selection = _select(searcher, matrix, run, cfg, args.quiet, say)  # on the search's device
             net.cpu()
-            selection = _select(searcher, matrix, run, cfg, args.quiet, say)
             arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out, selection)
             print(f"wrote {arch_path}")
     except KeyboardInterrupt:

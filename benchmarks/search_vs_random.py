@@ -13,8 +13,10 @@ records the settings the results depend on, and a second run with others stops b
    each with search.run's --select (default 10). A search whose pick is not its argmax has the argmax
    trained beside it, so one run compares the two.
 3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
-   (the others) drawn uniformly from the architectures within +-5% of its LUT latency
-   (search.sampling.near_latency), written to OUT/archs.json.
+   (the others) from the architectures within +-5% of its LUT latency, one drawn uniformly from each of
+   that many equal slices of the band's latency (--draw stratified, search.sampling.stratified_near_latency;
+   --draw uniform, the only way before lutnas 0.10.1, draws uniformly from the band, which near the fast
+   corner holds more slower architectures than faster ones), written to OUT/archs.json.
 4. Every architecture trained from scratch with search.train's recipe (SGD, Nesterov, cosine, lr 0.2
    per 256 images) on the same training images for --train-epochs, once per seed (--seeds), --jobs
    trainings at a time; test accuracy on the dataset's own test split (--test-limit: all 10,000 of
@@ -64,12 +66,19 @@ from typing import Any, Iterable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from search.sampling import near_latency, stratified_near_latency  # noqa: E402  (numpy only)
 from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_IMAGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
 
 TOLERANCE = 0.05
 # all 10,000 of Fashion-MNIST's test images: the networks of one latency band lie within 1-2 points, and two samples
 # of 5,000 images (the default before lutnas 0.10) ranked the same networks up to 0.48 apart in Kendall tau
 TEST_LIMIT = 10000
+# --draw: how the random architectures are drawn from the band. Uniformly over its architectures (before lutnas
+# 0.10.1), the FBNet-loss searches' random neighbours were 0.4-4.7% slower than them (mean +2.7%, twelve groups of
+# svr-8 to svr-20); one per equal latency slice, two of them at 0.153-0.221 ms lie +0.6-1.1% above on average
+# (100 draws each on lut/cpu-r16.csv, against +2.3-3.2% uniformly), ten at the mid-point -0.0% (-0.7%)
+DRAWS = {"uniform": near_latency, "stratified": stratified_near_latency}
+DRAW = "stratified"
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
 
 
@@ -94,6 +103,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2, help="searches / trainings at a time (default 2)")
     p.add_argument("--train-device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searches and the random draws (default 0)")
+    p.add_argument("--draw", choices=sorted(DRAWS), default=DRAW,
+                   help="how the random architectures are drawn from the +-5%% band: 'stratified' (the default "
+                   "since lutnas 0.10.1), one from each of N equal slices of its latency, so that their mean "
+                   "latency is the searched one's; 'uniform' (before), uniformly from the band's architectures, "
+                   "which near the fast corner are mostly slower than the searched one")
     p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
                    "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
@@ -141,7 +155,9 @@ RUN_FORMAT = 1
 # the settings a folder's searches, draws and trainings depend on: a second run on the same --out passes the same
 # ones (--seeds may grow; --jobs, --train-device, the LUT's path and the ranking's judges may change)
 KEPT = ("data", "limit", "test_limit", "resolution", "search_epochs", "warmup_epochs", "beta_values", "randoms",
-        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images")
+        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images", "draw")
+# a setting added after run.json: the value a folder that does not record it was run with
+BEFORE = {"draw": "uniform"}
 # what a finished folder from before run.json (lutnas 0.10) recorded truthfully in its summary.json: a run
 # reported again records today's --select and --select-images defaults there, not its searches' own
 LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images"))
@@ -173,6 +189,7 @@ def check_folder(args: argparse.Namespace) -> None:
                 raise ValueError(f"format {saved.get('format')!r}, this script reads {RUN_FORMAT}")
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SystemExit(f"{source}: not a search_vs_random settings file ({e})") from None
+        then = {**BEFORE, **then}
         diff = [k for k in keys if k in then and then[k] != now[k]]
         if diff:
             def show(settings: dict[str, Any]) -> str:
@@ -252,8 +269,6 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
     """The searched architectures and their random neighbours in latency; kept in OUT/archs.json. A search whose
     --select picked another architecture than its argmax has that argmax trained beside it (``"argmax": true``,
     not one of the random ones), so one run compares the two."""
-    from search.sampling import near_latency
-
     path = args.out / "archs.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -269,8 +284,9 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
                           "blocks": before, "lut_ms": matrix.predict(before)})
         n = args.randoms if label == "target-mid" else args.front_randoms
         if n:
-            drawn = near_latency(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=args.seed + i,
-                                 exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
+            drawn = DRAWS[args.draw](matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE,
+                                     seed=args.seed + i, exclude=[[cands.index(b) for b in k] for k in known],
+                                     allow_fewer=True)
             if len(drawn) < n:  # a search at a corner of the space: its band holds few architectures
                 say(f"[draw] {label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
                     f"{ms:.3f} ms; comparing with those")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
@@ -85,7 +86,7 @@ def test_a_finished_run_is_reported_again_without_training(tmp_path):
     before = {p.name: p.read_bytes() for p in out.glob("*.csv")}
     proc = subprocess.run([sys.executable, "benchmarks/search_vs_random.py", "--out", str(out), "--lut",
                            str(out / "lut.csv"), "--betas", "", "--seed", "5", "--select", "10",
-                           "--finetune-steps", "50", "--test-limit", "5000"],  # svr-10's judge and test sample
+                           "--finetune-steps", "50", "--test-limit", "5000", "--draw", "uniform"],  # svr-10's judge,
 
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -231,6 +232,45 @@ def test_a_new_folder_records_its_settings_and_a_continue_with_others_is_refused
         assert stop.value.code == (f"{out / 'run.json'}: {out} was started with {said}: pass the same settings to "
                                    "continue it, or another --out")
     assert json.loads((out / "run.json").read_text()) == saved
+    assert saved["settings"]["draw"] == "stratified"
+
+
+def test_a_folder_of_lutnas_0_10_0_drew_uniformly_and_is_continued_only_so(svr, tmp_path):
+    """run.json of lutnas 0.10.0 does not record --draw: its random architectures were drawn uniformly from the
+    band, so a continued run (which would draw the rest, say after its searches) must draw them so too."""
+    out = tmp_path / "svr-21"
+    out.mkdir()
+    settings = {k: getattr(svr.parse_args(["--out", "x", "--seed", "17", "--betas", ""]), k) for k in svr.KEPT}
+    del settings["draw"]
+    (out / "run.json").write_text(json.dumps({"format": 1, "settings": settings}))
+    with pytest.raises(SystemExit) as stop:
+        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", ""]))
+    assert stop.value.code == (f"{out / 'run.json'}: {out} was started with --draw uniform, not --draw stratified: "
+                               "pass the same settings to continue it, or another --out")
+    svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform"]))
+    assert "draw" not in json.loads((out / "run.json").read_text())["settings"]  # left as it was
+
+
+def test_the_draw_is_stratified_unless_asked_otherwise(svr, tmp_path):
+    """Ten random neighbours of a mid-latency architecture: one from each tenth of the band by default, uniformly
+    from the band with --draw uniform (the same seed, other architectures)."""
+    table = np.random.default_rng(1).uniform(0.02, 0.1, size=(12, 4))
+    cands = ["a", "b", "c", "d"]
+    matrix = SimpleNamespace(latency_ms=table, fixed_ms=0.1, candidates=cands,
+                             predict=lambda blocks: 0.1 + sum(table[l][cands.index(b)] for l, b in enumerate(blocks)))
+    searched = {"target-mid": ["b", "c"] * 6}
+    ms = matrix.predict(searched["target-mid"])
+    drawn = {}
+    for draw in ("stratified", "uniform"):
+        folder = tmp_path / draw
+        folder.mkdir()
+        args = svr.parse_args(["--out", str(folder), "--betas", "", "--randoms", "10", "--draw", draw])
+        drawn[draw] = [a for a in svr.draw_archs(args, matrix, searched) if not a["searched"]]
+        assert len(drawn[draw]) == 10 and all(abs(a["lut_ms"] / ms - 1) <= 0.05 for a in drawn[draw])
+    tenths = sorted(int((a["lut_ms"] - 0.95 * ms) // (0.01 * ms)) for a in drawn["stratified"])
+    assert tenths == list(range(10))
+    assert drawn["uniform"] != drawn["stratified"]
+    assert svr.parse_args(["--out", "x"]).draw == "stratified"
 
 
 def test_a_finished_folder_from_before_run_json_is_checked_against_its_summary(svr, tmp_path):
@@ -239,13 +279,15 @@ def test_a_finished_folder_from_before_run_json_is_checked_against_its_summary(s
     out = tmp_path / "svr-19"
     out.mkdir()
     old = vars(svr.parse_args(["--out", str(out), "--test-limit", "5000", "--seed", "15", "--betas", ""]))
+    del old["draw"]  # 0.9 drew uniformly and did not say so
     (out / "summary.json").write_text(json.dumps({"settings": {**old, "out": str(out)}, "groups": {}}))
     with pytest.raises(SystemExit) as stop:
         svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "15", "--betas", ""]))
-    assert str(stop.value.code) == (f"{out / 'summary.json'}: {out} was started with --test-limit 5000, not "
-                                    "--test-limit 10000: pass the same settings to continue it, or another --out")
+    assert str(stop.value.code) == (f"{out / 'summary.json'}: {out} was started with --test-limit 5000 --draw uniform, "
+                                    "not --test-limit 10000 --draw stratified: pass the same settings to continue it, "
+                                    "or another --out")
     svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "15", "--betas", "", "--test-limit", "5000",
-                                     "--select-images", "0"]))
+                                     "--select-images", "0", "--draw", "uniform"]))
     assert not (out / "run.json").exists()
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from search.sampling import latency_range, mid_latency, near_latency, tilt_for
+from search.sampling import latency_range, mid_latency, near_latency, stratified_near_latency, tilt_for
 
 TABLE = np.array([[0.1, 0.2, 0.4], [0.1, 0.3, 0.5], [0.05, 0.2, 0.6]])
 FIXED = 0.2
@@ -97,3 +97,54 @@ def test_a_band_at_the_corner_of_the_range_is_drawn_from(target, tol):
 def test_a_band_outside_the_range_is_an_error():
     with pytest.raises(ValueError, match=r"target 0.3 ms \+-10% is outside the space's range \(0.45 .. 1.7 ms\)"):
         near_latency(TABLE, FIXED, 0.3, 1, tolerance=0.1)
+
+
+WIDE = np.random.default_rng(0).uniform(0.01, 0.2, size=(6, 4))  # 4,096 architectures, no two of one latency
+
+
+def wide_latency(arch) -> float:
+    return FIXED + sum(WIDE[l, i] for l, i in enumerate(arch))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_stratified_draw_takes_one_architecture_from_each_slice_of_the_band(seed):
+    target, tol, n = 0.75, 0.1, 8
+    lo, width = target * (1 - tol), 2 * tol * target / n
+    got = stratified_near_latency(WIDE, FIXED, target, n, tolerance=tol, seed=seed)
+    assert len({tuple(a) for a in got}) == n
+    slices = sorted(int((wide_latency(a) - lo) // width) for a in got)
+    assert slices == list(range(n))  # one per slice, so their mean latency is about the target
+    assert got == stratified_near_latency(WIDE, FIXED, target, n, tolerance=tol, seed=seed)  # reproducible
+
+
+def test_near_the_fast_corner_a_stratified_pair_is_slower_than_the_target_by_less_than_a_uniform_one():
+    """Near the fastest corner of a deep space more architectures lie above a latency than below it: a uniform
+    draw from the band is slower than the target on average, one draw from each half much less so."""
+    deep = np.random.default_rng(0).uniform(0.02, 0.1, size=(20, 4))
+    deep[:, 0] = 0.002  # a skip per layer, as FBNet's
+    fastest, _ = latency_range(deep, FIXED)
+    target = 2 * fastest
+
+    def offset(draw) -> float:
+        return float(np.mean([(FIXED + deep[np.arange(20), a].sum()) / target - 1 for s in range(60)
+                              for a in draw(deep, FIXED, target, 2, tolerance=0.05, seed=s)]))
+
+    uniform, stratified = offset(near_latency), offset(stratified_near_latency)
+    assert uniform > 0.015  # the bias the stratified draw exists for (+1.9%)
+    assert abs(stratified) < uniform / 2  # +0.5%
+
+
+def test_a_stratified_draw_fills_empty_slices_from_the_band_and_says_when_it_holds_too_few():
+    """The small table's band has gaps: slices with no architecture leave their draws to the others."""
+    inside = band(0.9, 0.1)
+    got = stratified_near_latency(TABLE, FIXED, 0.9, len(inside), tolerance=0.1, seed=4)
+    assert {tuple(a) for a in got} == inside and len(got) == len(inside)
+    with pytest.raises(ValueError, match=rf"found only {len(inside)} of {len(inside) + 2} architectures within "
+                                         r"\+-10% of 0.9 ms"):
+        stratified_near_latency(TABLE, FIXED, 0.9, len(inside) + 2, tolerance=0.1)
+    some = stratified_near_latency(TABLE, FIXED, 0.9, 2, tolerance=0.1, seed=4, exclude=[got[0]])
+    assert got[0] not in some and len(some) == 2
+    with pytest.raises(ValueError, match=r"target 0.3 ms \+-10% is outside the space's range"):
+        stratified_near_latency(TABLE, FIXED, 0.3, 1, tolerance=0.1)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        stratified_near_latency(TABLE, FIXED, 0.9, 0)

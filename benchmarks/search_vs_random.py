@@ -106,7 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--draw", choices=sorted(DRAWS), default=DRAW,
                    help="how the random architectures are drawn from the +-5%% band: 'stratified' (the default "
                    "since lutnas 0.10.1), one from each of N equal slices of its latency, so that their mean "
-                   "latency is the searched one's; 'uniform' (before), uniformly from the band's architectures, "
+                   "latency is near the searched one's; 'uniform' (before), uniformly from the band's architectures, "
                    "which near the fast corner are mostly slower than the searched one")
     p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "

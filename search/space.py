@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from lut.names import BlockName, format_name, is_valid_name, parse_name  # noqa: F401  (re-exported)
+from lut.names import parse_name
 from lut.matrix import needed_keys
 from lut.schema import Key
 from lutnas.registry import Registry

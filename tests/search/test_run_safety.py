@@ -9,7 +9,7 @@ import stat
 import pytest
 import torch
 
-from tests.search.test_run_cli import BASE, LUT, TINY, search
+from tests.search.test_run_cli import BASE, LUT, search
 
 ARCH = ["--arch", "tests/fixtures/arch/tiny_minimal.json"]
 

@@ -78,9 +78,6 @@ def test_trained_weights_export(two_runs, tmp_path):
 
 
 def test_train_arch_api_is_deterministic():
-    from search.data import load_data
-    from search.train import train_arch
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

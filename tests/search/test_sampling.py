@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from search.sampling import latency_range, mid_latency, near_latency, stratified_near_latency, tilt_for
+from search.sampling import in_band, latency_range, mid_latency, near_latency, stratified_near_latency, tilt_for
 
 TABLE = np.array([[0.1, 0.2, 0.4], [0.1, 0.3, 0.5], [0.05, 0.2, 0.6]])
 FIXED = 0.2
@@ -148,3 +148,15 @@ def test_a_stratified_draw_fills_empty_slices_from_the_band_and_says_when_it_hol
         stratified_near_latency(TABLE, FIXED, 0.3, 1, tolerance=0.1)
     with pytest.raises(ValueError, match="n must be >= 1"):
         stratified_near_latency(TABLE, FIXED, 0.9, 0)
+
+
+def test_a_band_given_by_its_ends_is_checked():
+    with pytest.raises(ValueError, match=r"the band's low end 1 ms is above its high end 0.9 ms"):
+        in_band(TABLE, FIXED, 1.0, 0.9, 1)
+    with pytest.raises(ValueError, match=r"the band 2 .. 2.1 ms is outside the space's range \(0.45 .. 1.7 ms\)"):
+        in_band(TABLE, FIXED, 2.0, 2.1, 1)
+    inside = {a for a in itertools.product(range(3), repeat=3) if 0.8 <= latency(a) <= 1.0}
+    with pytest.raises(ValueError, match=rf"found only {len(inside)} of {len(inside) + 1} architectures within "
+                                         r"0.8 .. 1 ms in \d+ draws"):
+        in_band(TABLE, FIXED, 0.8, 1.0, len(inside) + 1)
+    assert {tuple(a) for a in in_band(TABLE, FIXED, 0.8, 1.0, len(inside), seed=2)} == inside

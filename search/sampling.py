@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 MAX_DRAWS = 2_000_000
+Seed = int | Sequence[int]  # numpy's default_rng: one int, or several (independent streams, e.g. (run seed, slice))
 
 
 def _tilted(table: np.ndarray, lam: float) -> np.ndarray:
@@ -48,13 +49,13 @@ def tilt_for(table: np.ndarray, fixed_ms: float, target_ms: float) -> float:
 
 
 def near_latency(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: float, n: int, *,
-                 tolerance: float = 0.05, seed: int = 0, exclude: Iterable[Sequence[int]] = (),
+                 tolerance: float = 0.05, seed: Seed = 0, exclude: Iterable[Sequence[int]] = (),
                  allow_fewer: bool = False) -> list[list[int]]:
     """``n`` distinct architectures (candidate index per layer) drawn uniformly from those whose latency
     ``fixed_ms + sum_l table[l, a_l]`` is within ``target_ms * (1 +- tolerance)``; ``exclude`` are left out.
 
     ValueError when the band holds too few architectures to find ``n`` in ``MAX_DRAWS`` draws, unless
-    ``allow_fewer``: then the ones found.
+    ``allow_fewer``: then the ones found. ``seed``: an int or a sequence of ints (numpy's ``default_rng``).
     """
     lo, hi = _band(table, fixed_ms, target_ms, tolerance)
     return in_band(table, fixed_ms, lo, hi, n, seed=seed, exclude=exclude, allow_fewer=allow_fewer,
@@ -62,27 +63,31 @@ def near_latency(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: f
 
 
 def stratified_near_latency(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: float, n: int, *,
-                            tolerance: float = 0.05, seed: int = 0, exclude: Iterable[Sequence[int]] = (),
+                            tolerance: float = 0.05, seed: Seed = 0, exclude: Iterable[Sequence[int]] = (),
                             allow_fewer: bool = False) -> list[list[int]]:
     """``n`` distinct architectures within ``target_ms * (1 +- tolerance)``, one drawn uniformly from each of ``n``
     equal slices of the band's latency, so that they spread evenly over it and their mean latency lies near the
     target. ``near_latency``'s uniform draw does not: near the fast corner of a space more architectures lie
     above a latency than below it (random networks 0.4-4.7% slower than the FBNet-loss searches' in twelve runs
     of benchmarks/search_vs_random.py). A slice that holds none (or only excluded ones) leaves its draw to the
-    whole band. Errors as ``near_latency``'s."""
+    whole band. Each slice draws from its own stream, ``(*seed, k)``, so draws of other seeds share none
+    (lutnas 0.10.1 seeded slice k with ``seed + k``: seed s's slice k + 1 was seed s + 1's slice k, and two runs of
+    the benchmark with seeds 19 and 20, whose bands lay one slice apart, drew 4 of 10 networks alike). Errors as
+    ``near_latency``'s."""
     lo, hi = _band(table, fixed_ms, target_ms, tolerance)
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     fastest, slowest = latency_range(table, fixed_ms)
     skip = [list(a) for a in exclude]
     width = (hi - lo) / n
+    stream = list(np.atleast_1d(np.asarray(seed, dtype=np.int64)).tolist())
     found: list[list[int]] = []
     for k in range(n):
         a, b = lo + k * width, (hi if k == n - 1 else lo + (k + 1) * width)
         if a <= slowest and b >= fastest:
-            found += in_band(table, fixed_ms, a, b, 1, seed=seed + k, exclude=skip + found, allow_fewer=True)
+            found += in_band(table, fixed_ms, a, b, 1, seed=[*stream, k], exclude=skip + found, allow_fewer=True)
     if len(found) < n:
-        found += in_band(table, fixed_ms, lo, hi, n - len(found), seed=seed + n, exclude=skip + found,
+        found += in_band(table, fixed_ms, lo, hi, n - len(found), seed=[*stream, n], exclude=skip + found,
                          allow_fewer=True)
     if len(found) < n and not allow_fewer:
         raise ValueError(f"found only {len(found)} of {n} architectures within +-{tolerance:.0%} of "
@@ -106,7 +111,7 @@ def _band(table: Sequence[Sequence[float]], fixed_ms: float, target_ms: float, t
     return lo, hi
 
 
-def in_band(table: Sequence[Sequence[float]], fixed_ms: float, lo: float, hi: float, n: int, *, seed: int = 0,
+def in_band(table: Sequence[Sequence[float]], fixed_ms: float, lo: float, hi: float, n: int, *, seed: Seed = 0,
             exclude: Iterable[Sequence[int]] = (), allow_fewer: bool = False, name: str = "") -> list[list[int]]:
     """``n`` distinct architectures drawn uniformly from those whose latency lies in ``[lo, hi]`` ms (see the
     module's docstring for how); ``exclude`` are left out. Errors as ``near_latency``'s."""

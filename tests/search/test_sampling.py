@@ -117,6 +117,27 @@ def test_a_stratified_draw_takes_one_architecture_from_each_slice_of_the_band(se
     assert got == stratified_near_latency(WIDE, FIXED, target, n, tolerance=tol, seed=seed)  # reproducible
 
 
+def test_stratified_draws_of_consecutive_seeds_one_slice_apart_share_no_architecture():
+    """Two runs whose bands lie one slice apart (two searches of one target, 1% apart) with seeds s and s + 1: in
+    lutnas 0.10.1 seed s's slice k + 1 was seed s + 1's slice k, and they drew most of their networks alike."""
+    target, tol, n = 0.75, 0.1, 8
+    shifted = target * (1 + 2 * tol / n)  # the band moved up by one slice
+    for s in range(3):
+        one = {tuple(a) for a in stratified_near_latency(WIDE, FIXED, target, n, tolerance=tol, seed=s)}
+        two = {tuple(a) for a in stratified_near_latency(WIDE, FIXED, shifted, n, tolerance=tol, seed=s + 1)}
+        assert len(one) == len(two) == n
+        assert len(one & two) <= 1, (s, len(one & two))  # a chance coincidence at most (0.10.1: 7 of 8 at seed 0)
+
+
+def test_a_draw_takes_a_sequence_of_ints_as_its_seed():
+    """(run seed, group) streams: reproducible, and apart from each other and from the plain int."""
+    draw = [stratified_near_latency(WIDE, FIXED, 0.75, 8, tolerance=0.1, seed=seed) for seed in ([3, 0], [3, 1])]
+    assert draw[0] == stratified_near_latency(WIDE, FIXED, 0.75, 8, tolerance=0.1, seed=[3, 0])
+    assert draw[0] != draw[1]
+    assert near_latency(WIDE, FIXED, 0.75, 4, tolerance=0.1, seed=(5, 1)) == \
+        near_latency(WIDE, FIXED, 0.75, 4, tolerance=0.1, seed=(5, 1))
+
+
 def test_near_the_fast_corner_a_stratified_pair_is_slower_than_the_target_by_less_than_a_uniform_one():
     """Near the fastest corner of a deep space more architectures lie above a latency than below it: a uniform
     draw from the band is slower than the target on average, one draw from each half much less so."""

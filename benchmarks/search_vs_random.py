@@ -84,7 +84,7 @@ TEST_LIMIT = 10000
 # (100 draws each on lut/cpu-r16.csv, against +2.3-3.2% uniformly), ten at the mid-point -0.0% (-0.7%)
 DRAWS = {"uniform": near_latency, "stratified": stratified_near_latency}
 # each group's seed: (--seed, group) for the stratified draw, so that runs of consecutive seeds draw apart;
-# --seed + group for the uniform one, as lutnas 0.10.1 and before drew it (seed s's second group was seed s + 1's first)
+# --seed + group for the uniform one, as lutnas 0.10.1 and before drew it (seed s's group 2 was seed s + 1's 1)
 GROUP_SEEDS = {"uniform": lambda seed, group: seed + group, "stratified": lambda seed, group: [seed, group]}
 DRAW = "stratified"
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
@@ -293,8 +293,8 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
         n = args.randoms if label == "target-mid" else args.front_randoms
         if n:
             drawn = DRAWS[args.draw](matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE,
-                                     seed=GROUP_SEEDS[args.draw](args.seed, i), exclude=[[cands.index(b) for b in k] for k in known],
-                                     allow_fewer=True)
+                                     seed=GROUP_SEEDS[args.draw](args.seed, i),
+                                     exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
             if len(drawn) < n:  # a search at a corner of the space: its band holds few architectures
                 say(f"[draw] {label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
                     f"{ms:.3f} ms; comparing with those")

@@ -70,7 +70,7 @@ def stratified_near_latency(table: Sequence[Sequence[float]], fixed_ms: float, t
     target. ``near_latency``'s uniform draw does not: near the fast corner of a space more architectures lie
     above a latency than below it (random networks 0.4-4.7% slower than the FBNet-loss searches' in twelve runs
     of benchmarks/search_vs_random.py). A slice that holds none (or only excluded ones) leaves its draw to the
-    whole band. Each slice draws from its own stream, ``(*seed, k)``, so draws of other seeds share none
+    whole band. Each slice draws from its own stream, ``(*seed, k)``, so the draws of two seeds are independent
     (lutnas 0.10.1 seeded slice k with ``seed + k``: seed s's slice k + 1 was seed s + 1's slice k, and two runs of
     the benchmark with seeds 19 and 20, whose bands lay one slice apart, drew 4 of 10 networks alike). Errors as
     ``near_latency``'s."""

@@ -118,7 +118,7 @@ def test_a_stratified_draw_takes_one_architecture_from_each_slice_of_the_band(se
 
 
 def test_stratified_draws_of_consecutive_seeds_one_slice_apart_share_no_architecture():
-    """Two runs whose bands lie one slice apart (two searches of one target, 1% apart) with seeds s and s + 1: in
+    """Two runs whose bands lie one slice apart (two searches of one target, 2.5% apart) with seeds s and s + 1: in
     lutnas 0.10.1 seed s's slice k + 1 was seed s + 1's slice k, and they drew most of their networks alike."""
     target, tol, n = 0.75, 0.1, 8
     shifted = target * (1 + 2 * tol / n)  # the band moved up by one slice
@@ -130,12 +130,12 @@ def test_stratified_draws_of_consecutive_seeds_one_slice_apart_share_no_architec
 
 
 def test_a_draw_takes_a_sequence_of_ints_as_its_seed():
-    """(run seed, group) streams: reproducible, and apart from each other and from the plain int."""
+    """(run seed, group) streams: reproducible, and apart from each other."""
     draw = [stratified_near_latency(WIDE, FIXED, 0.75, 8, tolerance=0.1, seed=seed) for seed in ([3, 0], [3, 1])]
     assert draw[0] == stratified_near_latency(WIDE, FIXED, 0.75, 8, tolerance=0.1, seed=[3, 0])
     assert draw[0] != draw[1]
-    assert near_latency(WIDE, FIXED, 0.75, 4, tolerance=0.1, seed=(5, 1)) == \
-        near_latency(WIDE, FIXED, 0.75, 4, tolerance=0.1, seed=(5, 1))
+    uniform = [near_latency(WIDE, FIXED, 0.75, 4, tolerance=0.1, seed=seed) for seed in ((5, 1), (5, 1), (5, 2))]
+    assert uniform[0] == uniform[1] != uniform[2]
 
 
 def test_near_the_fast_corner_a_stratified_pair_is_slower_than_the_target_by_less_than_a_uniform_one():

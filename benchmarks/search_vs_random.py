@@ -69,11 +69,13 @@ sys.path.insert(0, str(ROOT))
 
 from search.sampling import near_latency, stratified_near_latency  # noqa: E402  (numpy only)
 from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_K  # noqa: E402  (no torch: --help stays light)
+from search.select import SELECT_IMAGES as RUN_SELECT_IMAGES  # noqa: E402
 
 TOLERANCE = 0.05
-# --select-images of every search (search.run's default is 5,000): at this benchmark's 16x16 testing 30,000 more
-# images costs about 12 s per judged network, and the judge ranked the mid-latency networks better on them than
-# on 5,000 in seven runs of seven (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare images")
+# --select-images of every search (search.run's default: RUN_SELECT_IMAGES): at this benchmark's 16x16 testing
+# 30,000 more images costs about 12 s per judged network, and the judge ranked the mid-latency networks better on
+# them than on 5,000 in seven runs of seven (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare
+# images")
 SELECT_IMAGES = 30000
 # all 10,000 of Fashion-MNIST's test images: the networks of one latency band lie within 1-2 points, and two samples
 # of 5,000 images (the default before lutnas 0.10) ranked the same networks up to 0.48 apart in Kendall tau
@@ -82,10 +84,10 @@ TEST_LIMIT = 10000
 # 0.10.1), the FBNet-loss searches' random neighbours were 0.4-4.7% slower than them (mean +2.7%, twelve groups of
 # svr-8 to svr-20); one per equal latency slice, two of them at 0.153-0.221 ms lie +0.6-1.1% above on average
 # (100 draws each on lut/cpu-r16.csv, against +2.3-3.2% uniformly), ten at the mid-point -0.0% (-0.7%)
-DRAWS = {"uniform": near_latency, "stratified": stratified_near_latency}
-# each group's seed: (--seed, group) for the stratified draw, so that runs of consecutive seeds draw apart;
-# --seed + group for the uniform one, as lutnas 0.10.1 and before drew it (seed s's group 2 was seed s + 1's 1)
-GROUP_SEEDS = {"uniform": lambda seed, group: seed + group, "stratified": lambda seed, group: [seed, group]}
+# Each draw with its group's seed: (--seed, group) for the stratified draw, so that runs of consecutive seeds draw
+# apart; --seed + group for the uniform one, as lutnas 0.10.1 and before drew it (seed s's group 2 was seed s + 1's 1)
+DRAWS = {"uniform": (near_latency, lambda seed, group: seed + group),
+         "stratified": (stratified_near_latency, lambda seed, group: [seed, group])}
 DRAW = "stratified"
 TRAIN_COLUMNS = ("label", "seed", "test_acc", "seconds")
 
@@ -122,8 +124,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    f"(default {SELECT_K}, search.run's; 0: the argmax as it is)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help="search.run --select-images N for every search: spare training images outside --limit that "
-                   f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2, 5000 "
-                   "before, search.run's default; 0: the theta split alone, as before lutnas 0.9)")
+                   f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "
+                   f"search.run's default, {RUN_SELECT_IMAGES}; 0: the theta split alone, as before lutnas 0.9)")
     p.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help="the second judge of the supernet's ranking: fine-tune a copy of each architecture's "
                    f"supernet weights N batches before testing it (default {FINETUNE_STEPS}; 0: only the weights "
@@ -292,9 +294,9 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
                           "blocks": before, "lut_ms": matrix.predict(before)})
         n = args.randoms if label == "target-mid" else args.front_randoms
         if n:
-            drawn = DRAWS[args.draw](matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE,
-                                     seed=GROUP_SEEDS[args.draw](args.seed, i),
-                                     exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
+            draw, group_seed = DRAWS[args.draw]
+            drawn = draw(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=group_seed(args.seed, i),
+                         exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
             if len(drawn) < n:  # a search at a corner of the space: its band holds few architectures
                 say(f"[draw] {label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
                     f"{ms:.3f} ms; comparing with those")

@@ -80,7 +80,7 @@ def stratified_near_latency(table: Sequence[Sequence[float]], fixed_ms: float, t
     fastest, slowest = latency_range(table, fixed_ms)
     skip = [list(a) for a in exclude]
     width = (hi - lo) / n
-    stream = list(np.atleast_1d(np.asarray(seed, dtype=np.int64)).tolist())
+    stream = np.atleast_1d(seed).tolist()
     found: list[list[int]] = []
     for k in range(n):
         a, b = lo + k * width, (hi if k == n - 1 else lo + (k + 1) * width)

@@ -1,6 +1,6 @@
 """Searched architectures against random ones of the same latency, trained the same way (Yu et al. 2020).
 
-    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 60-80 min on 2 cores
+    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 35-60 min on 2 cores
     python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
         --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
 
@@ -37,14 +37,17 @@ records the settings the results depend on, and a second run with others stops b
 The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,000 training images
 at 16x16, searches of 8 epochs (3 warm-up), 3 seeds x 3 epochs per architecture, 10 random
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
-and 51 trainings, about 60-80 minutes with 2 jobs on a 2-core CPU (runs/svr-2 on this project's build
-VM, shared with other work: 14 min of searches, 56 of trainings, 8 of supernet ranking). On a quiet VM
+and 51 trainings (up to 60 with --select's argmaxes), within 60 minutes with 2 jobs on a quiet 2-core CPU
+and up to 80 beside other work (runs/svr-2 on this project's build VM, shared with other work: 14 min of
+searches, 56 of trainings, 8 of supernet ranking). On a quiet VM
 with a LUT profiled 2026-12-01 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge
 adds about 40 s per judgement at 150 batches (about 15 s at 50; 20 architectures in the default
 setting). --select 10 (the default since lutnas 0.7) adds the same 10 judgements to each search and 3
 trainings for each search whose pick is not its argmax: svr-16, the default setting of lutnas 0.7 (50
 batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batches, target-mid's
-supernet judging), 53 minutes, partly beside the test suite.
+supernet judging), 53 minutes, partly beside the test suite; svr-25, that of 0.10.2 (30,000 spare
+images), 34.5 minutes alone on a quieter, faster 2-core VM (AMD EPYC, 2026-12-06; its LUT's latencies are
+about half the earlier VM's).
 """
 
 from __future__ import annotations

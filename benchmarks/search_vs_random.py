@@ -39,10 +39,9 @@ at 16x16, searches of 8 epochs (3 warm-up), 3 seeds x 3 epochs per architecture,
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
 and 51 trainings (up to 60 with --select's argmaxes), within 60 minutes with 2 jobs on a quiet 2-core CPU
 and up to 80 beside other work (runs/svr-2 on this project's build VM, shared with other work: 14 min of
-searches, 56 of trainings, 8 of supernet ranking). On a quiet VM
-with a LUT profiled 2026-12-01 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge
-adds about 40 s per judgement at 150 batches (about 15 s at 50; 20 architectures in the default
-setting). --select 10 (the default since lutnas 0.7) adds the same 10 judgements to each search and 3
+searches, 56 of trainings, 8 of supernet ranking). On a quiet VM with a LUT profiled 2026-12-01
+(runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge adds about 40 s per judgement
+at 150 batches (about 15 s at 50; 20 architectures in the default setting). --select 10 (the default since lutnas 0.7) adds the same 10 judgements to each search and 3
 trainings for each search whose pick is not its argmax: svr-16, the default setting of lutnas 0.7 (50
 batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batches, target-mid's
 supernet judging), 53 minutes, partly beside the test suite; svr-25, that of 0.10.2 (30,000 spare
@@ -574,12 +573,12 @@ def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: 
         if before is not None:  # --select picked another: how its argmax fares against the same random ones
             groups[label].update(argmax_acc=before["acc_mean"], argmax_ms=before["lut_ms"],
                                  argmax_beats=sum(before["acc_mean"] > r["acc_mean"] for r in randoms))
-    # the random architectures' accuracy-latency front: best accuracy at or below each latency
+    # the random architectures' accuracy-latency front: best accuracy at or below each latency (+TOLERANCE)
     randoms = sorted((a for a in archs if not a["searched"] and not a.get("argmax")), key=lambda a: a["lut_ms"])
     for label, g in groups.items():
-        slower_or_equal = [r["acc_mean"] for r in randoms if r["lut_ms"] <= g["lut_ms"] * (1 + TOLERANCE)]
-        g["front_acc"] = max(slower_or_equal) if slower_or_equal else math.nan
-        g["on_or_above_front"] = bool(g["searched_acc"] >= g["front_acc"]) if slower_or_equal else None
+        no_slower = [r["acc_mean"] for r in randoms if r["lut_ms"] <= g["lut_ms"] * (1 + TOLERANCE)]
+        g["front_acc"] = max(no_slower) if no_slower else math.nan
+        g["on_or_above_front"] = bool(g["searched_acc"] >= g["front_acc"]) if no_slower else None
     by_label = {a["label"]: a for a in archs}
     by_judge: dict[str, dict[str, Any]] = {}
     for judge in dict.fromkeys(r["judge"] for r in ranking):

@@ -35,7 +35,8 @@ records the settings the results depend on, and a second run with others stops b
    LUT latency, searched architectures marked).
 
 The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,000 training images
-at 16x16, searches of 8 epochs (3 warm-up), 3 seeds x 3 epochs per architecture, 10 random
+at 16x16, searches of 10 epochs (5 warm-up, half of them as in search.run's own default; 8 with 3 warm-up
+before lutnas 0.10.3), 3 seeds x 3 epochs per architecture, 10 random
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
 and 51 trainings (up to 60 with --select's argmaxes), within 60 minutes with 2 jobs on a quiet 2-core CPU
 and up to 80 beside other work (runs/svr-2 on this project's build VM, shared with other work: 14 min of
@@ -46,7 +47,7 @@ trainings for each search whose pick is not its argmax: svr-16, the default sett
 batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batches, target-mid's
 supernet judging), 53 minutes, partly beside the test suite; svr-25, that of 0.10.2 (30,000 spare
 images), 34.5 minutes alone on a quieter, faster 2-core VM (AMD EPYC, 2026-12-06; its LUT's latencies are
-about half the earlier VM's).
+about half the earlier VM's); svr-28 to svr-30, that of 0.10.3 (10-epoch searches), 28.5-35.4 minutes there.
 """
 
 from __future__ import annotations
@@ -104,8 +105,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"test images: a fixed stratified sample of the test split, or all of it when it holds no "
                    f"more (default {TEST_LIMIT}: all of Fashion-MNIST's; 5000 before lutnas 0.10)")
     p.add_argument("--resolution", type=int, default=16, help="input resolution of fbnet-cifar (default 16)")
-    p.add_argument("--search-epochs", type=int, default=8, help="epochs per search (default 8)")
-    p.add_argument("--warmup-epochs", type=int, default=3, help="warm-up epochs per search (default 3)")
+    p.add_argument("--search-epochs", type=int, default=10,
+                   help="epochs per search (default 10; 8 before lutnas 0.10.3)")
+    p.add_argument("--warmup-epochs", type=int, default=5,
+                   help="warm-up epochs per search (default 5; 3 before lutnas 0.10.3)")
     p.add_argument("--betas", default="0.6,1.5", help="FBNet-loss beta values, one search each (default 0.6,1.5)")
     p.add_argument("--randoms", type=int, default=10, help="random architectures beside the mid-target search")
     p.add_argument("--front-randoms", type=int, default=2, help="random architectures beside each other search")

@@ -35,7 +35,7 @@ records the settings the results depend on, and a second run with others stops b
    LUT latency, searched architectures marked).
 
 The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,000 training images
-at 16x16, searches of 10 epochs (5 warm-up, half of them as in search.run's own default; 8 with 3 warm-up
+at 16x16, searches of 10 epochs (5 warm-up: half, search.run's own default share; 8 with 3 warm-up
 before lutnas 0.10.3), 3 seeds x 3 epochs per architecture, 10 random
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
 and 51 trainings (up to 60 with --select's argmaxes), within 60 minutes with 2 jobs on a quiet 2-core CPU

@@ -42,8 +42,9 @@ and 51 trainings (up to 60 with --select's argmaxes), within 60 minutes with 2 j
 and up to 80 beside other work (runs/svr-2 on this project's build VM, shared with other work: 14 min of
 searches, 56 of trainings, 8 of supernet ranking). On a quiet VM with a LUT profiled 2026-12-01
 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge adds about 40 s per judgement
-at 150 batches (about 15 s at 50; 20 architectures in the default setting). --select 10 (the default since lutnas 0.7) adds the same 10 judgements to each search and 3
-trainings for each search whose pick is not its argmax: svr-16, the default setting of lutnas 0.7 (50
+at 150 batches (about 15 s at 50; 20 architectures in the default setting). --select 10 (the default
+since lutnas 0.7) adds the same 10 judgements to each search and 3 trainings for each search whose pick
+is not its argmax: svr-16, the default setting of lutnas 0.7 (50
 batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batches, target-mid's
 supernet judging), 53 minutes, partly beside the test suite; svr-25, that of 0.10.2 (30,000 spare
 images), 34.5 minutes alone on a quieter, faster 2-core VM (AMD EPYC, 2026-12-06; its LUT's latencies are

@@ -10,8 +10,8 @@ records the settings the results depend on, and a second run with others stops b
 1. The LUT: --lut, or `profiler.run --device cpu --space fbnet-cifar --resolution R` into OUT/lut.csv.
 2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
    latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value;
-   each with search.run's --select (default 10), judged on 30,000 spare images (--select-images; search.run's
-   own default is 5,000). A search whose pick is not its argmax has the argmax
+   each with search.run's --select (20 here since lutnas 0.10.4; search.run's default is 10), judged on 30,000
+   spare images (--select-images; search.run's own default is 5,000). A search whose pick is not its argmax has the argmax
    trained beside it, so one run compares the two.
 3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
    (the others) from the architectures within +-5% of its LUT latency, one drawn uniformly from each of
@@ -49,6 +49,8 @@ batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batc
 supernet judging), 53 minutes, partly beside the test suite; svr-25, that of 0.10.2 (30,000 spare
 images), 34.5 minutes alone on a quieter, faster 2-core VM (AMD EPYC, 2026-12-06; its LUT's latencies are
 about half the earlier VM's); svr-28 to svr-30, that of 0.10.3 (10-epoch searches), 28.5-35.4 minutes there.
+--select 20 (0.10.4) adds 10 more judgements to each search, about 7 minutes a run there (runs/svr-32: see the
+README).
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_K  # noqa: E402  (
 from search.select import SELECT_IMAGES as RUN_SELECT_IMAGES  # noqa: E402
 
 TOLERANCE = 0.05
+# --select of every search (search.run's default: SELECT_K, 10): 20 judged networks instead of 10. A search's
+# candidates are one seeded stream, so --select 20 judges --select 10's and 10 more: judged again so on the finished
+# runs svr-25 to svr-31, 3 of 7 mid-target searches picked another network, which trained 1.51 and 0.74 points
+# better (beating 10 of 10 random ones where the first picks beat 4 and 7) and 0.03 worse (6 where 7); 1 of 8
+# FBNet-loss searches, +0.08. About 7 more minutes per run, mostly the mid-target's (docs/search.md, "--select 20")
+SELECT = 20
 # --select-images of every search (search.run's default: RUN_SELECT_IMAGES): at this benchmark's 16x16 testing
 # 30,000 more images costs about 12 s per judged network, and the judge ranked the mid-latency networks better on
 # them than on 5,000 in seven runs of seven (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare
@@ -124,10 +132,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "since lutnas 0.10.1), one from each of N equal slices of its latency, so that their mean "
                    "latency is near the searched one's; 'uniform' (before), uniformly from the band's architectures, "
                    "which near the fast corner are mostly slower than the searched one")
-    p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
+    p.add_argument("--select", type=int, default=SELECT, metavar="K",
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
                    "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
-                   f"(default {SELECT_K}, search.run's; 0: the argmax as it is)")
+                   f"(default {SELECT} since lutnas 0.10.4; before, search.run's default, {SELECT_K}; 0: the argmax "
+                   "as it is)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help="search.run --select-images N for every search: spare training images outside --limit that "
                    f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "

@@ -42,6 +42,17 @@ def test_candidates_are_the_base_and_distinct_architectures_of_its_latency(matri
         candidates_near(m, cands, base, 0)
 
 
+def test_more_candidates_extend_fewer_so_select_20_judges_select_10s_and_ten_more(matrix):
+    """The candidates are one seeded stream: --select 20's first 10 are --select 10's (what lets a finished search
+    be judged again with more, and what docs/search.md's "--select 20" compared)."""
+    space, m = matrix
+    cands = list(space.candidates)
+    base = [cands[1]] * len(space.layers)
+    few, more = candidates_near(m, cands, base, 6, seed=5), candidates_near(m, cands, base, 12, seed=5)
+    assert len(few) == 6 and len(more) == 12 and len({tuple(b) for b in more}) == 12  # the tiny band holds 15
+    assert more[:6] == few
+
+
 def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     out = tmp_path / "sel"
     proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",

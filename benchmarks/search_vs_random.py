@@ -11,8 +11,9 @@ records the settings the results depend on, and a second run with others stops b
 2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
    latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value;
    each with search.run's --select (20 here since lutnas 0.10.4; search.run's default is 10), judged on 30,000
-   spare images (--select-images; search.run's own default is 5,000). A search whose pick is not its argmax has the argmax
-   trained beside it, so one run compares the two.
+   spare images (--select-images; search.run's own default is 5,000). A search whose pick is not its argmax
+   has the argmax trained beside it, so one run compares the two (benchmarks/select_again.py judges a
+   finished run's searches again with more candidates).
 3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
    (the others) from the architectures within +-5% of its LUT latency, one drawn uniformly from each of
    that many equal slices of the band's latency (--draw stratified, search.sampling.stratified_near_latency;
@@ -80,9 +81,10 @@ from search.select import SELECT_IMAGES as RUN_SELECT_IMAGES  # noqa: E402
 TOLERANCE = 0.05
 # --select of every search (search.run's default: SELECT_K, 10): 20 judged networks instead of 10. A search's
 # candidates are one seeded stream, so --select 20 judges --select 10's and 10 more: judged again so on the finished
-# runs svr-25 to svr-31, 3 of 7 mid-target searches picked another network, which trained 1.51 and 0.74 points
-# better (beating 10 of 10 random ones where the first picks beat 4 and 7) and 0.03 worse (6 where 7); 1 of 8
-# FBNet-loss searches, +0.08. About 7 more minutes per run, mostly the mid-target's (docs/search.md, "--select 20")
+# runs svr-25 to svr-31 (benchmarks/select_again.py), 3 of 7 mid-target searches picked another network, which
+# trained 1.51 and 0.74 points better (beating 10 of 10 random ones where the first picks beat 4 and 7; one network,
+# svr-26 and svr-29 share a seed) and 0.03 worse (6 where 7); 1 of 8 FBNet-loss searches, +0.08. About 7 more
+# minutes per run, mostly the mid-target's (docs/search.md, "--select 20")
 SELECT = 20
 # --select-images of every search (search.run's default: RUN_SELECT_IMAGES): at this benchmark's 16x16 testing
 # 30,000 more images costs about 12 s per judged network, and the judge ranked the mid-latency networks better on

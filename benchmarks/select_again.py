@@ -1,0 +1,242 @@
+"""A finished search judged again with more --select candidates, its new pick trained as the benchmark trains.
+
+    python benchmarks/select_again.py runs/svr-28 --select 20 [--searches target-mid] [--pool runs/svr-2?]
+
+RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it (--searches, default all):
+
+1. The candidates `search.run --select K` would have judged (search.select.candidates_near). They are one
+   seeded stream, so the first ones are those the search's own --select judged: their judgements are taken
+   from its arch.json, and only the others are judged, as search.run judges (search.checkpoint.path_accuracy
+   with the search's fine-tune steps, on its theta split and spare images, with its --threads).
+2. When the most accurate judged network (the argmax on ties, as search.select) is not the search's own pick,
+   it is trained from scratch with search_vs_random.py's recipe, for the run's --seeds.
+3. Both picks are compared with the run's random networks of that search (how many each beats) and with every
+   random network of RUN and the --pool folders (same recipe) within +-5% of each pick's LUT latency: the
+   latency band of a new pick is not the one its run drew random networks around.
+
+Judgements and trainings are kept in RUN/select_again.json as they are made: an interrupted run continues
+and a finished one only reports. Cost: a judgement at 16x16 on 31,000 images takes 20-60 s on one core
+(mid-latency networks the longest), a training 10-60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from search_vs_random import TOLERANCE, load_splits, read_trainings  # noqa: E402
+
+STATE = "select_again.json"
+STATE_FORMAT = 1
+RECIPE = ("data", "limit", "test_limit", "train_epochs", "batch_size")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", type=Path, help="a finished benchmarks/search_vs_random.py folder")
+    p.add_argument("--select", type=int, default=20, metavar="K",
+                   help="candidates to judge, the search's own among them (default 20)")
+    p.add_argument("--searches", default="", metavar="LABELS",
+                   help="searches to judge again, separated by commas (default: every one in RUN/searches)")
+    p.add_argument("--pool", type=Path, nargs="*", default=[], metavar="RUN",
+                   help="more finished folders of the same recipe whose random networks join the comparison")
+    args = p.parse_args(argv)
+    if args.select < 2:
+        p.error("--select must be >= 2")
+    return args
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"{path}: not found: is {path.parent} a finished {what}?") from None
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: cannot read it: {e}") from None
+
+
+def settings(run: Path) -> dict[str, Any]:
+    """RUN/run.json's settings (search_vs_random.py, lutnas 0.10 or later)."""
+    saved = read_json(run / "run.json", "search_vs_random.py folder")
+    try:
+        return dict(saved["settings"])
+    except (KeyError, TypeError):
+        raise SystemExit(f"{run / 'run.json'}: no settings in it") from None
+
+
+def random_means(run: Path) -> list[dict[str, Any]]:
+    """The run's random networks with their LUT ms, group and mean accuracy over the seeds trained."""
+    archs = read_json(run / "archs.json", "search_vs_random.py folder")
+    accs: dict[str, list[float]] = {}
+    for r in read_trainings(run / "trainings.csv"):
+        accs.setdefault(r["label"], []).append(r["test_acc"])
+    return [{"run": run.name, "group": a["group"], "blocks": a["blocks"], "lut_ms": a["lut_ms"],
+             "acc": statistics.fmean(accs[a["label"]])}
+            for a in archs if "/random" in a["label"] and accs.get(a["label"])]
+
+
+def pick(judged: list[dict[str, Any]]) -> int:
+    """search.select's choice: the most accurate judgement, the first (the argmax) on ties."""
+    return max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
+
+
+def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, list[dict[str, Any]]]:
+    """The search in ``folder`` judged on ``k`` candidates: how many its own --select judged (taken from its
+    arch.json) and the ``k`` judgements; the others are kept in ``state["judged"]`` (saved one by one)."""
+    import torch
+
+    from lut import load
+    from search.checkpoint import path_accuracy, restore_supernet
+    from search.data import load_data
+    from search.select import candidates_near, judge_set
+
+    arch = read_json(folder / "arch.json", "search")
+    sel = (arch.get("search") or {}).get("selection")
+    if not sel:
+        raise SystemExit(f"{folder / 'arch.json'}: the search ran without --select: nothing to judge again")
+    try:
+        net, saved = restore_supernet(folder)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{folder}: {e}") from None
+    run, seed = saved["run"], saved["config"]["seed"]
+    lut = Path(run["lut"])
+    if not lut.is_file():
+        raise SystemExit(f"{folder / 'search.json'}: its LUT {lut} is not there (run from the folder the "
+                         "benchmark ran in)")
+    matrix = load(lut).matrix(net.space)
+    cands = candidates_near(matrix, list(net.candidates), sel["argmax"], k, seed)
+    own = [j["blocks"] for j in sel["judged"]]
+    if len(own) >= k:
+        raise SystemExit(f"{folder / 'arch.json'}: its own --select judged {len(own)} networks already; ask for more")
+    if cands[:len(own)] != own:
+        raise SystemExit(f"{folder / 'arch.json'}: its judged networks are not the first of --select {k}'s draw "
+                         "(another lutnas drew them?)")
+    judged = [dict(j) for j in sel["judged"]] + state.setdefault("judged", [])
+    todo = cands[len(judged):]
+    if todo:
+        torch.set_num_threads(int(run.get("threads") or 1))
+        splits = load_data(run["data"], seed=seed, limit=run["limit"], spare=run["select_images"])
+        test = judge_set(splits)
+        net.train()
+        for blocks in todo:
+            acc = path_accuracy(net, blocks, splits.train_w, test, net.space.input_size, seed=seed,
+                                finetune_steps=sel["steps"])
+            row = {"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc}
+            state["judged"].append(row)
+            judged.append(row)
+            save()
+            print(f"  [{folder.name}] {len(judged)}/{k}: {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
+                  file=sys.stderr, flush=True)
+    return len(own), judged[:k]
+
+
+def train_pick(blocks: list[str], folder: Path, recipe: dict[str, Any], seeds: int, state: dict[str, Any],
+               save) -> list[float]:
+    """``blocks`` trained with search_vs_random.py's recipe (search.train, lr 0.2 per 256 images) once per seed."""
+    from search.archfile import make_arch
+    from search.checkpoint import restore_supernet
+    from search.train import train_arch
+
+    accs = state.setdefault("trained", {}).setdefault(" ".join(blocks), [])
+    if len(accs) >= seeds:
+        return accs[:seeds]
+    net, _ = restore_supernet(folder)
+    splits = load_splits(recipe["data"], recipe["limit"], recipe["test_limit"])
+    arch = make_arch(net.space, blocks, num_classes=splits.num_classes)
+    batch = recipe["batch_size"]
+    for seed in range(len(accs), seeds):
+        result = train_arch(arch, splits, recipe["train_epochs"], batch, 0.2 * batch / 256, seed,
+                            test_every_epoch=False)
+        accs.append(result["test_acc"])
+        save()
+        print(f"  [{folder.name}] new pick, seed {seed}: {result['test_acc']:.2f}%", file=sys.stderr, flush=True)
+    return accs
+
+
+def beats(ms: float, acc: float, randoms: list[dict[str, Any]]) -> tuple[int, int]:
+    """How many of ``randoms`` within +-5% of ``ms`` are less accurate than ``acc``, and how many there are."""
+    near = [r["acc"] for r in randoms if abs(r["lut_ms"] / ms - 1) <= TOLERANCE]
+    return sum(acc > a for a in near), len(near)
+
+
+def pooled_text(ms: float, acc: float, randoms: list[dict[str, Any]]) -> str:
+    won, near = beats(ms, acc, randoms)
+    return f"{won} of {near}" + (f" ({won / near:.0%})" if near else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.pool = [p for p in dict.fromkeys(args.pool) if p.resolve() != args.run.resolve()]  # RUN counts once
+    recipe = settings(args.run)
+    for other in args.pool:
+        theirs = settings(other)
+        diff = [k for k in RECIPE if theirs.get(k) != recipe.get(k)]
+        if diff:
+            raise SystemExit(f"{other / 'run.json'}: another training recipe than {args.run}'s ({', '.join(diff)})")
+    own = random_means(args.run)
+    pooled = own + [r for other in args.pool for r in random_means(other)]
+    pooled = list({tuple(r["blocks"]): r for r in pooled}.values())  # a network two runs drew counts once
+    found = sorted(p.parent.name for p in (args.run / "searches").glob("*/arch.json"))
+    names = [s for s in args.searches.split(",") if s] or found
+    missing = [s for s in names if s not in found]
+    if missing:
+        raise SystemExit(f"{args.run / 'searches'}: no finished search {', '.join(missing)} (it holds "
+                         f"{', '.join(found) or 'none'})")
+    trainings: dict[str, list[float]] = {}
+    for r in read_trainings(args.run / "trainings.csv"):
+        trainings.setdefault(r["label"], []).append(r["test_acc"])
+    path = args.run / STATE
+    state = read_json(path, "select_again.py state") if path.exists() else {"format": STATE_FORMAT}
+    if state.get("format") != STATE_FORMAT:
+        raise SystemExit(f"{path}: format {state.get('format')!r}, this script reads {STATE_FORMAT}")
+
+    def save() -> None:
+        from lutnas.files import write_atomic
+
+        write_atomic(path, json.dumps(state, indent=1) + "\n")
+
+    print(f"{args.run}: --select {args.select} against each search's own; random networks within "
+          f"+-{TOLERANCE:.0%}: the run's own group, and {len(pooled)} pooled from {1 + len(args.pool)} run(s)")
+    for name in names:
+        folder = args.run / "searches" / name
+        mine = state.setdefault("searches", {}).setdefault(name, {})
+        n_own, judged = judge_more(folder, args.select, mine, save)
+        first = pick(judged[:n_own])
+        best = pick(judged)
+        group = [r for r in own if r["group"] == name]
+        old_acc = statistics.fmean(trainings[name]) if trainings.get(name) else float("nan")
+        old = judged[first]
+        lines = [f"{name}: its pick (#{first + 1} of {n_own}) judged {old['val_acc']:.2f}%, "
+                 f"{old['predicted_ms']:.3f} ms, {old['blocks'].count('skip')} skips: {old_acc:.2f}%, beats "
+                 f"{sum(old_acc > r['acc'] for r in group)} of its {len(group)} random; "
+                 f"pooled {pooled_text(old['predicted_ms'], old_acc, pooled)}"]
+        if best == first:
+            lines.append(f"  --select {args.select}: the same pick ({len(judged)} judged)")
+        else:
+            new = judged[best]
+            seeds = len(trainings.get(name, [])) or 3  # as many as the search's own pick had
+            accs = train_pick(new["blocks"], folder, recipe, seeds, mine, save)
+            acc = statistics.fmean(accs)
+            lines.append(f"  --select {args.select}: #{best + 1} judged {new['val_acc']:.2f}%, "
+                         f"{new['predicted_ms']:.3f} ms, {new['blocks'].count('skip')} skips: {acc:.2f}% "
+                         f"({acc - old_acc:+.2f}), beats "
+                         f"{sum(acc > r['acc'] for r in group)} of the same {len(group)}; "
+                         f"pooled {pooled_text(new['predicted_ms'], acc, pooled)}")
+        print("\n".join(lines), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: what was judged and trained is kept; run the same command to continue", file=sys.stderr)
+        sys.exit(130)

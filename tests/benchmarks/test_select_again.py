@@ -1,0 +1,119 @@
+"""benchmarks/select_again.py: a finished search judged again with more --select candidates, on a real (tiny)
+search, its real supernet and real trainings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lut import load
+from search.select import SELECT_TOLERANCE
+from search.space import get_space
+from tests.conftest import FIXTURES, ROOT
+
+TINY = FIXTURES / "spaces" / "tiny.toml"
+LUT = FIXTURES / "measured" / "tiny-cpu.csv"
+SCRIPT = ROOT / "benchmarks" / "select_again.py"
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A search_vs_random-shaped folder: one tiny search with --select 3, three random networks and trainings.
+    The search's own judgements are set to -1% so that any further judgement wins: the new pick is trained."""
+    run = tmp_path_factory.mktemp("svr")
+    folder = run / "searches" / "target-mid"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
+                           "300", "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "2", "--loss",
+                           "target-abs", "--target-ms", "0.035", "--select", "3", "--select-steps", "2", "--no-export",
+                           "--out", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    arch = json.loads((folder / "arch.json").read_text())
+    for j in arch["search"]["selection"]["judged"]:
+        j["val_acc"] = -1.0
+    (folder / "arch.json").write_text(json.dumps(arch))
+    space = get_space(str(TINY))
+    m = load(LUT).matrix(space)
+    picked = arch["search"]["selection"]["argmax"]  # the pick once its judgement ties with the others'
+    ms = m.predict(picked)
+    randoms = [{"label": f"target-mid/random{i + 1}", "group": "target-mid", "searched": False,
+                "blocks": [space.candidates[i]] * len(space.layers), "lut_ms": ms * f}  # distinct blocks, set ms
+               for i, f in enumerate((0.99, 1.01, 1.3))]
+    (run / "archs.json").write_text(json.dumps([{"label": "target-mid", "group": "target-mid", "searched": True,
+                                                 "blocks": picked, "lut_ms": ms}] + randoms))
+    accs = {"target-mid": 50.0, "target-mid/random1": 0.0, "target-mid/random2": 100.0, "target-mid/random3": 0.0}
+    with (run / "trainings.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "seed", "test_acc", "seconds"])
+        for label, acc in accs.items():
+            w.writerows([[label, s, acc, 1.0] for s in (0, 1)])
+    settings = {"data": "digits", "limit": 300, "test_limit": 200, "train_epochs": 1, "batch_size": 32}
+    (run / "run.json").write_text(json.dumps({"format": 1, "settings": settings}))
+    return run, m
+
+
+def test_more_candidates_are_judged_and_a_new_pick_is_trained_and_compared(finished):
+    run, m = finished
+    proc = run_script(str(run), "--select", "6")
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads((run / "select_again.json").read_text())
+    arch = json.loads((run / "searches" / "target-mid" / "arch.json").read_text())
+    own = arch["search"]["selection"]["judged"]
+    more = state["searches"]["target-mid"]["judged"]
+    assert len(own) == 3 and len(more) == 3  # the search's own 3 taken as they are, 3 more judged
+    argmax = arch["search"]["selection"]["argmax"]
+    blocks = [tuple(j["blocks"]) for j in own + more]
+    assert len(set(blocks)) == 6
+    for j in more:
+        assert abs(m.predict(j["blocks"]) / m.predict(argmax) - 1) <= SELECT_TOLERANCE + 1e-12
+        assert 0.0 <= j["val_acc"] <= 100.0 and j["predicted_ms"] == pytest.approx(m.predict(j["blocks"]))
+    best = max(range(3), key=lambda i: more[i]["val_acc"])  # every one beats the own ones' -1%
+    trained = state["searches"]["target-mid"]["trained"]
+    assert list(trained) == [" ".join(more[best]["blocks"])] and len(trained[" ".join(more[best]["blocks"])]) == 2
+    acc = sum(trained[" ".join(more[best]["blocks"])]) / 2
+    assert 0.0 < acc < 100.0  # so it beats the two random networks at 0% and not the one at 100%
+    assert "target-mid: its pick (#1 of 3) judged -1.00%" in proc.stdout
+    assert "50.00%, beats 2 of its 3 random; pooled 1 of 2 (50%)" in proc.stdout  # random3 lies 30% slower
+    assert f"--select 6: #{4 + best} judged {more[best]['val_acc']:.2f}%" in proc.stdout
+    assert f"{acc:.2f}% ({acc - 50:+.2f}), beats 2 of the same 3" in proc.stdout
+    # a second run judges and trains nothing more and reports the same
+    again = run_script(str(run), "--select", "6")
+    assert again.returncode == 0 and again.stdout == proc.stdout and "[target-mid]" not in again.stderr
+    assert json.loads((run / "select_again.json").read_text()) == state
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--searches", "nope"], "no finished search nope (it holds target-mid)"),
+    (["--select", "3"], "its own --select judged 3 networks already; ask for more"),
+])
+def test_what_cannot_be_done_is_one_line(finished, flags, said):
+    run, _ = finished
+    before = sorted(p.name for p in run.iterdir())
+    proc = run_script(str(run), *flags)
+    assert proc.returncode == 1 and said in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and sorted(p.name for p in run.iterdir()) == before
+
+
+def test_a_folder_that_is_not_a_run_is_named(tmp_path):
+    proc = run_script(str(tmp_path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (f"{tmp_path / 'run.json'}: not found: is {tmp_path} a finished "
+                                   "search_vs_random.py folder?")
+
+
+def test_a_pooled_run_of_another_recipe_is_refused(finished, tmp_path):
+    run, _ = finished
+    other = tmp_path / "svr-other"
+    other.mkdir()
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    (other / "run.json").write_text(json.dumps({"format": 1, "settings": {**settings, "limit": 5000}}))
+    proc = run_script(str(run), "--select", "6", "--pool", str(other))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"{other / 'run.json'}: another training recipe than {run}'s (limit)"

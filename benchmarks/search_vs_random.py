@@ -50,8 +50,8 @@ batches, every supernet judging), took 51 minutes; svr-17, that of 0.8 (150 batc
 supernet judging), 53 minutes, partly beside the test suite; svr-25, that of 0.10.2 (30,000 spare
 images), 34.5 minutes alone on a quieter, faster 2-core VM (AMD EPYC, 2026-12-06; its LUT's latencies are
 about half the earlier VM's); svr-28 to svr-30, that of 0.10.3 (10-epoch searches), 28.5-35.4 minutes there.
---select 20 (0.10.4) adds 10 more judgements to each search, about 7 minutes a run there (runs/svr-32: see the
-README).
+--select 20 (0.10.4) adds 10 more judgements to each search: svr-32, the first run of 0.10.4, took 43.6 minutes
+there, the mid-target search's 20 judgements the longest part of its searches (docs/search.md, "svr-32").
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ TOLERANCE = 0.05
 # runs svr-25 to svr-31 (benchmarks/select_again.py), 3 of 7 mid-target searches picked another network, which
 # trained 1.51 and 0.74 points better (beating 10 of 10 random ones where the first picks beat 4 and 7; one network,
 # svr-26 and svr-29 share a seed) and 0.03 worse (6 where 7); 1 of 8 FBNet-loss searches, +0.08. About 7 more
-# minutes per run, mostly the mid-target's (docs/search.md, "--select 20")
+# minutes per run (svr-32: 43.6), mostly the mid-target's (docs/search.md, "--select 20")
 SELECT = 20
 # --select-images of every search (search.run's default: RUN_SELECT_IMAGES): at this benchmark's 16x16 testing
 # 30,000 more images costs about 12 s per judged network, and the judge ranked the mid-latency networks better on

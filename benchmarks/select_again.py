@@ -111,7 +111,10 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, 
     if not lut.is_file():
         raise SystemExit(f"{folder / 'search.json'}: its LUT {lut} is not there (run from the folder the "
                          "benchmark ran in)")
-    matrix = load(lut).matrix(net.space)
+    try:
+        matrix = load(lut).matrix(net.space)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{lut}: {e}") from None
     cands = candidates_near(matrix, list(net.candidates), sel["argmax"], k, seed)
     own = [j["blocks"] for j in sel["judged"]]
     if len(own) >= k:
@@ -119,7 +122,11 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, 
     if cands[:len(own)] != own:
         raise SystemExit(f"{folder / 'arch.json'}: its judged networks are not the first of --select {k}'s draw "
                          "(another lutnas drew them?)")
-    judged = [dict(j) for j in sel["judged"]] + state.setdefault("judged", [])
+    kept = state.setdefault("judged", [])
+    if [j["blocks"] for j in kept[:k - len(own)]] != cands[len(own):len(own) + len(kept)][:k - len(own)]:
+        raise SystemExit(f"{folder.parent.parent / STATE}: its judgements of {folder.name} are not this search's "
+                         "candidates (was the search run again?); move the file away to judge afresh")
+    judged = [dict(j) for j in sel["judged"]] + kept
     todo = cands[len(judged):]
     if todo:
         torch.set_num_threads(int(run.get("threads") or 1))

@@ -117,3 +117,22 @@ def test_a_pooled_run_of_another_recipe_is_refused(finished, tmp_path):
     proc = run_script(str(run), "--select", "6", "--pool", str(other))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"{other / 'run.json'}: another training recipe than {run}'s (limit)"
+
+
+def test_judgements_kept_for_other_candidates_are_refused_not_mixed(finished):
+    run, _ = finished
+    path = run / "select_again.json"
+    if not path.exists():  # on its own, this test first makes the state
+        assert run_script(str(run), "--select", "6").returncode == 0
+    kept = path.read_text()
+    state = json.loads(kept)
+    state["searches"]["target-mid"]["judged"][0]["blocks"] = state["searches"]["target-mid"]["judged"][1]["blocks"]
+    path.write_text(json.dumps(state))
+    try:
+        proc = run_script(str(run), "--select", "6")
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.stderr.strip() == (f"{path}: its judgements of target-mid are not this search's candidates (was "
+                                       "the search run again?); move the file away to judge afresh")
+        assert json.loads(path.read_text()) == state  # left as it was
+    finally:
+        path.write_text(kept)

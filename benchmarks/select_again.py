@@ -32,18 +32,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from search_vs_random import TOLERANCE, load_splits, read_trainings  # noqa: E402
+from search_vs_random import SELECT, TOLERANCE, load_splits, read_trainings  # noqa: E402
+from supernet_ranking import RECIPE  # noqa: E402  (the settings two runs' trainings must share)
+from search.select import most_accurate as pick  # noqa: E402
 
 STATE = "select_again.json"
 STATE_FORMAT = 1
-RECIPE = ("data", "limit", "test_limit", "train_epochs", "batch_size")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a finished benchmarks/search_vs_random.py folder")
-    p.add_argument("--select", type=int, default=20, metavar="K",
-                   help="candidates to judge, the search's own among them (default 20)")
+    p.add_argument("--select", type=int, default=SELECT, metavar="K",
+                   help=f"candidates to judge, the search's own among them (default {SELECT}, search_vs_random.py's)")
     p.add_argument("--searches", default="", metavar="LABELS",
                    help="searches to judge again, separated by commas (default: every one in RUN/searches)")
     p.add_argument("--pool", type=Path, nargs="*", default=[], metavar="RUN",
@@ -72,25 +73,26 @@ def settings(run: Path) -> dict[str, Any]:
         raise SystemExit(f"{run / 'run.json'}: no settings in it") from None
 
 
-def random_means(run: Path) -> list[dict[str, Any]]:
-    """The run's random networks with their LUT ms, group and mean accuracy over the seeds trained."""
-    archs = read_json(run / "archs.json", "search_vs_random.py folder")
+def accuracies(run: Path) -> dict[str, list[float]]:
+    """Each label's test accuracies in RUN/trainings.csv, one per seed trained."""
     accs: dict[str, list[float]] = {}
     for r in read_trainings(run / "trainings.csv"):
         accs.setdefault(r["label"], []).append(r["test_acc"])
-    return [{"run": run.name, "group": a["group"], "blocks": a["blocks"], "lut_ms": a["lut_ms"],
+    return accs
+
+
+def random_means(run: Path, accs: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """The run's random networks with their LUT ms, group and mean accuracy over the seeds trained (``accs``)."""
+    archs = read_json(run / "archs.json", "search_vs_random.py folder")
+    return [{"group": a["group"], "blocks": a["blocks"], "lut_ms": a["lut_ms"],
              "acc": statistics.fmean(accs[a["label"]])}
             for a in archs if "/random" in a["label"] and accs.get(a["label"])]
 
 
-def pick(judged: list[dict[str, Any]]) -> int:
-    """search.select's choice: the most accurate judgement, the first (the argmax) on ties."""
-    return max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
-
-
-def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, list[dict[str, Any]]]:
+def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, list[dict[str, Any]], Any]:
     """The search in ``folder`` judged on ``k`` candidates: how many its own --select judged (taken from its
-    arch.json) and the ``k`` judgements; the others are kept in ``state["judged"]`` (saved one by one)."""
+    arch.json), the ``k`` judgements and the search's space; the others are kept in ``state["judged"]`` (saved
+    one by one)."""
     import torch
 
     from lut import load
@@ -142,22 +144,21 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, 
             save()
             print(f"  [{folder.name}] {len(judged)}/{k}: {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
                   file=sys.stderr, flush=True)
-    return len(own), judged[:k]
+    return len(own), judged[:k], net.space
 
 
-def train_pick(blocks: list[str], folder: Path, recipe: dict[str, Any], seeds: int, state: dict[str, Any],
-               save) -> list[float]:
-    """``blocks`` trained with search_vs_random.py's recipe (search.train, lr 0.2 per 256 images) once per seed."""
+def train_pick(blocks: list[str], space: Any, folder: Path, recipe: dict[str, Any], seeds: int,
+               state: dict[str, Any], save) -> list[float]:
+    """``blocks`` of ``space`` trained with search_vs_random.py's recipe (search.train, lr 0.2 per 256 images)
+    once per seed."""
     from search.archfile import make_arch
-    from search.checkpoint import restore_supernet
     from search.train import train_arch
 
     accs = state.setdefault("trained", {}).setdefault(" ".join(blocks), [])
     if len(accs) >= seeds:
         return accs[:seeds]
-    net, _ = restore_supernet(folder)
     splits = load_splits(recipe["data"], recipe["limit"], recipe["test_limit"])
-    arch = make_arch(net.space, blocks, num_classes=splits.num_classes)
+    arch = make_arch(space, blocks, num_classes=splits.num_classes)
     batch = recipe["batch_size"]
     for seed in range(len(accs), seeds):
         result = train_arch(arch, splits, recipe["train_epochs"], batch, 0.2 * batch / 256, seed,
@@ -188,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         diff = [k for k in RECIPE if theirs.get(k) != recipe.get(k)]
         if diff:
             raise SystemExit(f"{other / 'run.json'}: another training recipe than {args.run}'s ({', '.join(diff)})")
-    own = random_means(args.run)
-    pooled = own + [r for other in args.pool for r in random_means(other)]
+    trainings = accuracies(args.run)
+    own = random_means(args.run, trainings)
+    pooled = own + [r for other in args.pool for r in random_means(other, accuracies(other))]
     pooled = list({tuple(r["blocks"]): r for r in pooled}.values())  # a network two runs drew counts once
     found = sorted(p.parent.name for p in (args.run / "searches").glob("*/arch.json"))
     names = [s for s in args.searches.split(",") if s] or found
@@ -197,9 +199,6 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise SystemExit(f"{args.run / 'searches'}: no finished search {', '.join(missing)} (it holds "
                          f"{', '.join(found) or 'none'})")
-    trainings: dict[str, list[float]] = {}
-    for r in read_trainings(args.run / "trainings.csv"):
-        trainings.setdefault(r["label"], []).append(r["test_acc"])
     path = args.run / STATE
     state = read_json(path, "select_again.py state") if path.exists() else {"format": STATE_FORMAT}
     if state.get("format") != STATE_FORMAT:
@@ -215,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         folder = args.run / "searches" / name
         mine = state.setdefault("searches", {}).setdefault(name, {})
-        n_own, judged = judge_more(folder, args.select, mine, save)
+        n_own, judged, space = judge_more(folder, args.select, mine, save)
         first = pick(judged[:n_own])
         best = pick(judged)
         group = [r for r in own if r["group"] == name]
@@ -230,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             new = judged[best]
             seeds = len(trainings.get(name, [])) or 3  # as many as the search's own pick had
-            accs = train_pick(new["blocks"], folder, recipe, seeds, mine, save)
+            accs = train_pick(new["blocks"], space, folder, recipe, seeds, mine, save)
             acc = statistics.fmean(accs)
             lines.append(f"  --select {args.select}: #{best + 1} judged {new['val_acc']:.2f}%, "
                          f"{new['predicted_ms']:.3f} ms, {new['blocks'].count('skip')} skips: {acc:.2f}% "

@@ -68,9 +68,14 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     finally:
         net.load_state_dict(saved)
         net.train(training)
-    best = max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
+    best = most_accurate(judged)
     return {"blocks": judged[best]["blocks"], "argmax": list(base), "steps": steps, "images": len(test),
             "judged": judged}
+
+
+def most_accurate(judged: Sequence[dict[str, Any]]) -> int:
+    """The index of the most accurate judgement (``val_acc``), the first (the argmax) on ties."""
+    return max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
 
 
 def judge_set(splits: Any) -> Any:

@@ -87,6 +87,9 @@ def test_more_candidates_are_judged_and_a_new_pick_is_trained_and_compared(finis
     again = run_script(str(run), "--select", "6")
     assert again.returncode == 0 and again.stdout == proc.stdout and "[target-mid]" not in again.stderr
     assert json.loads((run / "select_again.json").read_text()) == state
+    # RUN named again in --pool counts once
+    pooled = run_script(str(run), "--select", "6", "--pool", str(run))
+    assert pooled.returncode == 0 and pooled.stdout == proc.stdout and "pooled from 1 run(s)" in proc.stdout
 
 
 @pytest.mark.parametrize("flags, said", [

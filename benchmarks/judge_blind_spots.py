@@ -103,18 +103,18 @@ def run_networks(run: Path, group: str, supernet: str, judge: str) -> list[dict[
             for label, g, blocks in archs if g == group and accs.get(label) and label in judged]
 
 
-def part_taus(networks: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """For each part of the networks' block names: Kendall tau of its count against the truth and against the
-    judge (nan where the count is the same in every network)."""
+def part_taus(networks: list[dict[str, Any]], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """For each part in ``names``: Kendall tau of its count (layers holding it) against the truth and against the
+    judge, and whether the count varies; a count that is the same in every network ranks none of them: 0."""
     counts = [part_counts(n["blocks"]) for n in networks]
-    names = sorted({p for c in counts for p in c})
     truth = [n["truth"] for n in networks]
     judge = [n["judge"] for n in networks]
     out = {}
     for p in names:
         x = [c.get(p, 0) for c in counts]
-        same = len(set(x)) == 1
-        out[p] = {"truth": math.nan if same else kendall(x, truth), "judge": math.nan if same else kendall(x, judge)}
+        varies = len(set(x)) > 1
+        out[p] = {"truth": kendall(x, truth) if varies else 0.0, "judge": kendall(x, judge) if varies else 0.0,
+                  "varies": varies}
     return out
 
 
@@ -126,28 +126,29 @@ def mean(values: list[float]) -> float:
 
 def report(per_run: dict[str, list[dict[str, Any]]], gap: float) -> list[str]:
     """The printed lines: each run's judge tau and part taus, their means, the blind spots and the best count."""
-    taus = {run: part_taus(nets) for run, nets in per_run.items()}
+    names = sorted({p for nets in per_run.values() for n in nets for p in part_counts(n["blocks"])})
+    taus = {run: part_taus(nets, names) for run, nets in per_run.items()}
     judge_tau = {run: kendall([n["judge"] for n in nets], [n["truth"] for n in nets]) for run, nets in per_run.items()}
-    names = sorted({p for t in taus.values() for p in t})
     width = max(len(r) for r in per_run)
     lines = ["Kendall tau of each part's count (layers holding it) against the truth (stand-alone accuracy) "
-             "and against the judge, per run; the judge's own tau first"]
+             "and against the judge, per run; the judge's own tau first; -: the count is the same in every "
+             "network (0 in the means)"]
     lines.append(f"{'run':<{width}}  {'n':>3}  {'judge':>6}  " + "  ".join(f"{p:>13}" for p in names))
     lines.append(f"{'':<{width}}  {'':>3}  {'':>6}  " + "  ".join(f"{'truth judge':>13}" for _ in names))
 
-    def pair(t: dict[str, float] | None) -> str:
-        return f"{'':>13}" if t is None else f"{t['truth']:>6.2f} {t['judge']:>6.2f}"
+    def pair(t: dict[str, Any]) -> str:
+        return f"{'-':>6} {'-':>6}" if not t.get("varies", True) else f"{t['truth']:>6.2f} {t['judge']:>6.2f}"
 
     for run, nets in per_run.items():
         lines.append(f"{run:<{width}}  {len(nets):>3}  {judge_tau[run]:>6.2f}  "
-                     + "  ".join(pair(taus[run].get(p)) for p in names))
-    means = {p: {k: mean([taus[r][p][k] for r in taus if p in taus[r]]) for k in ("truth", "judge")} for p in names}
+                     + "  ".join(pair(taus[run][p]) for p in names))
+    means = {p: {k: statistics.fmean(taus[r][p][k] for r in taus) for k in ("truth", "judge")} for p in names}
     lines.append(f"{'mean':<{width}}  {'':>3}  {mean(list(judge_tau.values())):>6.2f}  "
                  + "  ".join(pair(means[p]) for p in names))
     spots = [p for p in names if abs(means[p]["truth"] - means[p]["judge"]) >= gap]
     for p in spots:
         t = means[p]
-        varies = [taus[r][p]["truth"] for r in taus if p in taus[r] and not math.isnan(taus[r][p]["truth"])]
+        varies = [taus[r][p]["truth"] for r in taus if taus[r][p]["varies"]]
         signs = sum(1 for v in varies if v * t["truth"] > 0)
         lines.append(f"blind spot: {p}: the truth ranks by its count at {t['truth']:+.2f} (same sign in {signs} of "
                      f"the {len(varies)} runs where its count varies), the judge at {t['judge']:+.2f}")

@@ -88,6 +88,8 @@ def test_a_part_the_judge_ranks_against_the_truth_is_a_blind_spot(tmp_path):
            "(-1.00)" in out
     rows = {line.split()[0]: line.split() for line in out.splitlines()[3:6]}
     assert rows["a"][1:3] == ["5", "-1.00"] and rows["b"][1:3] == ["4", "-1.00"]
+    k3 = 3 + 2 * out.splitlines()[1].split()[3:].index("k3")
+    assert rows["a"][k3:k3 + 2] == ["-", "-"] and rows["mean"][k3 - 1:k3 + 1] == ["0.00", "0.00"]  # no n column
     # the plain judge (100 - the fine-tuned one's) ranks as the truth: no blind spot
     plain = run_script(tmp_path / "a", "--judge", "weights")
     assert plain.returncode == 0, plain.stderr

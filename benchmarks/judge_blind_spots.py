@@ -21,18 +21,17 @@ then averaged, so differences between runs' bands do not count as ranking.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from search_vs_random import kendall  # noqa: E402
+from search_vs_random import kendall, read_ranking, read_trainings  # noqa: E402
 
 GAP = 0.25  # mean taus (truth against judge) this far apart make a blind spot
 
@@ -63,20 +62,19 @@ def part_counts(blocks: Sequence[str]) -> dict[str, int]:
     return counts
 
 
-def read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
-    """A CSV's rows; SystemExit naming the file when it is missing or lacks ``columns``."""
+def read_rows(path: Path, reader: Callable[[Path], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``reader(path)`` (search_vs_random.py's own readers); SystemExit naming the file when it is missing or
+    malformed."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: not found: is {path.parent} a finished search_vs_random.py folder?")
     try:
-        with path.open(newline="") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            fields = reader.fieldnames or ()
+        return reader(path)
     except OSError as e:
-        raise SystemExit(f"{path}: cannot read it ({e.strerror}): is {path.parent} a finished search_vs_random.py "
-                         "folder?") from None
-    missing = [c for c in columns if c not in fields]
-    if missing:
-        raise SystemExit(f"{path}: no {', '.join(missing)} column")
-    return rows
+        raise SystemExit(f"{path}: cannot read it ({e.strerror})") from None
+    except KeyError as e:
+        raise SystemExit(f"{path}: no {e} column") from None
+    except (ValueError, TypeError) as e:
+        raise SystemExit(f"{path}: {e}") from None
 
 
 def run_networks(run: Path, group: str, supernet: str, judge: str) -> list[dict[str, Any]]:
@@ -90,15 +88,10 @@ def run_networks(run: Path, group: str, supernet: str, judge: str) -> list[dict[
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SystemExit(f"{run / 'archs.json'}: not a search_vs_random.py archs.json ({e})") from None
     accs: dict[str, list[float]] = {}
-    judged: dict[str, float] = {}
-    try:
-        for r in read_csv(run / "trainings.csv", ("label", "test_acc")):
-            accs.setdefault(r["label"], []).append(float(r["test_acc"]))
-        for r in read_csv(run / "ranking.csv", ("supernet", "judge", "label", "supernet_acc")):
-            if r["supernet"] == supernet and r["judge"] == judge:
-                judged[r["label"]] = float(r["supernet_acc"])
-    except ValueError as e:
-        raise SystemExit(f"{run}: an accuracy is not a number ({e})") from None
+    for r in read_rows(run / "trainings.csv", read_trainings):
+        accs.setdefault(r["label"], []).append(r["test_acc"])
+    judged = {r["label"]: r["supernet_acc"] for r in read_rows(run / "ranking.csv", read_ranking)
+              if r["supernet"] == supernet and r["judge"] == judge}
     return [{"label": label, "blocks": blocks, "truth": statistics.fmean(accs[label]), "judge": judged[label]}
             for label, g, blocks in archs if g == group and accs.get(label) and label in judged]
 

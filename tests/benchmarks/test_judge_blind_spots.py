@@ -108,8 +108,21 @@ def test_bad_input_is_one_line(tmp_path):
         in proc.stderr
     (tmp_path / "a" / "trainings.csv").write_text("label,seed,test_acc,seconds\ntarget-mid/random0,0,high,1\n")
     proc = run_script(tmp_path / "a")
-    assert proc.returncode == 1 and "an accuracy is not a number" in proc.stderr and "Traceback" not in proc.stderr
-    (tmp_path / "a" / "ranking.csv").write_text("supernet,label\n")
-    (tmp_path / "a" / "trainings.csv").write_text("label,seed,test_acc,seconds\ntarget-mid/random0,0,80,1\n")
-    proc = run_script(tmp_path / "a")
-    assert proc.returncode == 1 and "ranking.csv: no judge, supernet_acc column" in proc.stderr
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "a/trainings.csv: could not convert string to float: 'high'" in proc.stderr
+    write_run(tmp_path / "b", nets)
+    (tmp_path / "b" / "ranking.csv").write_text("supernet,label\ntarget-mid,target-mid/random0\n")
+    proc = run_script(tmp_path / "b")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "b/ranking.csv: no 'supernet_acc' column" in proc.stderr
+
+
+def test_a_ranking_csv_from_before_the_judge_column_is_the_plain_judges(tmp_path):
+    nets = [(["k3_e1"] * n + ["k3_e3"] * (4 - n), 90.0 - n, 70.0 + n) for n in range(5)]
+    write_run(tmp_path / "a", nets)
+    with (tmp_path / "a" / "ranking.csv").open("w") as f:  # lutnas before 0.8: one judge, no judge column
+        f.write("supernet,label,supernet_acc\n")
+        f.writelines(f"target-mid,target-mid/random{i},{70.0 + i}\n" for i in range(5))
+    proc = run_script(tmp_path / "a", "--judge", "weights")
+    assert proc.returncode == 0, proc.stderr
+    assert "blind spot: e1: the truth ranks by its count at -1.00" in proc.stdout

@@ -12,7 +12,8 @@ and the networks' stand-alone accuracy (mean over seeds: the truth), and between
 accuracy (--judge of --supernet in ranking.csv: `weights`, or `ftN@LR` for the fine-tuned judge). A part that
 the truth ranks by and the judge does not (the mean taus apart by --gap or more) is a blind spot: the judge
 cannot pick networks by it. The report also gives the judge's own tau, and how well each count alone ranks the
-networks: a count that ranks them better than the judge is a free predictor the judge misses.
+networks: a count that ranks them better than the judge shows how much ranking the judge leaves out (it is not
+a judge for a search: it is learned from these runs' trained networks).
 
 Nothing is trained or judged: it reads the runs' files, in a second. Taus are per run (one latency band each),
 then averaged, so differences between runs' bands do not count as ranking.
@@ -45,7 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the judge in ranking.csv: weights, or ftN@LR (default ft150@0.02, the benchmark's)")
     p.add_argument("--gap", type=float, default=GAP,
                    help=f"mean taus this far apart (truth against judge) mark a blind spot (default {GAP:g})")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not args.gap >= 0:
+        p.error(f"--gap must be >= 0, got {args.gap:g}")
+    return args
 
 
 def parts(block: str) -> list[str]:

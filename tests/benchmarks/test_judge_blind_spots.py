@@ -97,6 +97,8 @@ def test_a_part_the_judge_ranks_against_the_truth_is_a_blind_spot(tmp_path):
 
 
 def test_bad_input_is_one_line(tmp_path):
+    proc = run_script(tmp_path, "--gap", "-1")
+    assert proc.returncode == 2 and "--gap must be >= 0, got -1" in proc.stderr
     proc = run_script(tmp_path / "nothing")
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert "nothing/archs.json: not found" in proc.stderr

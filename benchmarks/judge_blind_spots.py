@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from search_vs_random import kendall, read_ranking, read_trainings  # noqa: E402
+from search_vs_random import accuracies_by_label, kendall, read_ranking, read_trainings  # noqa: E402
 
 GAP = 0.25  # mean taus (truth against judge) this far apart make a blind spot
 
@@ -91,9 +91,7 @@ def run_networks(run: Path, group: str, supernet: str, judge: str) -> list[dict[
         raise SystemExit(f"{run / 'archs.json'}: not found: is {run} a finished search_vs_random.py folder?") from None
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SystemExit(f"{run / 'archs.json'}: not a search_vs_random.py archs.json ({e})") from None
-    accs: dict[str, list[float]] = {}
-    for r in read_rows(run / "trainings.csv", read_trainings):
-        accs.setdefault(r["label"], []).append(r["test_acc"])
+    accs = accuracies_by_label(read_rows(run / "trainings.csv", read_trainings))
     judged = {r["label"]: r["supernet_acc"] for r in read_rows(run / "ranking.csv", read_ranking)
               if r["supernet"] == supernet and r["judge"] == judge}
     return [{"label": label, "blocks": blocks, "truth": statistics.fmean(accs[label]), "judge": judged[label]}

@@ -377,6 +377,14 @@ def read_trainings(path: Path) -> list[dict[str, Any]]:
                  "seconds": float(r["seconds"])} for r in csv.DictReader(f)]
 
 
+def accuracies_by_label(trainings: Iterable[dict[str, Any]]) -> dict[str, list[float]]:
+    """Each label's test accuracies (``read_trainings``' rows), one per seed trained, in the file's order."""
+    accs: dict[str, list[float]] = {}
+    for r in trainings:
+        accs.setdefault(r["label"], []).append(r["test_acc"])
+    return accs
+
+
 def write_trainings(rows: list[dict[str, Any]], path: Path) -> None:
     from lutnas import files
 
@@ -561,9 +569,7 @@ def perfect_judge_tau(labels: list[str], accs: dict[str, list[float]], draws: in
 # ---- 6. report ----------------------------------------------------------------------------------------------
 def summarize(args: argparse.Namespace, archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
               ranking: list[dict[str, Any]], target_ms: float) -> dict[str, Any]:
-    accs: dict[str, list[float]] = {}
-    for r in trainings:
-        accs.setdefault(r["label"], []).append(r["test_acc"])
+    accs = accuracies_by_label(trainings)
     for a in archs:
         vals = accs.get(a["label"], [])
         a["acc_mean"] = statistics.fmean(vals) if vals else math.nan

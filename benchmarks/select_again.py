@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from search_vs_random import SELECT, TOLERANCE, load_splits, read_trainings  # noqa: E402
+from search_vs_random import SELECT, TOLERANCE, accuracies_by_label, load_splits, read_trainings  # noqa: E402
 from supernet_ranking import RECIPE  # noqa: E402  (the settings two runs' trainings must share)
 from search.select import most_accurate as pick  # noqa: E402
 
@@ -75,10 +75,7 @@ def settings(run: Path) -> dict[str, Any]:
 
 def accuracies(run: Path) -> dict[str, list[float]]:
     """Each label's test accuracies in RUN/trainings.csv, one per seed trained."""
-    accs: dict[str, list[float]] = {}
-    for r in read_trainings(run / "trainings.csv"):
-        accs.setdefault(r["label"], []).append(r["test_acc"])
-    return accs
+    return accuracies_by_label(read_trainings(run / "trainings.csv"))
 
 
 def random_means(run: Path, accs: dict[str, list[float]]) -> list[dict[str, Any]]:

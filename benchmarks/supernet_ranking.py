@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from search_vs_random import kendall, load_splits, seed_agreement  # noqa: E402
+from search_vs_random import accuracies_by_label, kendall, load_splits, seed_agreement  # noqa: E402
 from search.select import FINETUNE_LR  # noqa: E402
 
 RECIPE = ("data", "limit", "test_limit", "resolution", "train_epochs", "batch_size")
@@ -172,10 +172,7 @@ def judge(runs: list[dict[str, Any]], archs: list[dict[str, Any]], out: Path, th
 def report(runs: list[dict[str, Any]], archs: list[dict[str, Any]], trainings: list[dict[str, Any]],
            judged: list[dict[str, Any]], extra: list[Path] = (), tail: str = "") -> list[str]:
     """Per supernet: tau over all pooled architectures and per group name; then the mean per mode."""
-    truth: dict[str, list[float]] = {}
-    for t in trainings:
-        truth.setdefault(t["label"], []).append(t["test_acc"])
-    mean = {k: statistics.fmean(v) for k, v in truth.items()}
+    mean = {k: statistics.fmean(v) for k, v in accuracies_by_label(trainings).items()}
     groups = sorted({a["group"] for a in archs})
     sets = {"all": [a["label"] for a in archs if a["label"] in mean]}
     sets.update({g: [a["label"] for a in archs if a["group"] == g and a["label"] in mean] for g in groups})

@@ -108,6 +108,10 @@ def test_bad_input_is_one_line(tmp_path):
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert "a: 0 networks of group 'target-mid' with trainings and a judgement by target-mid's ft999@0.02" \
         in proc.stderr
+    proc = run_script(tmp_path / "a", "--supernet", "fbnet-b1")  # --supernet and --group select what is read
+    assert proc.returncode == 1 and "judgement by fbnet-b1's ft150@0.02" in proc.stderr
+    proc = run_script(tmp_path / "a", "--group", "fbnet-b1")
+    assert proc.returncode == 1 and "a: 0 networks of group 'fbnet-b1'" in proc.stderr
     (tmp_path / "a" / "trainings.csv").write_text("label,seed,test_acc,seconds\ntarget-mid/random0,0,high,1\n")
     proc = run_script(tmp_path / "a")
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

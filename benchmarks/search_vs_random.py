@@ -75,7 +75,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from search.sampling import near_latency, stratified_near_latency  # noqa: E402  (numpy only)
-from search.select import FINETUNE_LR, FINETUNE_STEPS, SELECT_K  # noqa: E402  (no torch: --help stays light)
+from search.select import FINETUNE_LR, FINETUNE_STEPS, JUDGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
 from search.select import SELECT_IMAGES as RUN_SELECT_IMAGES  # noqa: E402
 
 TOLERANCE = 0.05
@@ -139,6 +139,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
                    f"(default {SELECT} since lutnas 0.10.4; before, search.run's default, {SELECT_K}; 0: the argmax "
                    "as it is)")
+    p.add_argument("--select-judge", choices=tuple(JUDGES), default="supernet",
+                   help="search.run --select-judge for every search: supernet (default: the supernet's weights "
+                   "fine-tuned --finetune-steps batches), or scratch (each candidate trained from scratch for "
+                   "search.run's --select-epochs, 3, on the search's weights split: about as long per candidate "
+                   "at 16x16)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help="search.run --select-images N for every search: spare training images outside --limit that "
                    f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "
@@ -182,12 +187,12 @@ RUN_FORMAT = 1
 # the settings a folder's searches, draws and trainings depend on: a second run on the same --out passes the same
 # ones (--seeds may grow; --jobs, --train-device, the LUT's path and the ranking's judges may change)
 KEPT = ("data", "limit", "test_limit", "resolution", "search_epochs", "warmup_epochs", "beta_values", "randoms",
-        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images", "draw")
+        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images", "draw", "select_judge")
 # a setting added after run.json: the value a folder that does not record it was run with
-BEFORE = {"draw": "uniform"}
+BEFORE = {"draw": "uniform", "select_judge": "supernet"}
 # what a finished folder from before run.json (lutnas 0.10) recorded truthfully in its summary.json: a run
 # reported again records today's --select and --select-images defaults there, not its searches' own
-LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images"))
+LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images", "select_judge"))
 
 
 def _flag(name: str, value: Any) -> str:
@@ -256,7 +261,8 @@ def select_args(args: argparse.Namespace) -> list[str]:
     the ranking step's second judge does."""
     steps = ["--select-steps", str(args.finetune_steps)] if args.select and args.finetune_steps else []
     images = ["--select-images", str(args.select_images)] if args.select else []
-    return ["--select", str(args.select), *steps, *images]
+    judge = ["--select-judge", args.select_judge] if args.select else []
+    return ["--select", str(args.select), *steps, *images, *judge]
 
 
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:

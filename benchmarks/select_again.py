@@ -1,15 +1,19 @@
-"""A finished search judged again with more --select candidates, its new pick trained as the benchmark trains.
+"""A finished search judged again with more --select candidates or another judge, its new pick trained as the
+benchmark trains.
 
     python benchmarks/select_again.py runs/svr-28 --select 20 [--searches target-mid] [--pool runs/svr-2?]
+    python benchmarks/select_again.py runs/svr-28 --select 10 --judge scratch
 
 RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it (--searches, default all):
 
 1. The candidates `search.run --select K` would have judged (search.select.candidates_near). They are one
    seeded stream, so the first ones are those the search's own --select judged: their judgements are taken
-   from its arch.json, and only the others are judged, as search.run judges (search.checkpoint.path_accuracy
-   with the search's fine-tune steps, on its theta split and spare images, with its --threads).
+   from its arch.json, and only the others are judged, as search.run judges (search.select's judge with the
+   search's settings, on its theta split and spare images, with its --threads). With --judge another than the
+   search's own (search.run --select-judge: supernet or scratch), every candidate is judged by that one.
 2. When the most accurate judged network (the argmax on ties, as search.select) is not the search's own pick,
-   it is trained from scratch with search_vs_random.py's recipe, for the run's --seeds.
+   it is trained from scratch with search_vs_random.py's recipe, for the run's --seeds (unless the run trained
+   it already: the search's argmax, say).
 3. Both picks are compared with the run's random networks of that search (how many each beats) and with every
    random network of RUN and the --pool folders (same recipe) within +-5% of each pick's LUT latency: the
    latency band of a new pick is not the one its run drew random networks around.
@@ -34,6 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from search_vs_random import SELECT, TOLERANCE, accuracies_by_label, load_splits, read_trainings  # noqa: E402
 from supernet_ranking import RECIPE  # noqa: E402  (the settings two runs' trainings must share)
+from search.select import JUDGES  # noqa: E402
 from search.select import most_accurate as pick  # noqa: E402
 
 STATE = "select_again.json"
@@ -47,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"candidates to judge, the search's own among them (default {SELECT}, search_vs_random.py's)")
     p.add_argument("--searches", default="", metavar="LABELS",
                    help="searches to judge again, separated by commas (default: every one in RUN/searches)")
+    p.add_argument("--judge", choices=tuple(JUDGES), default=None,
+                   help="judge every candidate with this search.run --select-judge instead (default: the search's "
+                   "own, and its own judgements are kept)")
     p.add_argument("--pool", type=Path, nargs="*", default=[], metavar="RUN",
                    help="more finished folders of the same recipe whose random networks join the comparison")
     args = p.parse_args(argv)
@@ -86,16 +94,18 @@ def random_means(run: Path, accs: dict[str, list[float]]) -> list[dict[str, Any]
             for a in archs if "/random" in a["label"] and accs.get(a["label"])]
 
 
-def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, list[dict[str, Any]], Any]:
-    """The search in ``folder`` judged on ``k`` candidates: how many its own --select judged (taken from its
-    arch.json), the ``k`` judgements and the search's space; the others are kept in ``state["judged"]`` (saved
-    one by one)."""
+def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | None = None
+               ) -> tuple[int, list[dict[str, Any]], Any, dict[str, Any]]:
+    """The search in ``folder`` judged on ``k`` candidates by ``judge`` (default: its own): how many of them its
+    own --select judged (taken from its arch.json; 0 with another judge), the ``k`` judgements, the search's space
+    and its selection; the others are kept in ``state["judged"]``, or ``state["judges"][judge]`` for another
+    judge (saved one by one)."""
     import torch
 
     from lut import load
-    from search.checkpoint import path_accuracy, restore_supernet
+    from search.checkpoint import restore_supernet
     from search.data import load_data
-    from search.select import candidates_near, judge_set
+    from search.select import SELECT_EPOCHS, JudgeSettings, candidates_near, judge_set
 
     arch = read_json(folder / "arch.json", "search")
     sel = (arch.get("search") or {}).get("selection")
@@ -115,17 +125,26 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, 
     except (OSError, ValueError) as e:
         raise SystemExit(f"{lut}: {e}") from None
     cands = candidates_near(matrix, list(net.candidates), sel["argmax"], k, seed)
-    own = [j["blocks"] for j in sel["judged"]]
-    if len(own) >= k:
-        raise SystemExit(f"{folder / 'arch.json'}: its own --select judged {len(own)} networks already; ask for more")
-    if cands[:len(own)] != own:
-        raise SystemExit(f"{folder / 'arch.json'}: its judged networks are not the first of --select {k}'s draw "
-                         "(another lutnas drew them?)")
-    kept = state.setdefault("judged", [])
+    own_judge = sel.get("judge", "supernet")  # arch.json of lutnas 0.10 and before: the fine-tuned supernet
+    judge = judge or own_judge
+    how = JudgeSettings(judge, int(sel.get("steps") or run.get("select_steps") or 150),
+                        int(sel.get("epochs") or run.get("select_epochs") or SELECT_EPOCHS),
+                        int(saved["config"]["batch_size"]))
+    if judge == own_judge:
+        own = [j["blocks"] for j in sel["judged"]]
+        if len(own) >= k:
+            raise SystemExit(f"{folder / 'arch.json'}: its own --select judged {len(own)} networks already; ask for "
+                             "more")
+        if cands[:len(own)] != own:
+            raise SystemExit(f"{folder / 'arch.json'}: its judged networks are not the first of --select {k}'s draw "
+                             "(another lutnas drew them?)")
+        kept, judged = state.setdefault("judged", []), [dict(j) for j in sel["judged"]]
+    else:
+        own, kept, judged = [], state.setdefault("judges", {}).setdefault(judge, []), []
     if [j["blocks"] for j in kept[:k - len(own)]] != cands[len(own):len(own) + len(kept)][:k - len(own)]:
         raise SystemExit(f"{folder.parent.parent / STATE}: its judgements of {folder.name} are not this search's "
                          "candidates (was the search run again?); move the file away to judge afresh")
-    judged = [dict(j) for j in sel["judged"]] + kept
+    judged += kept
     todo = cands[len(judged):]
     if todo:
         torch.set_num_threads(int(run.get("threads") or 1))
@@ -133,24 +152,31 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save) -> tuple[int, 
         test = judge_set(splits)
         net.train()
         for blocks in todo:
-            acc = path_accuracy(net, blocks, splits.train_w, test, net.space.input_size, seed=seed,
-                                finetune_steps=sel["steps"])
+            acc = JUDGES[judge](net, blocks, splits, test, net.space.input_size, seed, how)
             row = {"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc}
-            state["judged"].append(row)
+            kept.append(row)
             judged.append(row)
             save()
-            print(f"  [{folder.name}] {len(judged)}/{k}: {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
+            print(f"  [{folder.name}] {len(judged)}/{k} ({judge}): {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
                   file=sys.stderr, flush=True)
-    return len(own), judged[:k], net.space
+    return len(own), judged[:k], net.space, sel
+
+
+def trained_by_run(run: Path, accs: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The run's own trainings by network (blocks joined by spaces): what a new pick need not be trained for."""
+    archs = read_json(run / "archs.json", "search_vs_random.py folder")
+    return {" ".join(a["blocks"]): accs[a["label"]] for a in archs if accs.get(a["label"])}
 
 
 def train_pick(blocks: list[str], space: Any, folder: Path, recipe: dict[str, Any], seeds: int,
-               state: dict[str, Any], save) -> list[float]:
+               state: dict[str, Any], save, known: dict[str, list[float]] | None = None) -> list[float]:
     """``blocks`` of ``space`` trained with search_vs_random.py's recipe (search.train, lr 0.2 per 256 images)
-    once per seed."""
+    once per seed (``known``'s accuracies when the run trained it for as many seeds)."""
     from search.archfile import make_arch
     from search.train import train_arch
 
+    if len((known or {}).get(" ".join(blocks), [])) >= seeds:
+        return known[" ".join(blocks)][:seeds]
     accs = state.setdefault("trained", {}).setdefault(" ".join(blocks), [])
     if len(accs) >= seeds:
         return accs[:seeds]
@@ -208,27 +234,30 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{args.run}: --select {args.select} against each search's own; random networks within "
           f"+-{TOLERANCE:.0%}: the run's own group, and {len(pooled)} pooled from {1 + len(args.pool)} run(s)")
+    known = trained_by_run(args.run, trainings)
     for name in names:
         folder = args.run / "searches" / name
         mine = state.setdefault("searches", {}).setdefault(name, {})
-        n_own, judged, space = judge_more(folder, args.select, mine, save)
-        first = pick(judged[:n_own])
+        n_own, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge)
+        own_judge = sel.get("judge", "supernet")
+        first = pick(sel["judged"])
         best = pick(judged)
         group = [r for r in own if r["group"] == name]
         old_acc = statistics.fmean(trainings[name]) if trainings.get(name) else float("nan")
-        old = judged[first]
-        lines = [f"{name}: its pick (#{first + 1} of {n_own}) judged {old['val_acc']:.2f}%, "
+        old = sel["judged"][first]
+        lines = [f"{name}: its pick (#{first + 1} of {len(sel['judged'])}) judged {old['val_acc']:.2f}%, "
                  f"{old['predicted_ms']:.3f} ms, {old['blocks'].count('skip')} skips: {old_acc:.2f}%, beats "
                  f"{sum(old_acc > r['acc'] for r in group)} of its {len(group)} random; "
                  f"pooled {pooled_text(old['predicted_ms'], old_acc, pooled)}"]
-        if best == first:
-            lines.append(f"  --select {args.select}: the same pick ({len(judged)} judged)")
+        again = f"--select {args.select}" + (f" --judge {args.judge}" if (args.judge or own_judge) != own_judge else "")
+        new = judged[best]
+        if new["blocks"] == old["blocks"]:
+            lines.append(f"  {again}: the same pick (#{best + 1}, judged {new['val_acc']:.2f}%; {len(judged)} judged)")
         else:
-            new = judged[best]
             seeds = len(trainings.get(name, [])) or 3  # as many as the search's own pick had
-            accs = train_pick(new["blocks"], space, folder, recipe, seeds, mine, save)
+            accs = train_pick(new["blocks"], space, folder, recipe, seeds, mine, save, known)
             acc = statistics.fmean(accs)
-            lines.append(f"  --select {args.select}: #{best + 1} judged {new['val_acc']:.2f}%, "
+            lines.append(f"  {again}: #{best + 1} judged {new['val_acc']:.2f}%, "
                          f"{new['predicted_ms']:.3f} ms, {new['blocks'].count('skip')} skips: {acc:.2f}% "
                          f"({acc - old_acc:+.2f}), beats "
                          f"{sum(acc > r['acc'] for r in group)} of the same {len(group)}; "

@@ -12,7 +12,7 @@ from typing import Any
 
 from search.torch_device import TRAIN_DEVICES
 from search.loss import LOSSES
-from search.select import FINETUNE_STEPS, SELECT_IMAGES, SELECT_K
+from search.select import FINETUNE_STEPS, JUDGES, SELECT_EPOCHS, SELECT_IMAGES, SELECT_K
 from search.runfolder import RUN_FIELDS, check_resume, check_run, config_from, read_search_json, start
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
@@ -98,12 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=5, help="most likely architectures listed in arch.json")
     p.add_argument("--select", type=int, default=SELECT_K, metavar="K",
                    help="after the last epoch, judge the argmax and K-1 architectures within +-5%% of its LUT "
-                   "latency with the supernet (each fine-tuned --select-steps batches, tested on the theta split and "
-                   "--select-images more) "
+                   "latency (--select-judge; by default with the supernet, each fine-tuned --select-steps batches), "
+                   "tested on the theta split and --select-images more, "
                    f"and return the most accurate (search.select; default {SELECT_K}, about 9 minutes at 32x32 "
                    "on 2 cores; 0: return the argmax as it is)")
+    p.add_argument("--select-judge", choices=tuple(JUDGES), default="supernet",
+                   help="how --select judges: supernet (default): a copy of the supernet's weights fine-tuned "
+                        "--select-steps batches; scratch: each architecture trained from scratch --select-epochs "
+                        "epochs on the weights' split, one seed (the FBNet paper's last step, shortened)")
     p.add_argument("--select-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help=f"fine-tuning batches per judged architecture of --select (default {FINETUNE_STEPS})")
+    p.add_argument("--select-epochs", type=int, default=SELECT_EPOCHS, metavar="N",
+                   help=f"training epochs per judged architecture of --select-judge scratch (default {SELECT_EPOCHS})")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help=f"training images outside --limit, never loaded by the search, that --select tests on "
                         f"beside the theta split (default {SELECT_IMAGES}; fewer when the data holds fewer, none "
@@ -287,17 +293,20 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
     from tqdm import tqdm
 
     from search.derive import argmax_choices
-    from search.select import select
+    from search.select import JudgeSettings, select
 
     net = searcher.net
     base = argmax_choices(net.probabilities(), list(net.candidates))
+    how = JudgeSettings(run["select_judge"], run["select_steps"], run["select_epochs"], cfg.batch_size)
     with tqdm(total=run["select"], desc="select", unit="arch", disable=quiet, file=sys.stderr, leave=False) as bar:
         picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"],
-                        run["select_steps"], cfg.seed, bar.update)
+                        run["select_steps"], cfg.seed, bar.update, how)
     judged = picked["judged"]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"
-    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged on {picked['images']:,} "
-        f"held-out images; the argmax scored "
+    by = (f"fine-tuned supernet, {how.steps} batches" if how.judge == "supernet"
+          else f"trained from scratch, {how.epochs} epochs")
+    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged ({by}) on "
+        f"{picked['images']:,} held-out images; the argmax scored "
         f"{judged[0]['val_acc']:.1f}%, the pick {max(j['val_acc'] for j in judged):.1f}% ({which})")
     return picked
 

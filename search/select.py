@@ -14,10 +14,16 @@ accurate one is the search's result. The theta split alone is small (1,000 image
 error of about 1.3 points, as wide as the spread of the judged architectures), and theta was fitted on it.
 This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's selection step)
 around DNAS's pick, which stays a candidate and wins ties.
+
+``--select-judge scratch`` judges each candidate without the supernet: it is trained from scratch for
+``--select-epochs`` epochs on the weights' split (search.train's recipe, one seed) and tested on the same
+held-out images. That is the FBNet paper's own last step (sample architectures, train each from scratch) at a
+few epochs, and costs about as much as the fine-tuned judge at 16x16. JUDGES names the judges.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Sequence
 
 SELECT_K = 10  # --select's default: the argmax and 9 others (0 returns the argmax as it is)
@@ -25,6 +31,8 @@ SELECT_TOLERANCE = 0.05  # candidates' LUT latency within +-5% of the argmax's, 
 FINETUNE_STEPS = 150  # the fine-tuned judge's batches (--select-steps, the benchmarks' --finetune-steps; 50 before 0.8)
 SELECT_IMAGES = 5000  # --select-images: spare training images the judge tests on beside the theta split
 FINETUNE_LR = 0.02  # its first SGD rate, decayed to 0 by a cosine over the steps
+SELECT_EPOCHS = 3  # --select-epochs: the scratch judge's training epochs (search_vs_random.py's recipe has 3)
+SCRATCH_LR = 0.2  # the scratch judge's SGD rate per 256 images (search.train's --lr, search_vs_random.py's recipe)
 DRAW_STREAM = 7919  # added to the search's seed: candidates drawn apart from search_vs_random.py's baselines
 
 
@@ -45,23 +53,65 @@ def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: 
     return [list(base)] + [[candidates[i] for i in a] for a in drawn]
 
 
-def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
-           seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Judge ``base`` (the argmax) and k-1 architectures of its latency with the supernet, each fine-tuned ``steps``
-    batches of ``splits.train_w`` and tested on ``splits.train_theta`` and ``splits.spare`` (:func:`judge_set`).
-    Returns ``{"blocks": the most accurate (base on ties), "argmax": base, "steps": steps, "images": how many it
-    tested on, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The supernet's weights, BatchNorm
-    statistics and mode are as they were when it returns."""
+@dataclasses.dataclass(frozen=True)
+class JudgeSettings:
+    """How --select judges: ``judge`` (a JUDGES name), the fine-tuned judge's ``steps``, the scratch judge's
+    ``epochs`` and ``batch_size``."""
+
+    judge: str = "supernet"
+    steps: int = FINETUNE_STEPS
+    epochs: int = SELECT_EPOCHS
+    batch_size: int = 64
+
+
+def judge_supernet(net: Any, blocks: list[str], splits: Any, test: Any, input_size: int, seed: int,
+                   how: JudgeSettings) -> float:
+    """Accuracy (%) on ``test`` of ``blocks`` with a copy of the supernet's weights fine-tuned ``how.steps``
+    batches of the weights' split (search.checkpoint.path_accuracy)."""
     from search.checkpoint import path_accuracy
 
+    return path_accuracy(net, blocks, splits.train_w, test, input_size, seed=seed, finetune_steps=how.steps)
+
+
+def judge_scratch(net: Any, blocks: list[str], splits: Any, test: Any, input_size: int, seed: int,
+                  how: JudgeSettings) -> float:
+    """Accuracy (%) on ``test`` of ``blocks`` trained from scratch ``how.epochs`` epochs on the weights' split
+    (search.train.train_arch: SGD at SCRATCH_LR per 256 images, cosine to 0, one seed); the supernet is not used
+    beyond its space and device."""
+    from search.archfile import make_arch
+    from search.train import train_arch
+
+    held_out = dataclasses.replace(splits, train_theta=splits.train_theta.subset(slice(0, 0)), test=test, spare=None)
+    arch = make_arch(net.space, blocks, num_classes=splits.num_classes)
+    device = next(net.parameters()).device
+    result = train_arch(arch, held_out, how.epochs, how.batch_size, SCRATCH_LR * how.batch_size / 256, seed,
+                        device=device, test_every_epoch=False)
+    return float(result["test_acc"])
+
+
+JUDGES: dict[str, Callable[..., float]] = {"supernet": judge_supernet, "scratch": judge_scratch}
+
+
+def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
+           seed: int = 0, progress: Callable[[int], None] | None = None,
+           how: JudgeSettings | None = None) -> dict[str, Any]:
+    """Judge ``base`` (the argmax) and k-1 architectures of its latency, each tested on ``splits.train_theta`` and
+    ``splits.spare`` (:func:`judge_set`): by default with the supernet fine-tuned ``steps`` batches of
+    ``splits.train_w``; ``how`` picks another judge (JUDGES). Returns ``{"blocks": the most accurate (base on ties),
+    "argmax": base, "judge": its name, "steps": steps or "epochs": epochs, "images": how many it tested on,
+    "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The supernet's weights, BatchNorm statistics and
+    mode are as they were when it returns."""
+    how = how or JudgeSettings(steps=steps)
+    if how.judge not in JUDGES:
+        raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
+    judge = JUDGES[how.judge]
     test = judge_set(splits)
     judged = []
     saved = {name: t.detach().clone() for name, t in net.state_dict().items()}  # each judgement recomputes BN
     training = net.training  # statistics in place; the supernet is handed back as it came (export, checkpoint)
     try:
         for blocks in candidates_near(matrix, list(net.candidates), base, k, seed):
-            acc = path_accuracy(net, blocks, splits.train_w, test, input_size, seed=seed,
-                                finetune_steps=steps)
+            acc = judge(net, blocks, splits, test, input_size, seed, how)
             judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc})
             if progress:
                 progress(1)
@@ -69,7 +119,8 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
         net.load_state_dict(saved)
         net.train(training)
     best = most_accurate(judged)
-    return {"blocks": judged[best]["blocks"], "argmax": list(base), "steps": steps, "images": len(test),
+    setting = {"steps": how.steps} if how.judge == "supernet" else {"epochs": how.epochs}
+    return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge, **setting, "images": len(test),
             "judged": judged}
 
 

@@ -121,10 +121,12 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
 def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     svr = load_benchmark()
     args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
-    assert svr.select_args(args()) == ["--select", "20", "--select-steps", "150", "--select-images", "30000"]
+    assert svr.select_args(args()) == ["--select", "20", "--select-steps", "150", "--select-images", "30000",
+                                       "--select-judge", "supernet"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
     assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0")) == \
-        ["--select", "4", "--select-images", "0"]
+        ["--select", "4", "--select-images", "0", "--select-judge", "supernet"]
+    assert svr.select_args(args("--select-judge", "scratch"))[-2:] == ["--select-judge", "scratch"]
 
 
 @pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps"])
@@ -227,7 +229,8 @@ def test_a_new_folder_records_its_settings_and_a_continue_with_others_is_refused
     for flags, said in [(["--test-limit", "5000"], "--test-limit 10000, not --test-limit 5000"),
                         (["--betas", "", "--seed", "4"], "--betas 0.6,1.5 --seed 3, not --betas '' --seed 4"),
                         (["--select-images", "0"], "--select-images 30000, not --select-images 0"),
-                        (["--select", "10"], "--select 20, not --select 10")]:  # a folder of 0.10.3's default
+                        (["--select", "10"], "--select 20, not --select 10"),  # a folder of 0.10.3's default
+                        (["--select-judge", "scratch"], "--select-judge supernet, not --select-judge scratch")]:
         with pytest.raises(SystemExit) as stop:
             svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3", *flags]))
         assert stop.value.code == (f"{out / 'run.json'}: {out} was started with {said}: pass the same settings to "
@@ -250,6 +253,10 @@ def test_a_folder_of_lutnas_0_10_0_drew_uniformly_and_is_continued_only_so(svr, 
                                "pass the same settings to continue it, or another --out")
     svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform"]))
     assert "draw" not in json.loads((out / "run.json").read_text())["settings"]  # left as it was
+    # nor --select-judge (lutnas 0.11): its searches were judged by the fine-tuned supernet
+    with pytest.raises(SystemExit, match="started with --select-judge supernet, not --select-judge scratch"):
+        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
+                                         "--select-judge", "scratch"]))
 
 
 def test_the_draw_is_stratified_unless_asked_otherwise(svr, tmp_path):

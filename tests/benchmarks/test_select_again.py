@@ -139,3 +139,41 @@ def test_judgements_kept_for_other_candidates_are_refused_not_mixed(finished):
         assert json.loads(path.read_text()) == state  # left as it was
     finally:
         path.write_text(kept)
+
+
+def test_another_judge_judges_every_candidate_afresh_as_search_run_would(finished):
+    """--judge scratch on a search judged by its supernet: the same candidates (the seeded stream), each judged as
+    search.run --select-judge scratch judges (search.select.judge_scratch with the search's seed and batch size),
+    kept apart from the supernet's judgements; the report names the judge."""
+    import torch
+
+    from search.checkpoint import restore_supernet
+    from search.data import load_data
+    from search.select import JudgeSettings, judge_scratch, judge_set
+
+    run, _ = finished
+    kept = (run / "select_again.json").read_text() if (run / "select_again.json").exists() else None
+    proc = run_script(str(run), "--select", "3", "--judge", "scratch")
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]
+    folder = run / "searches" / "target-mid"
+    sel = json.loads((folder / "arch.json").read_text())["search"]["selection"]
+    scratch = state["judges"]["scratch"]
+    assert [j["blocks"] for j in scratch] == [j["blocks"] for j in sel["judged"]]
+    assert kept is None or json.loads(kept)["searches"]["target-mid"]["judged"] == state["judged"]
+    net, _ = restore_supernet(folder)
+    splits = load_data("digits", seed=0, limit=300, spare=5000)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the search ran (--threads 1)
+    try:
+        want = judge_scratch(net, scratch[2]["blocks"], splits, judge_set(splits), net.space.input_size, 0,
+                             JudgeSettings("scratch", epochs=3, batch_size=32))
+    finally:
+        torch.set_num_threads(threads)
+    assert scratch[2]["val_acc"] == want
+    best = max(range(3), key=lambda i: (scratch[i]["val_acc"], i == 0))
+    if best == 0:  # the argmax: the search's own pick, whose judgements all tie at -1%
+        assert f"--select 3 --judge scratch: the same pick (#1, judged {scratch[0]['val_acc']:.2f}%" in proc.stdout
+    else:
+        assert f"--select 3 --judge scratch: #{best + 1} judged {scratch[best]['val_acc']:.2f}%" in proc.stdout
+        assert len(state["trained"][" ".join(scratch[best]["blocks"])]) == 2

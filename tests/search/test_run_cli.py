@@ -151,6 +151,8 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--select", "-1"], "--select must be a whole number >= 0"),
     (["--select", "3", "--select-steps", "0"], "--select-steps must be a whole number >= 1"),
     (["--select-images", "-5"], "--select-images must be a whole number >= 0, got -5"),
+    (["--select-epochs", "0"], "--select-epochs must be a whole number >= 1, got 0"),
+    (["--select-judge", "oracle"], "argument --select-judge: invalid choice: 'oracle'"),
     *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
       if not torch.cuda.is_available() else []),
 ])
@@ -271,6 +273,7 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
 
     run = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[1]
     assert (run["select"], run["select_steps"], run["select_images"]) == (10, 150, 5000)
+    assert (run["select_judge"], run["select_epochs"]) == ("supernet", 3)
     out = tmp_path / "old"
     out.mkdir()
     config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
@@ -284,3 +287,9 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
     # lutnas 0.8 tested on the theta split alone: its searches resume so, not with 0.9's spare images
     (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_steps": 150}}))
     assert _settings(build_parser().parse_args(["--resume", str(out)]))[1]["select_images"] == 0
+    # before lutnas 0.11 only the fine-tuned supernet judged: its searches resume with it
+    assert itemgetter("select_judge", "select_epochs")(
+        _settings(build_parser().parse_args(["--resume", str(out)]))[1]) == ("supernet", 3)
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_judge": "x"}}))
+    with pytest.raises(ValueError, match="--select-judge must be one of supernet, scratch, got 'x'"):
+        _settings(build_parser().parse_args(["--resume", str(out)]))

@@ -1,5 +1,6 @@
 """search.select: the argmax against architectures of its latency, each judged by the fine-tuned supernet."""
 
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -85,7 +86,8 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     # 5000 by default: all 1,138 digits outside --limit 300), as path_accuracy gives it
     splits = load_data("digits", seed=0, limit=300, spare=5000)
     assert sel["images"] == len(judge_set(splits)) == 60 + 1138
-    assert "judged on 1,198 held-out images" in proc.stderr
+    assert "judged (fine-tuned supernet, 3 batches) on 1,198 held-out images" in proc.stderr
+    assert sel["judge"] == "supernet" and "epochs" not in sel
     j, threads = judged[-1], torch.get_num_threads()
     torch.set_num_threads(1)  # as the search ran (--threads 1): near-tied logits of a 3-batch judge round alike
     try:
@@ -117,3 +119,46 @@ def test_select_hands_the_supernet_back_as_it_came(tmp_path):
     assert before.keys() == after.keys()
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert changed == []
+
+
+def test_the_scratch_judge_trains_each_candidate_from_scratch_on_the_weights_split_alone(matrix):
+    """--select-judge scratch: each candidate's judgement is search.train.train_arch's test accuracy on the held-out
+    images (theta split and spare) after --select-epochs epochs on the weights' split, from the search's seed; the
+    supernet's weights play no part and are handed back unchanged."""
+    from search.archfile import make_arch
+    from search.data.sets import Splits
+    from search.select import SCRATCH_LR, JudgeSettings, select
+    from search.supernet import Supernet
+    from search.train import train_arch
+
+    space, m = matrix
+    splits = load_data("digits", seed=0, limit=600, spare=300)
+    torch.manual_seed(0)
+    net = Supernet(space, splits.num_classes, "hybrid", "shared")
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    base = [space.candidates[1]] * len(space.layers)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        picked = select(net, m, splits, space.input_size, base, 3, seed=2,
+                        how=JudgeSettings("scratch", epochs=2, batch_size=32))
+        held = Splits("digits", splits.train_w, splits.train_theta.subset(slice(0, 0)), judge_set(splits),
+                      splits.num_classes, splits.classes)
+        want = [train_arch(make_arch(space, j["blocks"], num_classes=10), held, 2, 32, SCRATCH_LR * 32 / 256, 2,
+                           test_every_epoch=False)["test_acc"] for j in picked["judged"]]
+        # trained on the theta split too, the same network scores otherwise: the judge does not train on what it tests
+        mixed = train_arch(make_arch(space, picked["judged"][0]["blocks"], num_classes=10),
+                           dataclasses.replace(held, train_theta=splits.train_theta), 2, 32, SCRATCH_LR * 32 / 256,
+                           2, test_every_epoch=False)["test_acc"]
+    finally:
+        torch.set_num_threads(threads)
+    assert picked["judge"] == "scratch" and picked["epochs"] == 2 and "steps" not in picked
+    assert picked["images"] == len(judge_set(splits)) == 120 + 300 and len(picked["judged"]) == 3
+    assert [j["val_acc"] for j in picked["judged"]] == want
+    assert mixed != want[0]
+    assert max(want) > 15  # 2 epochs of 480 digits learn something (chance is 10%, on 420 images)
+    best = max(range(3), key=lambda i: (want[i], i == 0))
+    assert picked["blocks"] == picked["judged"][best]["blocks"]
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    with pytest.raises(ValueError, match="--select-judge: unknown judge 'oracle'"):
+        select(net, m, splits, space.input_size, base, 2, how=JudgeSettings("oracle"))

@@ -152,7 +152,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
         test = judge_set(splits)
         net.train()
         for blocks in todo:
-            acc = JUDGES[judge](net, blocks, splits, test, net.space.input_size, seed, how)
+            acc = JUDGES[judge].score(net, blocks, splits, test, net.space.input_size, seed, how)
             row = {"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc}
             kept.append(row)
             judged.append(row)

@@ -24,7 +24,7 @@ few epochs, and costs about as much as the fine-tuned judge at 16x16. JUDGES nam
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 SELECT_K = 10  # --select's default: the argmax and 9 others (0 returns the argmax as it is)
 SELECT_TOLERANCE = 0.05  # candidates' LUT latency within +-5% of the argmax's, as the random baselines'
@@ -89,7 +89,15 @@ def judge_scratch(net: Any, blocks: list[str], splits: Any, test: Any, input_siz
     return float(result["test_acc"])
 
 
-JUDGES: dict[str, Callable[..., float]] = {"supernet": judge_supernet, "scratch": judge_scratch}
+class Judge(NamedTuple):
+    """A --select judge: the function that scores one architecture, and the JudgeSettings field that arch.json's
+    selection records beside its name."""
+
+    score: Callable[..., float]
+    setting: str
+
+
+JUDGES: dict[str, Judge] = {"supernet": Judge(judge_supernet, "steps"), "scratch": Judge(judge_scratch, "epochs")}
 
 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
@@ -104,7 +112,7 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     how = how or JudgeSettings(steps=steps)
     if how.judge not in JUDGES:
         raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
-    judge = JUDGES[how.judge]
+    judge = JUDGES[how.judge].score
     test = judge_set(splits)
     judged = []
     saved = {name: t.detach().clone() for name, t in net.state_dict().items()}  # each judgement recomputes BN
@@ -119,9 +127,9 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
         net.load_state_dict(saved)
         net.train(training)
     best = most_accurate(judged)
-    setting = {"steps": how.steps} if how.judge == "supernet" else {"epochs": how.epochs}
-    return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge, **setting, "images": len(test),
-            "judged": judged}
+    setting = JUDGES[how.judge].setting
+    return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge,
+            setting: getattr(how, setting), "images": len(test), "judged": judged}
 
 
 def most_accurate(judged: Sequence[dict[str, Any]]) -> int:

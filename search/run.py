@@ -26,6 +26,7 @@ examples:
                                                                         # fine-tuned supernet (--select 10)
   python -m search.run --lut lut/cpu.csv --loss target --target-ms 1.5  # aim at a latency
   python -m search.run --lut lut/cpu.csv --select 0                     # the argmax of P_theta as it is
+  python -m search.run --lut lut/cpu.csv --select-judge scratch         # judge the 10 by 3 epochs from scratch
   python -m search.run --resume runs/20261127-201500                    # continue an interrupted search
   torchrun --nproc_per_node=2 -m search.run --lut lut/cpu.csv           # DistributedDataParallel
 

@@ -136,7 +136,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "which near the fast corner are mostly slower than the searched one")
     p.add_argument("--select", type=int, default=SELECT, metavar="K",
                    help="search.run --select K for every search: the argmax and K-1 architectures of its latency "
-                   "judged by the fine-tuned supernet, the best returned; the argmax is then trained beside it "
+                   "judged (--select-judge), the best returned; the argmax is then trained beside it "
                    f"(default {SELECT} since lutnas 0.10.4; before, search.run's default, {SELECT_K}; 0: the argmax "
                    "as it is)")
     p.add_argument("--select-judge", choices=tuple(JUDGES), default="supernet",

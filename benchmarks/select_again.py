@@ -105,7 +105,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
     from lut import load
     from search.checkpoint import restore_supernet
     from search.data import load_data
-    from search.select import SELECT_EPOCHS, JudgeSettings, candidates_near, judge_set
+    from search.select import FINETUNE_STEPS, SELECT_EPOCHS, JudgeSettings, candidates_near, judge_set
 
     arch = read_json(folder / "arch.json", "search")
     sel = (arch.get("search") or {}).get("selection")
@@ -127,7 +127,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
     cands = candidates_near(matrix, list(net.candidates), sel["argmax"], k, seed)
     own_judge = sel.get("judge", "supernet")  # arch.json of lutnas 0.10 and before: the fine-tuned supernet
     judge = judge or own_judge
-    how = JudgeSettings(judge, int(sel.get("steps") or run.get("select_steps") or 150),
+    how = JudgeSettings(judge, int(sel.get("steps") or run.get("select_steps") or FINETUNE_STEPS),
                         int(sel.get("epochs") or run.get("select_epochs") or SELECT_EPOCHS),
                         int(saved["config"]["batch_size"]))
     if judge == own_judge:
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         folder = args.run / "searches" / name
         mine = state.setdefault("searches", {}).setdefault(name, {})
-        n_own, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge)
+        _, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge)
         own_judge = sel.get("judge", "supernet")
         first = pick(sel["judged"])
         best = pick(judged)

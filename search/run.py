@@ -294,7 +294,7 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
     from tqdm import tqdm
 
     from search.derive import argmax_choices
-    from search.select import JudgeSettings, select
+    from search.select import JudgeSettings, describe, select
 
     net = searcher.net
     base = argmax_choices(net.probabilities(), list(net.candidates))
@@ -304,9 +304,7 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
                         run["select_steps"], cfg.seed, bar.update, how)
     judged = picked["judged"]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"
-    by = (f"fine-tuned supernet, {how.steps} batches" if how.judge == "supernet"
-          else f"trained from scratch, {how.epochs} epochs")
-    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged ({by}) on "
+    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged ({describe(how)}) on "
         f"{picked['images']:,} held-out images; the argmax scored "
         f"{judged[0]['val_acc']:.1f}%, the pick {max(j['val_acc'] for j in judged):.1f}% ({which})")
     return picked

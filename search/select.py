@@ -90,14 +90,23 @@ def judge_scratch(net: Any, blocks: list[str], splits: Any, test: Any, input_siz
 
 
 class Judge(NamedTuple):
-    """A --select judge: the function that scores one architecture, and the JudgeSettings field that arch.json's
-    selection records beside its name."""
+    """A --select judge: the function that scores one architecture, the JudgeSettings field that arch.json's
+    selection records beside its name, and how search.run's summary names it (formatted with the settings)."""
 
     score: Callable[..., float]
     setting: str
+    described: str
 
 
-JUDGES: dict[str, Judge] = {"supernet": Judge(judge_supernet, "steps"), "scratch": Judge(judge_scratch, "epochs")}
+JUDGES: dict[str, Judge] = {
+    "supernet": Judge(judge_supernet, "steps", "fine-tuned supernet, {steps} batches"),
+    "scratch": Judge(judge_scratch, "epochs", "trained from scratch, {epochs} epochs"),
+}
+
+
+def describe(how: JudgeSettings) -> str:
+    """The judge and its setting in words, e.g. ``trained from scratch, 3 epochs``."""
+    return JUDGES[how.judge].described.format(**dataclasses.asdict(how))
 
 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,

@@ -127,7 +127,7 @@ def test_the_scratch_judge_trains_each_candidate_from_scratch_on_the_weights_spl
     supernet's weights play no part and are handed back unchanged."""
     from search.archfile import make_arch
     from search.data.sets import Splits
-    from search.select import SCRATCH_LR, JudgeSettings, select
+    from search.select import SCRATCH_LR, JudgeSettings, describe, select
     from search.supernet import Supernet
     from search.train import train_arch
 
@@ -160,5 +160,6 @@ def test_the_scratch_judge_trains_each_candidate_from_scratch_on_the_weights_spl
     best = max(range(3), key=lambda i: (want[i], i == 0))
     assert picked["blocks"] == picked["judged"][best]["blocks"]
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    assert describe(JudgeSettings("scratch", epochs=2)) == "trained from scratch, 2 epochs"  # search.run's summary
     with pytest.raises(ValueError, match="--select-judge: unknown judge 'oracle'"):
         select(net, m, splits, space.input_size, base, 2, how=JudgeSettings("oracle"))

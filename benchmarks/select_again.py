@@ -105,7 +105,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
     from lut import load
     from search.checkpoint import restore_supernet
     from search.data import load_data
-    from search.select import FINETUNE_STEPS, SELECT_EPOCHS, JudgeSettings, candidates_near, judge_set
+    from search.select import candidates_near, judge_set, judge_settings
 
     arch = read_json(folder / "arch.json", "search")
     sel = (arch.get("search") or {}).get("selection")
@@ -127,9 +127,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
     cands = candidates_near(matrix, list(net.candidates), sel["argmax"], k, seed)
     own_judge = sel.get("judge", "supernet")  # arch.json of lutnas 0.10 and before: the fine-tuned supernet
     judge = judge or own_judge
-    how = JudgeSettings(judge, int(sel.get("steps") or run.get("select_steps") or FINETUNE_STEPS),
-                        int(sel.get("epochs") or run.get("select_epochs") or SELECT_EPOCHS),
-                        int(saved["config"]["batch_size"]))
+    how = judge_settings(run, saved["config"]["batch_size"], judge)
     if judge == own_judge:
         own = [j["blocks"] for j in sel["judged"]]
         if len(own) >= k:

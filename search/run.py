@@ -294,14 +294,14 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
     from tqdm import tqdm
 
     from search.derive import argmax_choices
-    from search.select import JudgeSettings, describe, select
+    from search.select import describe, judge_settings, select
 
     net = searcher.net
     base = argmax_choices(net.probabilities(), list(net.candidates))
-    how = JudgeSettings(run["select_judge"], run["select_steps"], run["select_epochs"], cfg.batch_size)
+    how = judge_settings(run, cfg.batch_size)
     with tqdm(total=run["select"], desc="select", unit="arch", disable=quiet, file=sys.stderr, leave=False) as bar:
-        picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"],
-                        run["select_steps"], cfg.seed, bar.update, how)
+        picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"], seed=cfg.seed,
+                        progress=bar.update, how=how)
     judged = picked["judged"]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"
     say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged ({describe(how)}) on "

@@ -64,6 +64,13 @@ class JudgeSettings:
     batch_size: int = 64
 
 
+def judge_settings(run: dict[str, Any], batch_size: int, judge: str | None = None) -> JudgeSettings:
+    """The judge a search's settings (search.json's "run") ask for, or ``judge`` with that search's settings; a
+    search.json from before lutnas 0.11 (no select_judge, select_epochs) judged with the fine-tuned supernet."""
+    return JudgeSettings(judge or run.get("select_judge") or "supernet", int(run.get("select_steps") or FINETUNE_STEPS),
+                         int(run.get("select_epochs") or SELECT_EPOCHS), int(batch_size))
+
+
 def judge_supernet(net: Any, blocks: list[str], splits: Any, test: Any, input_size: int, seed: int,
                    how: JudgeSettings) -> float:
     """Accuracy (%) on ``test`` of ``blocks`` with a copy of the supernet's weights fine-tuned ``how.steps``

@@ -177,3 +177,43 @@ def test_another_judge_judges_every_candidate_afresh_as_search_run_would(finishe
     else:
         assert f"--select 3 --judge scratch: #{best + 1} judged {scratch[best]['val_acc']:.2f}%" in proc.stdout
         assert len(state["trained"][" ".join(scratch[best]["blocks"])]) == 2
+
+
+def test_a_search_judged_from_scratch_is_judged_further_by_its_own_judge(finished, tmp_path):
+    """arch.json's "judge" read back: a search run with --select-judge scratch --select-epochs 1 keeps its own
+    two judgements, and the third candidate is trained from scratch for 1 epoch, as search.run would have."""
+    import shutil
+
+    import torch
+
+    from search.checkpoint import restore_supernet
+    from search.data import load_data
+    from search.select import JudgeSettings, judge_scratch, judge_set
+
+    src, _ = finished
+    run = tmp_path / "svr"
+    shutil.copytree(src, run, ignore=shutil.ignore_patterns("select_again.json"))
+    folder = run / "searches" / "target-mid"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
+                           "300", "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "2", "--loss",
+                           "target-abs", "--target-ms", "0.035", "--select", "2", "--select-judge", "scratch",
+                           "--select-epochs", "1", "--no-export", "--out", str(folder), "--overwrite"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    sel = json.loads((folder / "arch.json").read_text())["search"]["selection"]
+    assert sel["judge"] == "scratch" and sel["epochs"] == 1 and "steps" not in sel
+    again = run_script(str(run), "--select", "3")
+    assert again.returncode == 0, again.stderr
+    mine = json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]
+    assert "judges" not in mine and len(mine["judged"]) == 1  # its own judge: 2 kept from arch.json, 1 more
+    assert "(scratch)" in again.stderr
+    net, _ = restore_supernet(folder)
+    splits = load_data("digits", seed=0, limit=300, spare=5000)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        want = judge_scratch(net, mine["judged"][0]["blocks"], splits, judge_set(splits), net.space.input_size, 0,
+                             JudgeSettings("scratch", epochs=1, batch_size=32))
+    finally:
+        torch.set_num_threads(threads)
+    assert mine["judged"][0]["val_acc"] == want

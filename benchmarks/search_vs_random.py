@@ -76,6 +76,7 @@ sys.path.insert(0, str(ROOT))
 
 from search.sampling import near_latency, stratified_near_latency  # noqa: E402  (numpy only)
 from search.select import FINETUNE_LR, FINETUNE_STEPS, JUDGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
+from search.select import SELECT_SEEDS  # noqa: E402
 from search.select import SELECT_IMAGES as RUN_SELECT_IMAGES  # noqa: E402
 
 TOLERANCE = 0.05
@@ -144,6 +145,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "fine-tuned --finetune-steps batches), or scratch (each candidate trained from scratch for "
                    "search.run's --select-epochs, 3, on the search's weights split: about as long per candidate "
                    "at 16x16)")
+    p.add_argument("--select-seeds", type=int, default=SELECT_SEEDS, metavar="N",
+                   help=f"search.run --select-seeds N for every search judged by --select-judge scratch: each "
+                   f"candidate trained N times (seeds --seed to --seed + N - 1), judged by the mean (default "
+                   f"{SELECT_SEEDS}; N times the judging time)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help="search.run --select-images N for every search: spare training images outside --limit that "
                    f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "
@@ -162,7 +167,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.finetune_steps < 0 or not args.finetune_lr > 0:
         p.error("--finetune-steps must be >= 0 and --finetune-lr > 0")
-    for name in ("limit", "test_limit", "resolution", "search_epochs", "train_epochs", "seeds", "batch_size", "jobs"):
+    for name in ("limit", "test_limit", "resolution", "search_epochs", "train_epochs", "seeds", "batch_size", "jobs",
+                 "select_seeds"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     for name in ("select", "select_images", "finetune_steps"):
@@ -187,12 +193,13 @@ RUN_FORMAT = 1
 # the settings a folder's searches, draws and trainings depend on: a second run on the same --out passes the same
 # ones (--seeds may grow; --jobs, --train-device, the LUT's path and the ranking's judges may change)
 KEPT = ("data", "limit", "test_limit", "resolution", "search_epochs", "warmup_epochs", "beta_values", "randoms",
-        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images", "draw", "select_judge")
+        "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images", "draw", "select_judge",
+        "select_seeds")
 # a setting added after run.json: the value a folder that does not record it was run with
-BEFORE = {"draw": "uniform", "select_judge": "supernet"}
+BEFORE = {"draw": "uniform", "select_judge": "supernet", "select_seeds": SELECT_SEEDS}
 # what a finished folder from before run.json (lutnas 0.10) recorded truthfully in its summary.json: a run
 # reported again records today's --select and --select-images defaults there, not its searches' own
-LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images", "select_judge"))
+LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images", "select_judge", "select_seeds"))
 
 
 def _flag(name: str, value: Any) -> str:
@@ -262,7 +269,8 @@ def select_args(args: argparse.Namespace) -> list[str]:
     steps = ["--select-steps", str(args.finetune_steps)] if args.select and args.finetune_steps else []
     images = ["--select-images", str(args.select_images)] if args.select else []
     judge = ["--select-judge", args.select_judge] if args.select else []
-    return ["--select", str(args.select), *steps, *images, *judge]
+    seeds = ["--select-seeds", str(args.select_seeds)] if args.select and args.select_judge == "scratch" else []
+    return ["--select", str(args.select), *steps, *images, *judge, *seeds]
 
 
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:

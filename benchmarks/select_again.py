@@ -2,7 +2,7 @@
 benchmark trains.
 
     python benchmarks/select_again.py runs/svr-28 --select 20 [--searches target-mid] [--pool runs/svr-2?]
-    python benchmarks/select_again.py runs/svr-28 --select 10 --judge scratch
+    python benchmarks/select_again.py runs/svr-28 --select 10 --judge scratch [--judge-seeds 3]
 
 RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it (--searches, default all):
 
@@ -10,7 +10,8 @@ RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it
    seeded stream, so the first ones are those the search's own --select judged: their judgements are taken
    from its arch.json, and only the others are judged, as search.run judges (search.select's judge with the
    search's settings, on its theta split and spare images, with its --threads). With --judge another than the
-   search's own (search.run --select-judge: supernet or scratch), every candidate is judged by that one.
+   search's own (search.run --select-judge: supernet or scratch; --judge-seeds: the scratch judge's
+   --select-seeds), every candidate is judged by that one.
 2. When the most accurate judged network (the argmax on ties, as search.select) is not the search's own pick,
    it is trained from scratch with search_vs_random.py's recipe, for the run's --seeds (unless the run trained
    it already: the search's argmax, say).
@@ -55,11 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--judge", choices=tuple(JUDGES), default=None,
                    help="judge every candidate with this search.run --select-judge instead (default: the search's "
                    "own, and its own judgements are kept)")
+    p.add_argument("--judge-seeds", type=int, default=None, metavar="N",
+                   help="the scratch judge's trainings per candidate, judged by their mean (search.run "
+                   "--select-seeds; default: the search's own)")
     p.add_argument("--pool", type=Path, nargs="*", default=[], metavar="RUN",
                    help="more finished folders of the same recipe whose random networks join the comparison")
     args = p.parse_args(argv)
     if args.select < 2:
         p.error("--select must be >= 2")
+    if args.judge_seeds is not None and args.judge_seeds < 1:
+        p.error("--judge-seeds must be >= 1")
     return args
 
 
@@ -94,17 +100,26 @@ def random_means(run: Path, accs: dict[str, list[float]]) -> list[dict[str, Any]
             for a in archs if "/random" in a["label"] and accs.get(a["label"])]
 
 
-def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | None = None
-               ) -> tuple[int, list[dict[str, Any]], Any, dict[str, Any]]:
-    """The search in ``folder`` judged on ``k`` candidates by ``judge`` (default: its own): how many of them its
-    own --select judged (taken from its arch.json; 0 with another judge), the ``k`` judgements, the search's space
-    and its selection; the others are kept in ``state["judged"]``, or ``state["judges"][judge]`` for another
-    judge (saved one by one)."""
+def judge_key(how: Any) -> str:
+    """Where select_again.json keeps another judge's judgements: its name, and ``xN`` for a scratch judge of N
+    seeds (``scratch`` alone: one seed, as before --judge-seeds)."""
+    return how.judge + (f"x{how.seeds}" if how.judge == "scratch" and how.seeds != 1 else "")
+
+
+def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | None = None,
+               seeds: int | None = None) -> tuple[int, list[dict[str, Any]], Any, dict[str, Any]]:
+    """The search in ``folder`` judged on ``k`` candidates by ``judge`` (default: its own) with ``seeds`` (the
+    scratch judge's trainings; default: the search's own): how many of them its own --select judged (taken from
+    its arch.json; 0 with another judge), the ``k`` judgements, the search's space and its selection; the others
+    are kept in ``state["judged"]``, or ``state["judges"][judge_key(...)]`` for another judge (saved one by
+    one)."""
     import torch
 
     from lut import load
     from search.checkpoint import restore_supernet
     from search.data import load_data
+    import dataclasses
+
     from search.select import candidates_near, judge_set, judge_settings
 
     arch = read_json(folder / "arch.json", "search")
@@ -125,10 +140,15 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
     except (OSError, ValueError) as e:
         raise SystemExit(f"{lut}: {e}") from None
     cands = candidates_near(matrix, list(net.candidates), sel["argmax"], k, seed)
-    own_judge = sel.get("judge", "supernet")  # arch.json of lutnas 0.10 and before: the fine-tuned supernet
-    judge = judge or own_judge
+    own_how = judge_settings(run, saved["config"]["batch_size"])  # the search's own judge, as search.run judged
     how = judge_settings(run, saved["config"]["batch_size"], judge)
-    if judge == own_judge:
+    if seeds is not None:
+        if "seeds" not in JUDGES[how.judge].settings:
+            raise SystemExit(f"{folder}: --judge-seeds is the scratch judge's (--judge scratch); this one judges "
+                             f"with the {how.judge}")
+        how = dataclasses.replace(how, seeds=seeds)
+    judge = how.judge
+    if how == own_how:
         own = [j["blocks"] for j in sel["judged"]]
         if len(own) >= k:
             raise SystemExit(f"{folder / 'arch.json'}: its own --select judged {len(own)} networks already; ask for "
@@ -138,7 +158,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
                              "(another lutnas drew them?)")
         kept, judged = state.setdefault("judged", []), [dict(j) for j in sel["judged"]]
     else:
-        own, kept, judged = [], state.setdefault("judges", {}).setdefault(judge, []), []
+        own, kept, judged = [], state.setdefault("judges", {}).setdefault(judge_key(how), []), []
     if [j["blocks"] for j in kept[:k - len(own)]] != cands[len(own):len(own) + len(kept)][:k - len(own)]:
         raise SystemExit(f"{folder.parent.parent / STATE}: its judgements of {folder.name} are not this search's "
                          "candidates (was the search run again?); move the file away to judge afresh")
@@ -155,7 +175,7 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
             kept.append(row)
             judged.append(row)
             save()
-            print(f"  [{folder.name}] {len(judged)}/{k} ({judge}): {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
+            print(f"  [{folder.name}] {len(judged)}/{k} ({judge_key(how)}): {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
                   file=sys.stderr, flush=True)
     return len(own), judged[:k], net.space, sel
 
@@ -236,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         folder = args.run / "searches" / name
         mine = state.setdefault("searches", {}).setdefault(name, {})
-        _, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge)
-        own_judge = sel.get("judge", "supernet")
+        _, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge, args.judge_seeds)
+        own_judge = sel.get("judge", "supernet")  # arch.json of lutnas 0.10 and before: the fine-tuned supernet
         first = pick(sel["judged"])
         best = pick(judged)
         group = [r for r in own if r["group"] == name]
@@ -247,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"{old['predicted_ms']:.3f} ms, {old['blocks'].count('skip')} skips: {old_acc:.2f}%, beats "
                  f"{sum(old_acc > r['acc'] for r in group)} of its {len(group)} random; "
                  f"pooled {pooled_text(old['predicted_ms'], old_acc, pooled)}"]
-        again = f"--select {args.select}" + (f" --judge {args.judge}" if (args.judge or own_judge) != own_judge else "")
+        other = f" --judge {args.judge}" if (args.judge or own_judge) != own_judge else ""
+        more = f" --judge-seeds {args.judge_seeds}" if args.judge_seeds is not None else ""
+        again = f"--select {args.select}{other}{more}"
         new = judged[best]
         if new["blocks"] == old["blocks"]:
             lines.append(f"  {again}: the same pick (#{best + 1}, judged {new['val_acc']:.2f}%; {len(judged)} judged)")

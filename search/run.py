@@ -12,7 +12,7 @@ from typing import Any
 
 from search.torch_device import TRAIN_DEVICES
 from search.loss import LOSSES
-from search.select import FINETUNE_STEPS, JUDGES, SELECT_EPOCHS, SELECT_IMAGES, SELECT_K
+from search.select import FINETUNE_STEPS, JUDGES, SELECT_EPOCHS, SELECT_IMAGES, SELECT_K, SELECT_SEEDS
 from search.runfolder import RUN_FIELDS, check_resume, check_run, config_from, read_search_json, start
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
@@ -106,11 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--select-judge", choices=tuple(JUDGES), default="supernet",
                    help="how --select judges: supernet (default): a copy of the supernet's weights fine-tuned "
                         "--select-steps batches; scratch: each architecture trained from scratch --select-epochs "
-                        "epochs on the weights' split, one seed (the FBNet paper's last step, shortened)")
+                        "epochs on the weights' split, --select-seeds times (the FBNet paper's last step, "
+                        "shortened)")
     p.add_argument("--select-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help=f"fine-tuning batches per judged architecture of --select (default {FINETUNE_STEPS})")
     p.add_argument("--select-epochs", type=int, default=SELECT_EPOCHS, metavar="N",
                    help=f"training epochs per judged architecture of --select-judge scratch (default {SELECT_EPOCHS})")
+    p.add_argument("--select-seeds", type=int, default=SELECT_SEEDS, metavar="N",
+                   help=f"trainings per judged architecture of --select-judge scratch, from seeds --seed to "
+                        f"--seed + N - 1; it is judged by their mean accuracy (default {SELECT_SEEDS}; each seed "
+                        f"costs one training per candidate)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help=f"training images outside --limit, never loaded by the search, that --select tests on "
                         f"beside the theta split (default {SELECT_IMAGES}; fewer when the data holds fewer, none "

@@ -16,9 +16,10 @@ This is random search with a weight-sharing judge (Li & Talwalkar 2019; SPOS's s
 around DNAS's pick, which stays a candidate and wins ties.
 
 ``--select-judge scratch`` judges each candidate without the supernet: it is trained from scratch for
-``--select-epochs`` epochs on the weights' split (search.train's recipe, one seed) and tested on the same
-held-out images. That is the FBNet paper's own last step (sample architectures, train each from scratch) at a
-few epochs, and costs about as much as the fine-tuned judge at 16x16. JUDGES names the judges.
+``--select-epochs`` epochs on the weights' split (search.train's recipe, one seed; with ``--select-seeds N``,
+the mean of N trainings) and tested on the same held-out images. That is the FBNet paper's own last step
+(sample architectures, train each from scratch) at a few epochs, and costs about as much as the fine-tuned
+judge at 16x16 for each seed. JUDGES names the judges.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ FINETUNE_STEPS = 150  # the fine-tuned judge's batches (--select-steps, the benc
 SELECT_IMAGES = 5000  # --select-images: spare training images the judge tests on beside the theta split
 FINETUNE_LR = 0.02  # its first SGD rate, decayed to 0 by a cosine over the steps
 SELECT_EPOCHS = 3  # --select-epochs: the scratch judge's training epochs (search_vs_random.py's recipe has 3)
+SELECT_SEEDS = 1  # --select-seeds: the scratch judge's trainings per candidate, its score their mean (lutnas 0.12)
 SCRATCH_LR = 0.2  # the scratch judge's SGD rate per 256 images (search.train's --lr, search_vs_random.py's recipe)
 DRAW_STREAM = 7919  # added to the search's seed: candidates drawn apart from search_vs_random.py's baselines
 
@@ -56,19 +58,22 @@ def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: 
 @dataclasses.dataclass(frozen=True)
 class JudgeSettings:
     """How --select judges: ``judge`` (a JUDGES name), the fine-tuned judge's ``steps``, the scratch judge's
-    ``epochs`` and ``batch_size``."""
+    ``epochs``, ``seeds`` and ``batch_size``."""
 
     judge: str = "supernet"
     steps: int = FINETUNE_STEPS
     epochs: int = SELECT_EPOCHS
     batch_size: int = 64
+    seeds: int = SELECT_SEEDS
 
 
 def judge_settings(run: dict[str, Any], batch_size: int, judge: str | None = None) -> JudgeSettings:
     """The judge a search's settings (search.json's "run") ask for, or ``judge`` with that search's settings; a
-    search.json from before lutnas 0.11 (no select_judge, select_epochs) judged with the fine-tuned supernet."""
+    search.json from before lutnas 0.11 (no select_judge, select_epochs) judged with the fine-tuned supernet, one
+    from before 0.12 (no select_seeds) trained each candidate once."""
     return JudgeSettings(judge or run.get("select_judge") or "supernet", int(run.get("select_steps") or FINETUNE_STEPS),
-                         int(run.get("select_epochs") or SELECT_EPOCHS), int(batch_size))
+                         int(run.get("select_epochs") or SELECT_EPOCHS), int(batch_size),
+                         int(run.get("select_seeds") or SELECT_SEEDS))
 
 
 def judge_supernet(net: Any, blocks: list[str], splits: Any, test: Any, input_size: int, seed: int,
@@ -83,37 +88,39 @@ def judge_supernet(net: Any, blocks: list[str], splits: Any, test: Any, input_si
 def judge_scratch(net: Any, blocks: list[str], splits: Any, test: Any, input_size: int, seed: int,
                   how: JudgeSettings) -> float:
     """Accuracy (%) on ``test`` of ``blocks`` trained from scratch ``how.epochs`` epochs on the weights' split
-    (search.train.train_arch: SGD at SCRATCH_LR per 256 images, cosine to 0, one seed); the supernet is not used
-    beyond its space and device."""
+    (search.train.train_arch: SGD at SCRATCH_LR per 256 images, cosine to 0), the mean over seeds ``seed`` to
+    ``seed + how.seeds - 1``; the supernet is not used beyond its space and device."""
     from search.archfile import make_arch
     from search.train import train_arch
 
     held_out = dataclasses.replace(splits, train_theta=splits.train_theta.subset(slice(0, 0)), test=test, spare=None)
     arch = make_arch(net.space, blocks, num_classes=splits.num_classes)
     device = next(net.parameters()).device
-    result = train_arch(arch, held_out, how.epochs, how.batch_size, SCRATCH_LR * how.batch_size / 256, seed,
-                        device=device, test_every_epoch=False)
-    return float(result["test_acc"])
+    accs = [train_arch(arch, held_out, how.epochs, how.batch_size, SCRATCH_LR * how.batch_size / 256, seed + i,
+                       device=device, test_every_epoch=False)["test_acc"] for i in range(how.seeds)]
+    return float(sum(accs) / len(accs))
 
 
 class Judge(NamedTuple):
-    """A --select judge: the function that scores one architecture, the JudgeSettings field that arch.json's
-    selection records beside its name, and how search.run's summary names it (formatted with the settings)."""
+    """A --select judge: the function that scores one architecture, the JudgeSettings fields that arch.json's
+    selection records beside its name, and how search.run's summary names it with its settings."""
 
     score: Callable[..., float]
-    setting: str
-    described: str
+    settings: tuple[str, ...]
+    described: Callable[[JudgeSettings], str]
 
 
 JUDGES: dict[str, Judge] = {
-    "supernet": Judge(judge_supernet, "steps", "fine-tuned supernet, {steps} batches"),
-    "scratch": Judge(judge_scratch, "epochs", "trained from scratch, {epochs} epochs"),
+    "supernet": Judge(judge_supernet, ("steps",), lambda how: f"fine-tuned supernet, {how.steps} batches"),
+    "scratch": Judge(judge_scratch, ("epochs", "seeds"),
+                     lambda how: f"trained from scratch, {how.epochs} epochs"
+                                 + (f", mean of {how.seeds} seeds" if how.seeds > 1 else "")),
 }
 
 
 def describe(how: JudgeSettings) -> str:
     """The judge and its setting in words, e.g. ``trained from scratch, 3 epochs``."""
-    return JUDGES[how.judge].described.format(**dataclasses.asdict(how))
+    return JUDGES[how.judge].described(how)
 
 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
@@ -122,9 +129,9 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     """Judge ``base`` (the argmax) and k-1 architectures of its latency, each tested on ``splits.train_theta`` and
     ``splits.spare`` (:func:`judge_set`): by default with the supernet fine-tuned ``steps`` batches of
     ``splits.train_w``; ``how`` picks another judge (JUDGES). Returns ``{"blocks": the most accurate (base on ties),
-    "argmax": base, "judge": its name, "steps": steps or "epochs": epochs, "images": how many it tested on,
-    "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The supernet's weights, BatchNorm statistics and
-    mode are as they were when it returns."""
+    "argmax": base, "judge": its name, its settings ("steps"; or "epochs" and "seeds"), "images": how many it
+    tested on, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The supernet's weights, BatchNorm
+    statistics and mode are as they were when it returns."""
     how = how or JudgeSettings(steps=steps)
     if how.judge not in JUDGES:
         raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
@@ -143,9 +150,9 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
         net.load_state_dict(saved)
         net.train(training)
     best = most_accurate(judged)
-    setting = JUDGES[how.judge].setting
+    settings = {name: getattr(how, name) for name in JUDGES[how.judge].settings}
     return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge,
-            setting: getattr(how, setting), "images": len(test), "judged": judged}
+            **settings, "images": len(test), "judged": judged}
 
 
 def most_accurate(judged: Sequence[dict[str, Any]]) -> int:

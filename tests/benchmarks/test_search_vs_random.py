@@ -126,7 +126,10 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
     assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0")) == \
         ["--select", "4", "--select-images", "0", "--select-judge", "supernet"]
-    assert svr.select_args(args("--select-judge", "scratch"))[-2:] == ["--select-judge", "scratch"]
+    assert svr.select_args(args("--select-judge", "scratch"))[-4:] == ["--select-judge", "scratch",
+                                                                       "--select-seeds", "1"]
+    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3"))[-2:] == ["--select-seeds", "3"]
+    assert "--select-seeds" not in svr.select_args(args("--select-seeds", "3"))  # the supernet judge has no seeds
 
 
 @pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps"])
@@ -134,6 +137,13 @@ def test_a_negative_count_is_refused_before_anything_runs(flag, tmp_path, capsys
     with pytest.raises(SystemExit) as stop:
         load_benchmark().parse_args(["--out", str(tmp_path / "r"), flag, "-1"])
     assert stop.value.code == 2 and f"{flag} must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_scratch_judge_trains_at_least_once(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_benchmark().parse_args(["--out", str(tmp_path / "r"), "--select-seeds", "0"])
+    assert stop.value.code == 2 and "--select-seeds must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
@@ -230,7 +240,8 @@ def test_a_new_folder_records_its_settings_and_a_continue_with_others_is_refused
                         (["--betas", "", "--seed", "4"], "--betas 0.6,1.5 --seed 3, not --betas '' --seed 4"),
                         (["--select-images", "0"], "--select-images 30000, not --select-images 0"),
                         (["--select", "10"], "--select 20, not --select 10"),  # a folder of 0.10.3's default
-                        (["--select-judge", "scratch"], "--select-judge supernet, not --select-judge scratch")]:
+                        (["--select-judge", "scratch"], "--select-judge supernet, not --select-judge scratch"),
+                        (["--select-seeds", "3"], "--select-seeds 1, not --select-seeds 3")]:
         with pytest.raises(SystemExit) as stop:
             svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3", *flags]))
         assert stop.value.code == (f"{out / 'run.json'}: {out} was started with {said}: pass the same settings to "
@@ -257,6 +268,10 @@ def test_a_folder_of_lutnas_0_10_0_drew_uniformly_and_is_continued_only_so(svr, 
     with pytest.raises(SystemExit, match="started with --select-judge supernet, not --select-judge scratch"):
         svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
                                          "--select-judge", "scratch"]))
+    # nor --select-seeds (lutnas 0.12): a scratch judge trained each candidate once
+    with pytest.raises(SystemExit, match="started with --select-seeds 1, not --select-seeds 2"):
+        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
+                                         "--select-seeds", "2"]))
 
 
 def test_the_draw_is_stratified_unless_asked_otherwise(svr, tmp_path):

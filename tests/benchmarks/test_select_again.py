@@ -95,6 +95,8 @@ def test_more_candidates_are_judged_and_a_new_pick_is_trained_and_compared(finis
 @pytest.mark.parametrize("flags, said", [
     (["--searches", "nope"], "no finished search nope (it holds target-mid)"),
     (["--select", "3"], "its own --select judged 3 networks already; ask for more"),
+    (["--select", "4", "--judge-seeds", "2"], "--judge-seeds is the scratch judge's (--judge scratch); this one "
+                                              "judges with the supernet"),
 ])
 def test_what_cannot_be_done_is_one_line(finished, flags, said):
     run, _ = finished
@@ -180,8 +182,9 @@ def test_another_judge_judges_every_candidate_afresh_as_search_run_would(finishe
 
 
 def test_a_search_judged_from_scratch_is_judged_further_by_its_own_judge(finished, tmp_path):
-    """arch.json's "judge" read back: a search run with --select-judge scratch --select-epochs 1 keeps its own
-    two judgements, and the third candidate is trained from scratch for 1 epoch, as search.run would have."""
+    """arch.json's "judge" read back: a search run with --select-judge scratch --select-epochs 1 --select-seeds 2
+    keeps its own two judgements, and the third candidate is trained from scratch for 1 epoch from 2 seeds, as
+    search.run would have; --judge-seeds 1 is another judge, kept apart."""
     import shutil
 
     import torch
@@ -197,23 +200,35 @@ def test_a_search_judged_from_scratch_is_judged_further_by_its_own_judge(finishe
     proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
                            "300", "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "2", "--loss",
                            "target-abs", "--target-ms", "0.035", "--select", "2", "--select-judge", "scratch",
-                           "--select-epochs", "1", "--no-export", "--out", str(folder), "--overwrite"],
+                           "--select-epochs", "1", "--select-seeds", "2", "--no-export", "--out", str(folder),
+                           "--overwrite"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     sel = json.loads((folder / "arch.json").read_text())["search"]["selection"]
-    assert sel["judge"] == "scratch" and sel["epochs"] == 1 and "steps" not in sel
+    assert sel["judge"] == "scratch" and (sel["epochs"], sel["seeds"]) == (1, 2) and "steps" not in sel
     again = run_script(str(run), "--select", "3")
     assert again.returncode == 0, again.stderr
     mine = json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]
     assert "judges" not in mine and len(mine["judged"]) == 1  # its own judge: 2 kept from arch.json, 1 more
-    assert "(scratch)" in again.stderr
+    assert "(scratchx2)" in again.stderr
     net, _ = restore_supernet(folder)
     splits = load_data("digits", seed=0, limit=300, spare=5000)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         want = judge_scratch(net, mine["judged"][0]["blocks"], splits, judge_set(splits), net.space.input_size, 0,
+                             JudgeSettings("scratch", epochs=1, batch_size=32, seeds=2))
+        once = judge_scratch(net, mine["judged"][0]["blocks"], splits, judge_set(splits), net.space.input_size, 0,
                              JudgeSettings("scratch", epochs=1, batch_size=32))
     finally:
         torch.set_num_threads(threads)
     assert mine["judged"][0]["val_acc"] == want
+    # one seed is another judge: every candidate judged afresh, kept under scratch apart from the search's own
+    single = run_script(str(run), "--select", "3", "--judge-seeds", "1")
+    assert single.returncode == 0, single.stderr
+    mine = json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]
+    assert len(mine["judged"]) == 1 and len(mine["judges"]["scratch"]) == 3
+    assert [j["blocks"] for j in mine["judges"]["scratch"]] == [j["blocks"] for j in sel["judged"]] + \
+        [mine["judged"][0]["blocks"]]
+    assert mine["judges"]["scratch"][2]["val_acc"] == once
+    assert "--select 3 --judge-seeds 1: " in single.stdout

@@ -152,6 +152,7 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--select", "3", "--select-steps", "0"], "--select-steps must be a whole number >= 1"),
     (["--select-images", "-5"], "--select-images must be a whole number >= 0, got -5"),
     (["--select-epochs", "0"], "--select-epochs must be a whole number >= 1, got 0"),
+    (["--select-seeds", "0"], "--select-seeds must be a whole number >= 1, got 0"),
     (["--select-judge", "oracle"], "argument --select-judge: invalid choice: 'oracle'"),
     *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
       if not torch.cuda.is_available() else []),
@@ -273,7 +274,7 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
 
     run = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[1]
     assert (run["select"], run["select_steps"], run["select_images"]) == (10, 150, 5000)
-    assert (run["select_judge"], run["select_epochs"]) == ("supernet", 3)
+    assert (run["select_judge"], run["select_epochs"], run["select_seeds"]) == ("supernet", 3, 1)
     out = tmp_path / "old"
     out.mkdir()
     config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
@@ -290,6 +291,11 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
     # before lutnas 0.11 only the fine-tuned supernet judged: its searches resume with it
     assert itemgetter("select_judge", "select_epochs")(
         _settings(build_parser().parse_args(["--resume", str(out)]))[1]) == ("supernet", 3)
+    # lutnas 0.11's scratch judge trained each candidate once: its searches resume so (no select_seeds)
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_steps": 150,
+                                                                           "select_judge": "scratch"}}))
+    assert itemgetter("select_judge", "select_seeds")(
+        _settings(build_parser().parse_args(["--resume", str(out)]))[1]) == ("scratch", 1)
     (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_judge": "x"}}))
     with pytest.raises(ValueError, match="--select-judge must be one of supernet, scratch, got 'x'"):
         _settings(build_parser().parse_args(["--resume", str(out)]))

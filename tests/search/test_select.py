@@ -163,3 +163,34 @@ def test_the_scratch_judge_trains_each_candidate_from_scratch_on_the_weights_spl
     assert describe(JudgeSettings("scratch", epochs=2)) == "trained from scratch, 2 epochs"  # search.run's summary
     with pytest.raises(ValueError, match="--select-judge: unknown judge 'oracle'"):
         select(net, m, splits, space.input_size, base, 2, how=JudgeSettings("oracle"))
+
+
+def test_the_scratch_judge_of_several_seeds_scores_the_mean_of_their_trainings(matrix):
+    """--select-seeds 2: each candidate is trained from the search's seed and the next on the weights' split, and
+    judged by the mean of the two test accuracies; arch.json's selection records the seeds."""
+    from search.archfile import make_arch
+    from search.data.sets import Splits
+    from search.select import SCRATCH_LR, JudgeSettings, describe, select
+    from search.supernet import Supernet
+    from search.train import train_arch
+
+    space, m = matrix
+    splits = load_data("digits", seed=0, limit=600, spare=300)
+    torch.manual_seed(0)
+    net = Supernet(space, splits.num_classes, "hybrid", "shared")
+    base = [space.candidates[1]] * len(space.layers)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        picked = select(net, m, splits, space.input_size, base, 2, seed=5,
+                        how=JudgeSettings("scratch", epochs=2, batch_size=32, seeds=2))
+        held = Splits("digits", splits.train_w, splits.train_theta.subset(slice(0, 0)), judge_set(splits),
+                      splits.num_classes, splits.classes)
+        each = [[train_arch(make_arch(space, j["blocks"], num_classes=10), held, 2, 32, SCRATCH_LR * 32 / 256, seed,
+                            test_every_epoch=False)["test_acc"] for seed in (5, 6)] for j in picked["judged"]]
+    finally:
+        torch.set_num_threads(threads)
+    assert picked["judge"] == "scratch" and (picked["epochs"], picked["seeds"]) == (2, 2)
+    assert [j["val_acc"] for j in picked["judged"]] == pytest.approx([(a + b) / 2 for a, b in each], abs=1e-9)
+    assert all(a != b for a, b in each)  # two seeds, two trainings: not one counted twice
+    assert describe(JudgeSettings("scratch", epochs=1, seeds=2)) == "trained from scratch, 1 epochs, mean of 2 seeds"

@@ -27,6 +27,7 @@ and a finished one only reports. Cost: a judgement at 16x16 on 31,000 images tak
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -103,7 +104,7 @@ def random_means(run: Path, accs: dict[str, list[float]]) -> list[dict[str, Any]
 def judge_key(how: Any) -> str:
     """Where select_again.json keeps another judge's judgements: its name, and ``xN`` for a scratch judge of N
     seeds (``scratch`` alone: one seed, as before --judge-seeds)."""
-    return how.judge + (f"x{how.seeds}" if how.judge == "scratch" and how.seeds != 1 else "")
+    return how.judge + (f"x{how.seeds}" if "seeds" in JUDGES[how.judge].settings and how.seeds != 1 else "")
 
 
 def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | None = None,
@@ -118,8 +119,6 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
     from lut import load
     from search.checkpoint import restore_supernet
     from search.data import load_data
-    import dataclasses
-
     from search.select import candidates_near, judge_set, judge_settings
 
     arch = read_json(folder / "arch.json", "search")

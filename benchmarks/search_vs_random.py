@@ -269,7 +269,8 @@ def select_args(args: argparse.Namespace) -> list[str]:
     steps = ["--select-steps", str(args.finetune_steps)] if args.select and args.finetune_steps else []
     images = ["--select-images", str(args.select_images)] if args.select else []
     judge = ["--select-judge", args.select_judge] if args.select else []
-    seeds = ["--select-seeds", str(args.select_seeds)] if args.select and args.select_judge == "scratch" else []
+    has_seeds = "seeds" in JUDGES[args.select_judge].settings  # the scratch judge's
+    seeds = ["--select-seeds", str(args.select_seeds)] if args.select and has_seeds else []
     return ["--select", str(args.select), *steps, *images, *judge, *seeds]
 
 

@@ -106,6 +106,14 @@ def test_what_cannot_be_done_is_one_line(finished, flags, said):
     assert len(proc.stderr.strip().splitlines()) == 1 and sorted(p.name for p in run.iterdir()) == before
 
 
+def test_a_judge_trains_at_least_once(finished):
+    run, _ = finished
+    before = sorted(p.name for p in run.iterdir())
+    proc = run_script(str(run), "--judge", "scratch", "--judge-seeds", "0")
+    assert proc.returncode == 2 and "--judge-seeds must be >= 1" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
 def test_a_folder_that_is_not_a_run_is_named(tmp_path):
     proc = run_script(str(tmp_path))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

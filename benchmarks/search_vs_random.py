@@ -76,7 +76,7 @@ sys.path.insert(0, str(ROOT))
 
 from search.sampling import near_latency, stratified_near_latency  # noqa: E402  (numpy only)
 from search.select import FINETUNE_LR, FINETUNE_STEPS, JUDGES, SELECT_K  # noqa: E402  (no torch: --help stays light)
-from search.select import SELECT_SEEDS  # noqa: E402
+from search.select import SELECT_FINALISTS, SELECT_SEEDS  # noqa: E402
 from search.select import SELECT_IMAGES as RUN_SELECT_IMAGES  # noqa: E402
 
 TOLERANCE = 0.05
@@ -149,6 +149,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"search.run --select-seeds N for every search judged by --select-judge scratch: each "
                    f"candidate trained N times (seeds --seed to --seed + N - 1), judged by the mean (default "
                    f"{SELECT_SEEDS}; N times the judging time)")
+    p.add_argument("--select-finalists", type=int, default=SELECT_FINALISTS, metavar="F",
+                   help=f"search.run --select-finalists F with --select-seeds N > 1: only the F best candidates by "
+                   f"the first seed are trained from the others (default {SELECT_FINALISTS}; 0: every candidate, as "
+                   f"before lutnas 0.13)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help="search.run --select-images N for every search: spare training images outside --limit that "
                    f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "
@@ -171,9 +175,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "select_seeds"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
-    for name in ("select", "select_images", "finetune_steps"):
+    for name in ("select", "select_images", "finetune_steps", "select_finalists"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0")
+    if (args.select_seeds == 1 or args.select_finalists >= args.select
+            or "finalists" not in JUDGES[args.select_judge].settings):
+        args.select_finalists = 0  # every candidate is a finalist (a folder records what its searches did)
     if not 0 <= args.warmup_epochs < args.search_epochs:
         p.error("--warmup-epochs must be >= 0 and below --search-epochs")
     try:
@@ -194,12 +201,13 @@ RUN_FORMAT = 1
 # ones (--seeds may grow; --jobs, --train-device, the LUT's path and the ranking's judges may change)
 KEPT = ("data", "limit", "test_limit", "resolution", "search_epochs", "warmup_epochs", "beta_values", "randoms",
         "front_randoms", "train_epochs", "batch_size", "seed", "select", "select_images", "draw", "select_judge",
-        "select_seeds")
+        "select_seeds", "select_finalists")
 # a setting added after run.json: the value a folder that does not record it was run with
-BEFORE = {"draw": "uniform", "select_judge": "supernet", "select_seeds": SELECT_SEEDS}
+BEFORE = {"draw": "uniform", "select_judge": "supernet", "select_seeds": SELECT_SEEDS, "select_finalists": 0}
 # what a finished folder from before run.json (lutnas 0.10) recorded truthfully in its summary.json: a run
 # reported again records today's --select and --select-images defaults there, not its searches' own
-LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images", "select_judge", "select_seeds"))
+LEGACY_KEPT = tuple(k for k in KEPT if k not in ("select", "select_images", "select_judge", "select_seeds",
+                                                  "select_finalists"))
 
 
 def _flag(name: str, value: Any) -> str:
@@ -271,7 +279,9 @@ def select_args(args: argparse.Namespace) -> list[str]:
     judge = ["--select-judge", args.select_judge] if args.select else []
     has_seeds = "seeds" in JUDGES[args.select_judge].settings  # the scratch judge's
     seeds = ["--select-seeds", str(args.select_seeds)] if args.select and has_seeds else []
-    return ["--select", str(args.select), *steps, *images, *judge, *seeds]
+    has_finalists = "finalists" in JUDGES[args.select_judge].settings
+    finalists = ["--select-finalists", str(args.select_finalists)] if args.select and has_finalists else []
+    return ["--select", str(args.select), *steps, *images, *judge, *seeds, *finalists]
 
 
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:

@@ -11,7 +11,8 @@ RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it
    from its arch.json, and only the others are judged, as search.run judges (search.select's judge with the
    search's settings, on its theta split and spare images, with its --threads). With --judge another than the
    search's own (search.run --select-judge: supernet or scratch; --judge-seeds: the scratch judge's
-   --select-seeds), every candidate is judged by that one.
+   --select-seeds), every candidate is judged by that one. Each is trained from every seed: a search whose
+   --select-finalists trained only its best from all its seeds is judged afresh, as another judge.
 2. When the most accurate judged network (the argmax on ties, as search.select) is not the search's own pick,
    it is trained from scratch with search_vs_random.py's recipe, for the run's --seeds (unless the run trained
    it already: the search's argmax, say).
@@ -146,6 +147,8 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
             raise SystemExit(f"{folder}: --judge-seeds is the scratch judge's (--judge scratch); this one judges "
                              f"with the {how.judge}")
         how = dataclasses.replace(how, seeds=seeds)
+    # every candidate from every seed: a search's own judgements count only when its --select-finalists kept all
+    how = dataclasses.replace(how, finalists=0)
     judge = how.judge
     if how == own_how:
         own = [j["blocks"] for j in sel["judged"]]

@@ -12,7 +12,8 @@ from typing import Any
 
 from search.torch_device import TRAIN_DEVICES
 from search.loss import LOSSES
-from search.select import FINETUNE_STEPS, JUDGES, SELECT_EPOCHS, SELECT_IMAGES, SELECT_K, SELECT_SEEDS
+from search.select import (FINETUNE_STEPS, JUDGES, SELECT_EPOCHS, SELECT_FINALISTS, SELECT_IMAGES, SELECT_K,
+                           SELECT_SEEDS)
 from search.runfolder import RUN_FIELDS, check_resume, check_run, config_from, read_search_json, start
 
 WEIGHT_CHOICES = ("shared", "independent")  # search.layers.WEIGHTS (torch), named here so --help stays light
@@ -116,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"trainings per judged architecture of --select-judge scratch, from seeds --seed to "
                         f"--seed + N - 1; it is judged by their mean accuracy (default {SELECT_SEEDS}; each seed "
                         f"costs one training per candidate)")
+    p.add_argument("--select-finalists", type=int, default=SELECT_FINALISTS, metavar="F",
+                   help=f"with --select-seeds N > 1: every candidate is trained from the first seed, and only the F "
+                        f"best by it from the other N - 1; the pick is the finalist of the best mean (default "
+                        f"{SELECT_FINALISTS}: 20 trainings instead of 30 at --select 10 --select-seeds 3; 0: every "
+                        f"candidate from every seed, as before lutnas 0.13)")
     p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
                    help=f"training images outside --limit, never loaded by the search, that --select tests on "
                         f"beside the theta split (default {SELECT_IMAGES}; fewer when the data holds fewer, none "
@@ -299,12 +305,13 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
     from tqdm import tqdm
 
     from search.derive import argmax_choices
-    from search.select import describe, judge_settings, select
+    from search.select import describe, judge_settings, select, trainings
 
     net = searcher.net
     base = argmax_choices(net.probabilities(), list(net.candidates))
     how = judge_settings(run, cfg.batch_size)
-    with tqdm(total=run["select"], desc="select", unit="arch", disable=quiet, file=sys.stderr, leave=False) as bar:
+    with tqdm(total=trainings(how, run["select"]), desc="select", unit="judgement", disable=quiet, file=sys.stderr,
+              leave=False) as bar:
         picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"], seed=cfg.seed,
                         progress=bar.update, how=how)
     judged = picked["judged"]

@@ -13,7 +13,7 @@ from typing import Any
 
 RUN_FIELDS = ("lut", "space", "width_mult", "resolution", "data", "limit", "top_k", "threads", "export",
               "train_device", "select", "select_judge", "select_steps", "select_epochs", "select_images",
-              "select_seeds")
+              "select_seeds", "select_finalists")
 SEARCH_FILES = ("search.json", "checkpoint.pt", "checkpoint.pt.part", "metrics.csv", "arch.json", "theta.png",
                 "curves.png", "model.onnx")  # what a search writes, and all --overwrite removes
 
@@ -26,7 +26,7 @@ def check_run(run: dict[str, Any]) -> None:
     if run.get("select_judge") not in JUDGES:
         raise ValueError(f"--select-judge must be one of {', '.join(JUDGES)}, got {run.get('select_judge')!r}")
     for name, least in (("select", 0), ("select_steps", 1), ("select_epochs", 1), ("select_images", 0),
-                        ("select_seeds", 1)):
+                        ("select_seeds", 1), ("select_finalists", 0)):
         if isinstance(run.get(name), bool) or not isinstance(run.get(name), int) or run[name] < least:
             raise ValueError(f"--{name.replace('_', '-')} must be a whole number >= {least}, got {run.get(name)}")
     for name in ("limit", "threads", "resolution"):
@@ -58,9 +58,10 @@ def read_search_json(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     # what a search.json without these meant: before lutnas 0.7 no --select (and --select-steps came with it);
     # before 0.9 --select tested on the theta split alone (no --select-images); before 0.11 it judged with the
     # fine-tuned supernet only (no --select-judge, --select-epochs); before 0.12 the scratch judge trained once
-    # (no --select-seeds)
+    # (no --select-seeds); before 0.13 it trained every candidate from every seed (no --select-finalists)
     run = {**dict.fromkeys(RUN_FIELDS), "top_k": 5, "export": True, "select": 0, "select_steps": 50,
-           "select_images": 0, "select_judge": "supernet", "select_epochs": 3, "select_seeds": 1, **saved["run"]}
+           "select_images": 0, "select_judge": "supernet", "select_epochs": 3, "select_seeds": 1,
+           "select_finalists": 0, **saved["run"]}
     return saved_config(saved["config"]), run
 
 

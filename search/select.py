@@ -19,7 +19,9 @@ around DNAS's pick, which stays a candidate and wins ties.
 ``--select-epochs`` epochs on the weights' split (search.train's recipe, one seed; with ``--select-seeds N``,
 the mean of N trainings) and tested on the same held-out images. That is the FBNet paper's own last step
 (sample architectures, train each from scratch) at a few epochs, and costs about as much as the fine-tuned
-judge at 16x16 for each seed. JUDGES names the judges.
+judge at 16x16 for each seed. With ``--select-finalists F`` (default 5, lutnas 0.13) every candidate is trained
+from the first seed, and only the F best by it from the others (successive halving, Jamieson & Talwalkar 2016):
+the pick is the finalist of the best mean. JUDGES names the judges.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SELECT_IMAGES = 5000  # --select-images: spare training images the judge tests o
 FINETUNE_LR = 0.02  # its first SGD rate, decayed to 0 by a cosine over the steps
 SELECT_EPOCHS = 3  # --select-epochs: the scratch judge's training epochs (search_vs_random.py's recipe has 3)
 SELECT_SEEDS = 1  # --select-seeds: the scratch judge's trainings per candidate, its score their mean (lutnas 0.12)
+SELECT_FINALISTS = 5  # --select-finalists: candidates trained from every --select-seeds seed (0: all; lutnas 0.13)
 SCRATCH_LR = 0.2  # the scratch judge's SGD rate per 256 images (search.train's --lr, search_vs_random.py's recipe)
 DRAW_STREAM = 7919  # added to the search's seed: candidates drawn apart from search_vs_random.py's baselines
 
@@ -58,22 +61,42 @@ def candidates_near(matrix: Any, candidates: Sequence[str], base: list[str], k: 
 @dataclasses.dataclass(frozen=True)
 class JudgeSettings:
     """How --select judges: ``judge`` (a JUDGES name), the fine-tuned judge's ``steps``, the scratch judge's
-    ``epochs``, ``seeds`` and ``batch_size``."""
+    ``epochs``, ``seeds``, ``finalists`` (the candidates trained from every seed after the first; 0: all) and
+    ``batch_size``."""
 
     judge: str = "supernet"
     steps: int = FINETUNE_STEPS
     epochs: int = SELECT_EPOCHS
     batch_size: int = 64
     seeds: int = SELECT_SEEDS
+    finalists: int = 0
 
 
 def judge_settings(run: dict[str, Any], batch_size: int, judge: str | None = None) -> JudgeSettings:
     """The judge a search's settings (search.json's "run") ask for, or ``judge`` with that search's settings; a
     search.json from before lutnas 0.11 (no select_judge, select_epochs) judged with the fine-tuned supernet, one
-    from before 0.12 (no select_seeds) trained each candidate once."""
-    return JudgeSettings(judge or run.get("select_judge") or "supernet", int(run.get("select_steps") or FINETUNE_STEPS),
-                         int(run.get("select_epochs") or SELECT_EPOCHS), int(batch_size),
-                         int(run.get("select_seeds") or SELECT_SEEDS))
+    from before 0.12 (no select_seeds) trained each candidate once, one from before 0.13 (no select_finalists)
+    trained every candidate from every seed."""
+    how = JudgeSettings(judge or run.get("select_judge") or "supernet", int(run.get("select_steps") or FINETUNE_STEPS),
+                        int(run.get("select_epochs") or SELECT_EPOCHS), int(batch_size),
+                        int(run.get("select_seeds") or SELECT_SEEDS), int(run.get("select_finalists") or 0))
+    return effective(how, int(run.get("select") or 0))
+
+
+def effective(how: JudgeSettings, k: int) -> JudgeSettings:
+    """``how`` as it judges ``k`` candidates: ``finalists`` 0 (every candidate, every seed) where it keeps them
+    all, or there is one seed."""
+    if how.finalists >= k or how.seeds == 1:
+        return dataclasses.replace(how, finalists=0)
+    return how
+
+
+def trainings(how: JudgeSettings, k: int) -> int:
+    """How many judgements (trainings or fine-tunes) --select makes of ``k`` candidates."""
+    if "seeds" not in JUDGES[how.judge].settings:
+        return k
+    how = effective(how, k)
+    return k + (how.finalists or k) * (how.seeds - 1)
 
 
 def judge_supernet(net: Any, blocks: list[str], splits: Any, test: Any, input_size: int, seed: int,
@@ -112,9 +135,11 @@ class Judge(NamedTuple):
 
 JUDGES: dict[str, Judge] = {
     "supernet": Judge(judge_supernet, ("steps",), lambda how: f"fine-tuned supernet, {how.steps} batches"),
-    "scratch": Judge(judge_scratch, ("epochs", "seeds"),
+    "scratch": Judge(judge_scratch, ("epochs", "seeds", "finalists"),
                      lambda how: f"trained from scratch, {how.epochs} epochs"
-                                 + (f", mean of {how.seeds} seeds" if how.seeds > 1 else "")),
+                                 + (f", mean of {how.seeds} seeds" if how.seeds > 1 else "")
+                                 + (f" (the first for all, the others for the best {how.finalists})"
+                                    if how.finalists else "")),
 }
 
 
@@ -128,36 +153,57 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
            how: JudgeSettings | None = None) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency, each tested on ``splits.train_theta`` and
     ``splits.spare`` (:func:`judge_set`): by default with the supernet fine-tuned ``steps`` batches of
-    ``splits.train_w``; ``how`` picks another judge (JUDGES). Returns ``{"blocks": the most accurate (base on ties),
-    "argmax": base, "judge": its name, its settings ("steps"; or "epochs" and "seeds"), "images": how many it
-    tested on, "judged": [{"blocks", "predicted_ms", "val_acc"}, ...]}``. The supernet's weights, BatchNorm
-    statistics and mode are as they were when it returns."""
+    ``splits.train_w``; ``how`` picks another judge (JUDGES). A judge of several seeds trains every candidate from
+    the first and ``how.finalists`` of them (the best by it; 0: all) from the others. Returns ``{"blocks": the
+    most accurate of those judged most often (base on ties), "argmax": base, "judge": its name, its settings
+    ("steps"; or "epochs", "seeds" and "finalists"), "images": how many it tested on, "judged": [{"blocks",
+    "predicted_ms", "val_acc", and with several seeds "accs", one per seed trained}, ...]}``. ``progress`` is
+    called once per judgement (:func:`trainings`). The supernet's weights, BatchNorm statistics and mode are as
+    they were when it returns."""
     how = how or JudgeSettings(steps=steps)
     if how.judge not in JUDGES:
         raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
-    judge = JUDGES[how.judge].score
+    judge = JUDGES[how.judge]
+    cands = candidates_near(matrix, list(net.candidates), base, k, seed)
+    if "seeds" in judge.settings:
+        how = effective(how, len(cands))
+    seeds = how.seeds if "seeds" in judge.settings else 1
+    once = dataclasses.replace(how, seeds=1) if seeds > 1 else how
     test = judge_set(splits)
     judged = []
     saved = {name: t.detach().clone() for name, t in net.state_dict().items()}  # each judgement recomputes BN
     training = net.training  # statistics in place; the supernet is handed back as it came (export, checkpoint)
+
+    def score(blocks: list[str], at: int) -> float:
+        acc = judge.score(net, blocks, splits, test, input_size, at, once)
+        if progress:
+            progress(1)
+        return acc
+
     try:
-        for blocks in candidates_near(matrix, list(net.candidates), base, k, seed):
-            acc = judge(net, blocks, splits, test, input_size, seed, how)
-            judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc})
-            if progress:
-                progress(1)
+        for blocks in cands:
+            acc = score(blocks, seed)
+            judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc,
+                           **({"accs": [acc]} if seeds > 1 else {})})
+        if seeds > 1:
+            ranked = sorted(range(len(judged)), key=lambda i: -judged[i]["val_acc"])  # ties: the argmax first
+            for i in ranked[:how.finalists or len(judged)]:
+                accs = judged[i]["accs"]
+                accs += [score(judged[i]["blocks"], seed + s) for s in range(1, seeds)]
+                judged[i]["val_acc"] = float(sum(accs) / len(accs))
     finally:
         net.load_state_dict(saved)
         net.train(training)
     best = most_accurate(judged)
-    settings = {name: getattr(how, name) for name in JUDGES[how.judge].settings}
+    settings = {name: getattr(how, name) for name in judge.settings}
     return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge,
             **settings, "images": len(test), "judged": judged}
 
 
 def most_accurate(judged: Sequence[dict[str, Any]]) -> int:
-    """The index of the most accurate judgement (``val_acc``), the first (the argmax) on ties."""
-    return max(range(len(judged)), key=lambda i: (judged[i]["val_acc"], i == 0))
+    """The index of the most accurate judgement (``val_acc``) among those of the most seeds (``accs``: the
+    finalists of --select-finalists), the first (the argmax) on ties."""
+    return max(range(len(judged)), key=lambda i: (len(judged[i].get("accs", ())), judged[i]["val_acc"], i == 0))
 
 
 def judge_set(splits: Any) -> Any:

@@ -126,13 +126,20 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
     assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0")) == \
         ["--select", "4", "--select-images", "0", "--select-judge", "supernet"]
-    assert svr.select_args(args("--select-judge", "scratch"))[-4:] == ["--select-judge", "scratch",
-                                                                       "--select-seeds", "1"]
-    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3"))[-2:] == ["--select-seeds", "3"]
+    assert svr.select_args(args("--select-judge", "scratch"))[-6:] == ["--select-judge", "scratch",
+                                                                       "--select-seeds", "1", "--select-finalists", "0"]
+    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3"))[-4:] == \
+        ["--select-seeds", "3", "--select-finalists", "5"]
+    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3", "--select-finalists", "2"))[-1] \
+        == "2"
+    # finalists of all the candidates (20 at the default --select) are every candidate: recorded as 0
+    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3", "--select-finalists", "20"))[-1] \
+        == "0"
     assert "--select-seeds" not in svr.select_args(args("--select-seeds", "3"))  # the supernet judge has no seeds
+    assert "--select-finalists" not in svr.select_args(args("--select-seeds", "3"))
 
 
-@pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps"])
+@pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps", "--select-finalists"])
 def test_a_negative_count_is_refused_before_anything_runs(flag, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         load_benchmark().parse_args(["--out", str(tmp_path / "r"), flag, "-1"])
@@ -272,6 +279,34 @@ def test_a_folder_of_lutnas_0_10_0_drew_uniformly_and_is_continued_only_so(svr, 
     with pytest.raises(SystemExit, match="started with --select-seeds 1, not --select-seeds 2"):
         svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
                                          "--select-seeds", "2"]))
+
+
+def test_a_folder_of_lutnas_0_12_trained_every_candidate_from_every_seed(svr, tmp_path):
+    """run.json of lutnas 0.12 does not record --select-finalists: a folder judged by the scratch judge of 3 seeds
+    trained every candidate 3 times, so it is continued only with --select-finalists 0; a folder of one seed (or
+    the supernet judge) has no finalists and continues with the defaults."""
+    scratch3 = ["--seed", "17", "--select-judge", "scratch", "--select-seeds", "3"]
+    for name, flags in (("svr-s3", scratch3), ("svr-s1", ["--seed", "17", "--select-judge", "scratch"]),
+                        ("svr-sn", ["--seed", "17", "--select-seeds", "3"])):
+        out = tmp_path / name
+        out.mkdir()
+        settings = {k: getattr(svr.parse_args(["--out", "x", *flags]), k) for k in svr.KEPT}
+        del settings["select_finalists"]
+        (out / "run.json").write_text(json.dumps({"format": 1, "settings": settings}))
+    with pytest.raises(SystemExit) as stop:
+        svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s3"), *scratch3]))
+    assert stop.value.code == (f"{tmp_path / 'svr-s3' / 'run.json'}: {tmp_path / 'svr-s3'} was started with "
+                               "--select-finalists 0, not --select-finalists 5: pass the same settings to continue "
+                               "it, or another --out")
+    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s3"), *scratch3, "--select-finalists", "0"]))
+    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s1"), "--seed", "17", "--select-judge", "scratch"]))
+    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-sn"), "--seed", "17", "--select-seeds", "3"]))
+    # a new folder of 3 seeds records its finalists, and refuses another count
+    out = tmp_path / "svr-new"
+    svr.check_folder(svr.parse_args(["--out", str(out), *scratch3]))
+    assert json.loads((out / "run.json").read_text())["settings"]["select_finalists"] == 5
+    with pytest.raises(SystemExit, match="started with --select-finalists 5, not --select-finalists 3"):
+        svr.check_folder(svr.parse_args(["--out", str(out), *scratch3, "--select-finalists", "3"]))
 
 
 def test_the_draw_is_stratified_unless_asked_otherwise(svr, tmp_path):

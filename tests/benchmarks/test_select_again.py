@@ -240,3 +240,35 @@ def test_a_search_judged_from_scratch_is_judged_further_by_its_own_judge(finishe
         [mine["judged"][0]["blocks"]]
     assert mine["judges"]["scratch"][2]["val_acc"] == once
     assert "--select 3 --judge-seeds 1: " in single.stdout
+
+
+def test_a_search_of_select_finalists_is_judged_afresh_with_every_seed(finished, tmp_path):
+    """search.run --select 3 --select-seeds 2 --select-finalists 1 trains one candidate from both seeds and picks
+    it; select_again judges every candidate from both seeds, apart from the search's own judgements (kept under
+    scratchx2), and the finalist's judgement repeats the search's to the last digit."""
+    import shutil
+
+    src, _ = finished
+    run = tmp_path / "svr"
+    shutil.copytree(src, run, ignore=shutil.ignore_patterns("select_again.json"))
+    folder = run / "searches" / "target-mid"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
+                           "300", "--batch-size", "32", "--threads", "1", "--epochs", "2", "--loss",
+                           "target-abs", "--target-ms", "0.035", "--select", "3", "--select-judge", "scratch",
+                           "--select-epochs", "1", "--select-seeds", "2", "--select-finalists", "1", "--no-export",
+                           "--out", str(folder), "--overwrite"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "mean of 2 seeds (the first for all, the others for the best 1)) on " in proc.stderr
+    sel = json.loads((folder / "arch.json").read_text())["search"]["selection"]
+    assert (sel["seeds"], sel["finalists"]) == (2, 1) and len(sel["judged"]) == 3
+    assert sorted(len(j["accs"]) for j in sel["judged"]) == [1, 1, 2]
+    final = next(j for j in sel["judged"] if len(j["accs"]) == 2)
+    assert sel["blocks"] == final["blocks"] and final["val_acc"] == sum(final["accs"]) / 2
+    assert json.loads((folder / "search.json").read_text())["run"]["select_finalists"] == 1
+    again = run_script(str(run), "--select", "3")
+    assert again.returncode == 0, again.stderr
+    mine = json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]
+    assert not mine.get("judged") and len(mine["judges"]["scratchx2"]) == 3  # none taken from arch.json
+    afresh = {tuple(j["blocks"]): j["val_acc"] for j in mine["judges"]["scratchx2"]}
+    assert afresh[tuple(final["blocks"])] == final["val_acc"]

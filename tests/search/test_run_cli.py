@@ -153,6 +153,7 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--select-images", "-5"], "--select-images must be a whole number >= 0, got -5"),
     (["--select-epochs", "0"], "--select-epochs must be a whole number >= 1, got 0"),
     (["--select-seeds", "0"], "--select-seeds must be a whole number >= 1, got 0"),
+    (["--select-finalists", "-1"], "--select-finalists must be a whole number >= 0, got -1"),
     (["--select-judge", "oracle"], "argument --select-judge: invalid choice: 'oracle'"),
     *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
       if not torch.cuda.is_available() else []),
@@ -275,6 +276,7 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
     run = _settings(build_parser().parse_args(["--lut", str(LUT), "--space", str(TINY), "--out", str(tmp_path / "n")]))[1]
     assert (run["select"], run["select_steps"], run["select_images"]) == (10, 150, 5000)
     assert (run["select_judge"], run["select_epochs"], run["select_seeds"]) == ("supernet", 3, 1)
+    assert run["select_finalists"] == 5
     out = tmp_path / "old"
     out.mkdir()
     config = {"epochs": 3, "batch_size": 32, "mode": "hybrid", "weights": "shared", "loss": "none", "seed": 0}
@@ -296,6 +298,18 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
                                                                            "select_judge": "scratch"}}))
     assert itemgetter("select_judge", "select_seeds")(
         _settings(build_parser().parse_args(["--resume", str(out)]))[1]) == ("scratch", 1)
+    # lutnas 0.12's scratch judge of several seeds trained every candidate from each (no select_finalists)
+    (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_steps": 150,
+                                                                           "select_judge": "scratch",
+                                                                           "select_seeds": 3}}))
+    resumed = _settings(build_parser().parse_args(["--resume", str(out)]))[1]
+    assert itemgetter("select_seeds", "select_finalists")(resumed) == (3, 0)
+    from search.select import JudgeSettings, judge_settings
+
+    assert judge_settings(resumed, 64) == JudgeSettings("scratch", 150, 3, 64, 3, 0)
+    assert judge_settings({**resumed, "select_finalists": 5}, 64).finalists == 5
+    assert judge_settings({**resumed, "select_finalists": 10}, 64).finalists == 0  # all 10 of --select 10
+    assert judge_settings({**resumed, "select_finalists": 5, "select_seeds": 1}, 64).finalists == 0  # one seed
     (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_judge": "x"}}))
     with pytest.raises(ValueError, match="--select-judge must be one of supernet, scratch, got 'x'"):
         _settings(build_parser().parse_args(["--resume", str(out)]))

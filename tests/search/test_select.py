@@ -194,3 +194,84 @@ def test_the_scratch_judge_of_several_seeds_scores_the_mean_of_their_trainings(m
     assert [j["val_acc"] for j in picked["judged"]] == pytest.approx([(a + b) / 2 for a, b in each], abs=1e-9)
     assert all(a != b for a, b in each)  # two seeds, two trainings: not one counted twice
     assert describe(JudgeSettings("scratch", epochs=1, seeds=2)) == "trained from scratch, 1 epochs, mean of 2 seeds"
+
+
+def test_select_finalists_trains_only_the_best_by_the_first_seed_from_the_others(matrix):
+    """--select-seeds 2 --select-finalists 1: every candidate is trained from the search's seed, only the best by
+    it from the next; its judgement is the mean of its two trainings, the others' their one, and arch.json's
+    selection records each training (accs) and the finalists."""
+    from search.archfile import make_arch
+    from search.data.sets import Splits
+    from search.select import SCRATCH_LR, JudgeSettings, describe, select, trainings
+    from search.supernet import Supernet
+    from search.train import train_arch
+
+    space, m = matrix
+    splits = load_data("digits", seed=0, limit=600, spare=300)
+    torch.manual_seed(0)
+    net = Supernet(space, splits.num_classes, "hybrid", "shared")
+    base = [space.candidates[1]] * len(space.layers)
+    how = JudgeSettings("scratch", epochs=2, batch_size=32, seeds=2, finalists=1)
+    calls = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        picked = select(net, m, splits, space.input_size, base, 3, seed=5, how=how, progress=calls.append)
+        held = Splits("digits", splits.train_w, splits.train_theta.subset(slice(0, 0)), judge_set(splits),
+                      splits.num_classes, splits.classes)
+        first = [train_arch(make_arch(space, j["blocks"], num_classes=10), held, 2, 32, SCRATCH_LR * 32 / 256, 5,
+                            test_every_epoch=False)["test_acc"] for j in picked["judged"]]
+        top = max(range(3), key=lambda i: (first[i], i == 0))
+        second = train_arch(make_arch(space, picked["judged"][top]["blocks"], num_classes=10), held, 2, 32,
+                            SCRATCH_LR * 32 / 256, 6, test_every_epoch=False)["test_acc"]
+    finally:
+        torch.set_num_threads(threads)
+    assert len(calls) == trainings(how, 3) == 4  # 3 first trainings and 1 more
+    assert (picked["seeds"], picked["finalists"]) == (2, 1)
+    judged = picked["judged"]
+    assert [j["accs"] for j in judged] == [[a, second] if i == top else [a] for i, a in enumerate(first)]
+    assert judged[top]["val_acc"] == (first[top] + second) / 2
+    assert [j["val_acc"] for i, j in enumerate(judged) if i != top] == [a for i, a in enumerate(first) if i != top]
+    assert picked["blocks"] == judged[top]["blocks"]  # the only finalist
+    assert first[top] != second
+    assert describe(how) == ("trained from scratch, 2 epochs, mean of 2 seeds (the first for all, the others for "
+                             "the best 1)")
+    assert trainings(JudgeSettings("scratch", seeds=3, finalists=5), 10) == 20
+    assert trainings(JudgeSettings("scratch", seeds=3), 10) == trainings(JudgeSettings("scratch", seeds=3,
+                                                                                       finalists=10), 10) == 30
+    assert trainings(JudgeSettings("supernet", seeds=3, finalists=5), 10) == 10  # no seeds: one fine-tune each
+
+
+def test_the_pick_is_a_finalist_even_where_another_scored_more_from_one_seed(matrix, monkeypatch):
+    """A candidate that was not a finalist has one training, not the mean of all seeds: it is not picked over a
+    finalist whose mean fell below its one score; among the finalists the best mean wins, the argmax on ties."""
+    from search import select as sel
+    from search.supernet import Supernet
+
+    space, m = matrix
+    splits = load_data("digits", seed=0, limit=600, spare=300)
+    net = Supernet(space, 10, "hybrid", "shared")
+    base = [space.candidates[1]] * len(space.layers)
+    order = [tuple(b) for b in candidates_near(m, list(net.candidates), base, 4, 0)]
+    table = {0: [80.0, 82.0, 81.0, 79.0], 1: [0.0, 70.0, 78.0, 0.0], 2: [0.0, 80.0, 80.0, 0.0]}  # seed -> by candidate
+    seen = []
+
+    def fake(net, blocks, splits, test, input_size, seed, how):
+        assert how.seeds == 1  # one training per call
+        seen.append((order.index(tuple(blocks)), seed))
+        return table[seed][order.index(tuple(blocks))]
+
+    monkeypatch.setitem(sel.JUDGES, "fake", sel.Judge(fake, ("seeds", "finalists"), lambda how: "fake"))
+    picked = sel.select(net, m, splits, space.input_size, base, 4, seed=0,
+                        how=sel.JudgeSettings("fake", seeds=2, finalists=2))
+    assert seen == [(0, 0), (1, 0), (2, 0), (3, 0), (1, 1), (2, 1)]  # all once, then the best 2 (82, 81) again
+    assert [j["val_acc"] for j in picked["judged"]] == [80.0, 76.0, 79.5, 79.0]
+    assert tuple(picked["blocks"]) == order[2]  # 79.5 of two seeds, not the argmax's 80 of one
+    table[1] = [0.0, 81.0, 82.0, 0.0]  # finalists 81.5 and 81.5: a tie, the earlier candidate (the draw's order)
+    seen.clear()
+    picked = sel.select(net, m, splits, space.input_size, base, 4, seed=0,
+                        how=sel.JudgeSettings("fake", seeds=2, finalists=2))
+    assert tuple(picked["blocks"]) == order[1]
+    picked = sel.select(net, m, splits, space.input_size, base, 4, seed=0,
+                        how=sel.JudgeSettings("fake", seeds=3, finalists=4))  # all four: every seed for each
+    assert picked["finalists"] == 0 and all(len(j["accs"]) == 3 for j in picked["judged"])

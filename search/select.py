@@ -136,10 +136,9 @@ class Judge(NamedTuple):
 JUDGES: dict[str, Judge] = {
     "supernet": Judge(judge_supernet, ("steps",), lambda how: f"fine-tuned supernet, {how.steps} batches"),
     "scratch": Judge(judge_scratch, ("epochs", "seeds", "finalists"),
-                     lambda how: f"trained from scratch, {how.epochs} epochs"
+                     lambda how: f"trained from scratch, {how.epochs} epoch{'s' * (how.epochs != 1)}"
                                  + (f", mean of {how.seeds} seeds" if how.seeds > 1 else "")
-                                 + (f" (the first for all, the others for the best {how.finalists})"
-                                    if how.finalists else "")),
+                                 + (f" for the best {how.finalists} by the first seed" if how.finalists else "")),
 }
 
 

@@ -259,12 +259,14 @@ def test_a_search_of_select_finalists_is_judged_afresh_with_every_seed(finished,
                            "--out", str(folder), "--overwrite"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "mean of 2 seeds (the first for all, the others for the best 1)) on " in proc.stderr
+    assert "(trained from scratch, 1 epoch, mean of 2 seeds for the best 1 by the first seed) on " in proc.stderr
     sel = json.loads((folder / "arch.json").read_text())["search"]["selection"]
     assert (sel["seeds"], sel["finalists"]) == (2, 1) and len(sel["judged"]) == 3
     assert sorted(len(j["accs"]) for j in sel["judged"]) == [1, 1, 2]
     final = next(j for j in sel["judged"] if len(j["accs"]) == 2)
     assert sel["blocks"] == final["blocks"] and final["val_acc"] == sum(final["accs"]) / 2
+    assert f"the pick {final['val_acc']:.1f}% (" in proc.stderr  # the finalist's mean, not a higher first seed
+    assert ("(its first seed: not a finalist)" in proc.stderr) == (sel["judged"][0] is not final)
     assert json.loads((folder / "search.json").read_text())["run"]["select_finalists"] == 1
     again = run_script(str(run), "--select", "3")
     assert again.returncode == 0, again.stderr

@@ -193,7 +193,7 @@ def test_the_scratch_judge_of_several_seeds_scores_the_mean_of_their_trainings(m
     assert picked["judge"] == "scratch" and (picked["epochs"], picked["seeds"]) == (2, 2)
     assert [j["val_acc"] for j in picked["judged"]] == pytest.approx([(a + b) / 2 for a, b in each], abs=1e-9)
     assert all(a != b for a, b in each)  # two seeds, two trainings: not one counted twice
-    assert describe(JudgeSettings("scratch", epochs=1, seeds=2)) == "trained from scratch, 1 epochs, mean of 2 seeds"
+    assert describe(JudgeSettings("scratch", epochs=1, seeds=2)) == "trained from scratch, 1 epoch, mean of 2 seeds"
 
 
 def test_select_finalists_trains_only_the_best_by_the_first_seed_from_the_others(matrix):
@@ -234,8 +234,7 @@ def test_select_finalists_trains_only_the_best_by_the_first_seed_from_the_others
     assert [j["val_acc"] for i, j in enumerate(judged) if i != top] == [a for i, a in enumerate(first) if i != top]
     assert picked["blocks"] == judged[top]["blocks"]  # the only finalist
     assert first[top] != second
-    assert describe(how) == ("trained from scratch, 2 epochs, mean of 2 seeds (the first for all, the others for "
-                             "the best 1)")
+    assert describe(how) == "trained from scratch, 2 epochs, mean of 2 seeds for the best 1 by the first seed"
     assert trainings(JudgeSettings("scratch", seeds=3, finalists=5), 10) == 20
     assert trainings(JudgeSettings("scratch", seeds=3), 10) == trainings(JudgeSettings("scratch", seeds=3,
                                                                                        finalists=10), 10) == 30

@@ -272,16 +272,16 @@ def search_plan(args: argparse.Namespace, target_ms: float) -> dict[str, list[st
 
 
 def select_args(args: argparse.Namespace) -> list[str]:
-    """search.run's --select arguments (always given: 0 turns off search.run's default); its judge fine-tunes as
-    the ranking step's second judge does."""
-    steps = ["--select-steps", str(args.finetune_steps)] if args.select and args.finetune_steps else []
-    images = ["--select-images", str(args.select_images)] if args.select else []
-    judge = ["--select-judge", args.select_judge] if args.select else []
-    has_seeds = "seeds" in JUDGES[args.select_judge].settings  # the scratch judge's
-    seeds = ["--select-seeds", str(args.select_seeds)] if args.select and has_seeds else []
-    has_finalists = "finalists" in JUDGES[args.select_judge].settings
-    finalists = ["--select-finalists", str(args.select_finalists)] if args.select and has_finalists else []
-    return ["--select", str(args.select), *steps, *images, *judge, *seeds, *finalists]
+    """search.run's --select arguments (always given: 0 turns off search.run's default) and its judge's own
+    settings (JUDGES): the fine-tuned judge fine-tunes as the ranking step's second judge does, the scratch judge
+    trains --select-seeds times, the rest for --select-finalists of them (its --select-epochs: search.run's)."""
+    if not args.select:
+        return ["--select", "0"]
+    values = {"steps": args.finetune_steps or None, "seeds": args.select_seeds, "finalists": args.select_finalists}
+    own = [part for name in JUDGES[args.select_judge].settings if values.get(name) is not None
+           for part in (f"--select-{name}", str(values[name]))]
+    return ["--select", str(args.select), "--select-images", str(args.select_images), "--select-judge",
+            args.select_judge, *own]
 
 
 def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:

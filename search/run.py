@@ -237,6 +237,11 @@ def search(args: argparse.Namespace) -> int:
     device = train_device(run.get("train_device", "cpu"))
     dist = _dist(device)
     say = (lambda *a: print(*a, file=sys.stderr)) if dist.main else (lambda *a: None)
+    from search.select import unused_settings
+
+    unused = unused_settings(run["select_judge"], getattr(args, "given", None) or set()) if run["select"] else []
+    if unused:
+        say(f"warning: {', '.join(unused)}: not a setting of --select-judge {run['select_judge']}, so unused")
     if len(lut.environments()) > 1:
         say(f"warning: {run['lut']} mixes measurement environments "
             f"({'; '.join('/'.join(map(str, e)) for e in lut.environments())})")

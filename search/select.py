@@ -142,6 +142,13 @@ JUDGES: dict[str, Judge] = {
 }
 
 
+def unused_settings(judge: str, given: set[str]) -> list[str]:
+    """The --select-* judge flags in ``given`` (argparse destinations, e.g. ``select_seeds``) that ``judge`` has no
+    use for (``--select-seeds`` with the fine-tuned supernet, say), as flags."""
+    every = dict.fromkeys(name for j in JUDGES.values() for name in j.settings)  # in order, once each
+    return [f"--select-{name}" for name in every if f"select_{name}" in given and name not in JUDGES[judge].settings]
+
+
 def describe(how: JudgeSettings) -> str:
     """The judge and its setting in words, e.g. ``trained from scratch, 3 epochs``."""
     return JUDGES[how.judge].described(how)

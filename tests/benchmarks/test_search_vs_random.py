@@ -121,8 +121,8 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
 def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     svr = load_benchmark()
     args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
-    assert svr.select_args(args()) == ["--select", "20", "--select-steps", "150", "--select-images", "30000",
-                                       "--select-judge", "supernet"]
+    assert svr.select_args(args()) == ["--select", "20", "--select-images", "30000", "--select-judge", "supernet",
+                                       "--select-steps", "150"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
     assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0")) == \
         ["--select", "4", "--select-images", "0", "--select-judge", "supernet"]
@@ -137,6 +137,7 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
         == "0"
     assert "--select-seeds" not in svr.select_args(args("--select-seeds", "3"))  # the supernet judge has no seeds
     assert "--select-finalists" not in svr.select_args(args("--select-seeds", "3"))
+    assert "--select-steps" not in svr.select_args(args("--select-judge", "scratch"))  # it fine-tunes nothing
 
 
 @pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps", "--select-finalists"])

@@ -265,6 +265,7 @@ def test_a_search_of_select_finalists_is_judged_afresh_with_every_seed(finished,
     assert sorted(len(j["accs"]) for j in sel["judged"]) == [1, 1, 2]
     final = next(j for j in sel["judged"] if len(j["accs"]) == 2)
     assert sel["blocks"] == final["blocks"] and final["val_acc"] == sum(final["accs"]) / 2
+    assert "warning" not in proc.stderr  # every --select-* flag given is the scratch judge's
     assert f"the pick {final['val_acc']:.1f}% (" in proc.stderr  # the finalist's mean, not a higher first seed
     assert ("(its first seed: not a finalist)" in proc.stderr) == (sel["judged"][0] is not final)
     assert json.loads((folder / "search.json").read_text())["run"]["select_finalists"] == 1

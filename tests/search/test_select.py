@@ -59,9 +59,11 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
                            "300", "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "2", "--loss", "target-abs",
                            "--target-ms", "0.035", "--select",
-                           "4", "--select-steps", "3", "--no-export", "--out", str(out)],
+                           "4", "--select-steps", "3", "--select-seeds", "2", "--no-export", "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    # the scratch judge's flag, given to the fine-tuned supernet's: said once, not silently dropped
+    assert proc.stderr.count("warning: --select-seeds: not a setting of --select-judge supernet, so unused\n") == 1
     arch = read_arch(out / "arch.json")
     sel = arch.search["selection"]
     judged = sel["judged"]
@@ -81,7 +83,7 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     again = subprocess.run([sys.executable, "-m", "search.run", "--resume", str(out), "--quiet"], cwd=ROOT,
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert read_arch(out / "arch.json").search["selection"] == sel
+    assert read_arch(out / "arch.json").search["selection"] == sel and "warning" not in again.stderr
     # each judgement is the fine-tuned supernet's accuracy on the theta split and the spare images (--select-images
     # 5000 by default: all 1,138 digits outside --limit 300), as path_accuracy gives it
     splits = load_data("digits", seed=0, limit=300, spare=5000)

@@ -3,6 +3,7 @@ benchmark trains.
 
     python benchmarks/select_again.py runs/svr-28 --select 20 [--searches target-mid] [--pool runs/svr-2?]
     python benchmarks/select_again.py runs/svr-28 --select 10 --judge scratch [--judge-seeds 3]
+    python benchmarks/select_again.py runs/svr-28 --select 20 --judge scratch --judge-seeds 3 --judge-finalists 5
 
 RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it (--searches, default all):
 
@@ -12,7 +13,13 @@ RUN is a finished `benchmarks/search_vs_random.py` folder. For each search in it
    search's settings, on its theta split and spare images, with its --threads). With --judge another than the
    search's own (search.run --select-judge: supernet or scratch; --judge-seeds: the scratch judge's
    --select-seeds), every candidate is judged by that one. Each is trained from every seed: a search whose
-   --select-finalists trained only its best from all its seeds is judged afresh, as another judge.
+   --select-finalists trained only its best from all its seeds is judged afresh, as another judge. With
+   --judge-finalists F (lutnas 0.13.1) the scratch judge judges as search.run --select-finalists F does: each
+   candidate trained from the search's seed, the F best by that from the other seeds. Those trainings, one
+   candidate and one seed each, are kept and reused by any --judge-seeds and --judge-finalists, together with
+   the search's own (arch.json's "accs") and this script's one-seed judgements: a search judged with
+   --select 10 --select-seeds 3 --select-finalists 5 is judged with --select 20 by training only what
+   search.run --select 20 would have trained beyond it.
 2. When the most accurate judged network (the argmax on ties, as search.select) is not the search's own pick,
    it is trained from scratch with search_vs_random.py's recipe, for the run's --seeds (unless the run trained
    it already: the search's argmax, say).
@@ -61,6 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--judge-seeds", type=int, default=None, metavar="N",
                    help="the scratch judge's trainings per candidate, judged by their mean (search.run "
                    "--select-seeds; default: the search's own)")
+    p.add_argument("--judge-finalists", type=int, default=None, metavar="F",
+                   help="with --judge-seeds N > 1: every candidate trained from the first seed, only the F best by "
+                   "it from the others, as search.run --select-finalists F judges (default 0: every candidate from "
+                   "every seed); trainings of one candidate from one seed are kept and reused by any F and N")
     p.add_argument("--pool", type=Path, nargs="*", default=[], metavar="RUN",
                    help="more finished folders of the same recipe whose random networks join the comparison")
     args = p.parse_args(argv)
@@ -68,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--select must be >= 2")
     if args.judge_seeds is not None and args.judge_seeds < 1:
         p.error("--judge-seeds must be >= 1")
+    if args.judge_finalists is not None and args.judge_finalists < 0:
+        p.error("--judge-finalists must be >= 0")
     return args
 
 
@@ -109,18 +122,20 @@ def judge_key(how: Any) -> str:
 
 
 def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | None = None,
-               seeds: int | None = None) -> tuple[int, list[dict[str, Any]], Any, dict[str, Any]]:
+               seeds: int | None = None, finalists: int | None = None
+               ) -> tuple[int, list[dict[str, Any]], Any, dict[str, Any]]:
     """The search in ``folder`` judged on ``k`` candidates by ``judge`` (default: its own) with ``seeds`` (the
-    scratch judge's trainings; default: the search's own): how many of them its own --select judged (taken from
-    its arch.json; 0 with another judge), the ``k`` judgements, the search's space and its selection; the others
-    are kept in ``state["judged"]``, or ``state["judges"][judge_key(...)]`` for another judge (saved one by
-    one)."""
+    scratch judge's trainings; default: the search's own) and ``finalists`` (those trained from every seed; default
+    0: all): how many of them its own --select judged (taken from its arch.json; 0 with another judge), the ``k``
+    judgements, the search's space and its selection; the others are kept in ``state["judged"]``, or
+    ``state["judges"][judge_key(...)]`` for another judge (saved one by one); with finalists, each training in
+    ``state["seeded"]`` (:func:`judge_finalists`)."""
     import torch
 
     from lut import load
     from search.checkpoint import restore_supernet
     from search.data import load_data
-    from search.select import candidates_near, judge_set, judge_settings
+    from search.select import candidates_near, effective, judge_set, judge_settings
 
     arch = read_json(folder / "arch.json", "search")
     sel = (arch.get("search") or {}).get("selection")
@@ -147,8 +162,15 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
             raise SystemExit(f"{folder}: --judge-seeds is the scratch judge's (--judge scratch); this one judges "
                              f"with the {how.judge}")
         how = dataclasses.replace(how, seeds=seeds)
-    # every candidate from every seed: a search's own judgements count only when its --select-finalists kept all
-    how = dataclasses.replace(how, finalists=0)
+    if finalists is not None and "finalists" not in JUDGES[how.judge].settings:
+        raise SystemExit(f"{folder}: --judge-finalists is the scratch judge's (--judge scratch); this one judges "
+                         f"with the {how.judge}")
+    # by default every candidate from every seed: a search's own judgements count only when its
+    # --select-finalists kept all
+    how = effective(dataclasses.replace(how, finalists=finalists or 0), len(cands))
+    if how.finalists:
+        judged = judge_finalists(folder, net, cands, matrix, run, seed, sel, own_how, how, state, save)
+        return 0, judged, net.space, sel
     judge = how.judge
     if how == own_how:
         own = [j["blocks"] for j in sel["judged"]]
@@ -180,6 +202,70 @@ def judge_more(folder: Path, k: int, state: dict[str, Any], save, judge: str | N
             print(f"  [{folder.name}] {len(judged)}/{k} ({judge_key(how)}): {acc:.2f}% ({row['predicted_ms']:.3f} ms)",
                   file=sys.stderr, flush=True)
     return len(own), judged[:k], net.space, sel
+
+
+def known_trainings(sel: dict[str, Any], own_how: Any, how: Any, state: dict[str, Any], seed: int
+                    ) -> dict[str, float]:
+    """Trainings of one candidate from one seed by ``how``'s judge and recipe (epochs, batch size) that a search
+    and earlier runs of this script made, keyed ``"seed|blocks"``: the search's own judgements (each seed's in
+    "accs", or the one of a one-seed judge) when it judged that way, and this script's one-seed judgements."""
+    same = dataclasses.replace(own_how, seeds=1, finalists=0) == dataclasses.replace(how, seeds=1, finalists=0)
+    rows = [(j, j.get("accs") or ([j["val_acc"]] if own_how.seeds == 1 else [])) for j in sel["judged"]] \
+        if same else []
+    if same and own_how.seeds == 1:
+        rows += [(j, [j["val_acc"]]) for j in state.get("judged", [])]
+    rows += [(j, [j["val_acc"]]) for j in state.get("judges", {}).get(how.judge, [])]  # judge_key of one seed
+    return {f"{seed + i}|{' '.join(j['blocks'])}": acc for j, accs in rows for i, acc in enumerate(accs)}
+
+
+def judge_finalists(folder: Path, net: Any, cands: list[list[str]], matrix: Any, run: dict[str, Any], seed: int,
+                    sel: dict[str, Any], own_how: Any, how: Any, state: dict[str, Any], save
+                    ) -> list[dict[str, Any]]:
+    """``cands`` judged as search.run --select-finalists judges them (search.select.select): each trained from
+    ``seed``, the ``how.finalists`` best by that (ties: the first) from the other ``how.seeds - 1`` seeds, their
+    score the mean. Each training is kept in ``state["seeded"]`` under the judge and its recipe, so that other
+    --judge-seeds and --judge-finalists reuse it, as they reuse the search's own and earlier one-seed ones; the
+    judgements, as arch.json's selection holds them, in ``state["judges"]`` (``scratchx3f5``, say)."""
+    import torch
+
+    from search.data import load_data
+    from search.select import judge_set
+
+    recipe = f"{how.judge} epochs {how.epochs} batch {how.batch_size}"
+    store = state.setdefault("seeded", {}).setdefault(recipe, {})
+    for key, acc in known_trainings(sel, own_how, how, state, seed).items():
+        store.setdefault(key, acc)
+    once = dataclasses.replace(how, seeds=1, finalists=0)
+    data: dict[str, Any] = {}
+    label = f"{judge_key(how)}, finalists {how.finalists}"
+
+    def trained(i: int, at: int) -> float:
+        key = f"{at}|{' '.join(cands[i])}"
+        if key not in store:
+            if not data:
+                torch.set_num_threads(int(run.get("threads") or 1))
+                data["splits"] = load_data(run["data"], seed=seed, limit=run["limit"], spare=run["select_images"])
+                data["test"] = judge_set(data["splits"])
+                net.train()
+            store[key] = JUDGES[how.judge].score(net, cands[i], data["splits"], data["test"], net.space.input_size,
+                                                at, once)
+            save()
+            print(f"  [{folder.name}] #{i + 1} of {len(cands)}, seed {at} ({label}): {store[key]:.2f}% "
+                  f"({float(matrix.predict(cands[i])):.3f} ms)", file=sys.stderr, flush=True)
+        return store[key]
+
+    judged = []
+    for i, blocks in enumerate(cands):
+        acc = trained(i, seed)
+        judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc, "accs": [acc]})
+    ranked = sorted(range(len(judged)), key=lambda i: -judged[i]["val_acc"])  # ties: the argmax first, as select
+    for i in ranked[:how.finalists]:
+        accs = judged[i]["accs"]
+        accs += [trained(i, seed + s) for s in range(1, how.seeds)]
+        judged[i]["val_acc"] = float(sum(accs) / len(accs))
+    state.setdefault("judges", {})[f"{judge_key(how)}f{how.finalists}"] = judged  # as arch.json's, the last K's
+    save()
+    return judged
 
 
 def trained_by_run(run: Path, accs: dict[str, list[float]]) -> dict[str, list[float]]:
@@ -258,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         folder = args.run / "searches" / name
         mine = state.setdefault("searches", {}).setdefault(name, {})
-        _, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge, args.judge_seeds)
+        _, judged, space, sel = judge_more(folder, args.select, mine, save, args.judge, args.judge_seeds,
+                                           args.judge_finalists)
         own_judge = sel.get("judge", "supernet")  # arch.json of lutnas 0.10 and before: the fine-tuned supernet
         first = pick(sel["judged"])
         best = pick(judged)
@@ -270,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"{sum(old_acc > r['acc'] for r in group)} of its {len(group)} random; "
                  f"pooled {pooled_text(old['predicted_ms'], old_acc, pooled)}"]
         other = f" --judge {args.judge}" if (args.judge or own_judge) != own_judge else ""
-        more = f" --judge-seeds {args.judge_seeds}" if args.judge_seeds is not None else ""
+        more = (f" --judge-seeds {args.judge_seeds}" if args.judge_seeds is not None else "") + \
+            (f" --judge-finalists {args.judge_finalists}" if args.judge_finalists is not None else "")
         again = f"--select {args.select}{other}{more}"
         new = judged[best]
         if new["blocks"] == old["blocks"]:

@@ -97,6 +97,8 @@ def test_more_candidates_are_judged_and_a_new_pick_is_trained_and_compared(finis
     (["--select", "3"], "its own --select judged 3 networks already; ask for more"),
     (["--select", "4", "--judge-seeds", "2"], "--judge-seeds is the scratch judge's (--judge scratch); this one "
                                               "judges with the supernet"),
+    (["--select", "4", "--judge-finalists", "1"], "--judge-finalists is the scratch judge's (--judge scratch); this "
+                                                  "one judges with the supernet"),
 ])
 def test_what_cannot_be_done_is_one_line(finished, flags, said):
     run, _ = finished
@@ -111,6 +113,9 @@ def test_a_judge_trains_at_least_once(finished):
     before = sorted(p.name for p in run.iterdir())
     proc = run_script(str(run), "--judge", "scratch", "--judge-seeds", "0")
     assert proc.returncode == 2 and "--judge-seeds must be >= 1" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in run.iterdir()) == before
+    proc = run_script(str(run), "--judge", "scratch", "--judge-finalists", "-1")
+    assert proc.returncode == 2 and "--judge-finalists must be >= 0" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in run.iterdir()) == before
 
 
@@ -275,3 +280,44 @@ def test_a_search_of_select_finalists_is_judged_afresh_with_every_seed(finished,
     assert not mine.get("judged") and len(mine["judges"]["scratchx2"]) == 3  # none taken from arch.json
     afresh = {tuple(j["blocks"]): j["val_acc"] for j in mine["judges"]["scratchx2"]}
     assert afresh[tuple(final["blocks"])] == final["val_acc"]
+
+
+def test_finalists_judge_more_candidates_as_search_run_would_reusing_every_training(finished, tmp_path):
+    """--judge-finalists: a search of --select 3 --select-seeds 2 --select-finalists 1 judged on 4 candidates
+    gives arch.json's judgements of the same search run with --select 4 (every value, to the last digit), with
+    only the trainings the search did not make: the 4th candidate's first seed, and its second if it becomes the
+    finalist. A second run trains nothing; --judge-finalists 0 is the judge of every seed, kept apart."""
+    import shutil
+
+    src, _ = finished
+    run = tmp_path / "svr"
+    shutil.copytree(src, run, ignore=shutil.ignore_patterns("select_again.json"))
+    common = [sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit", "300",
+              "--batch-size", "32", "--threads", "1", "--quiet", "--epochs", "2", "--loss", "target-abs",
+              "--target-ms", "0.035", "--select-judge", "scratch", "--select-epochs", "1", "--select-seeds", "2",
+              "--select-finalists", "1", "--no-export", "--overwrite"]
+    folder = run / "searches" / "target-mid"
+    for k, out in (("3", folder), ("4", tmp_path / "four")):
+        proc = subprocess.run([*common, "--select", k, "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    want = json.loads((tmp_path / "four" / "arch.json").read_text())["search"]["selection"]["judged"]
+    again = run_script(str(run), "--select", "4", "--judge-finalists", "1")
+    assert again.returncode == 0, again.stderr
+    mine = json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]
+    store = mine["seeded"]["scratch epochs 1 batch 32"]
+    fourth = " ".join(want[3]["blocks"])
+    made = ["0|" + fourth] + (["1|" + fourth] if len(want[3]["accs"]) == 2 else [])
+    assert again.stderr.count("(scratchx2, finalists 1)") == len(made)  # one line per training made
+    assert len(store) == 4 + len(made)  # the search's 3 first seeds and its finalist's second, kept
+    assert mine["judges"]["scratchx2f1"] == want  # to the last digit, each finalist's mean and trainings
+    assert sorted(len(j["accs"]) for j in want) == [1, 1, 1, 2]
+    pick = max(range(4), key=lambda i: (len(want[i]["accs"]), want[i]["val_acc"], i == 0))
+    line = [x for x in again.stdout.splitlines() if x.startswith("  --select 4 --judge-finalists 1: ")]
+    assert len(line) == 1 and f"#{pick + 1}" in line[0] and f"judged {want[pick]['val_acc']:.2f}%" in line[0]
+    rerun = run_script(str(run), "--select", "4", "--judge-finalists", "1")
+    assert rerun.returncode == 0 and "finalists 1)" not in rerun.stderr and rerun.stdout == again.stdout
+    every = run_script(str(run), "--select", "4", "--judge-finalists", "0")
+    assert every.returncode == 0, every.stderr
+    assert len(json.loads((run / "select_again.json").read_text())["searches"]["target-mid"]["judges"]["scratchx2"]) \
+        == 4

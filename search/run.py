@@ -323,8 +323,8 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
     best = judged[most_accurate(judged)]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"
     once = " (its first seed: not a finalist)" if len(judged[0].get("accs", ())) < len(best.get("accs", ())) else ""
-    say(f"select: {len(judged)} architectures of {matrix.predict(base):.3f} ms +-5% judged ({describe(how)}) on "
-        f"{picked['images']:,} held-out images; the argmax scored "
+    say(f"select: {len(judged)} architecture{'s' * (len(judged) != 1)} of {matrix.predict(base):.3f} ms +-5% judged "
+        f"({describe(how)}) on {picked['images']:,} held-out images; the argmax scored "
         f"{judged[0]['val_acc']:.1f}%{once}, the pick {best['val_acc']:.1f}% ({which})")
     return picked
 

@@ -270,6 +270,15 @@ def test_a_fine_tuned_judgement_trains_a_copy_and_leaves_the_supernet_as_it_was(
         finetune(child, splits.train_w, 16, -1)
 
 
+def test_select_1_judges_the_argmax_alone_and_says_so_in_the_singular(tmp_path):
+    proc = search(*BASE, "--epochs", "1", "--select", "1", "--select-steps", "2", "--no-export", "--out",
+                  tmp_path / "one")
+    assert proc.returncode == 0, proc.stderr
+    sel = read_arch(tmp_path / "one" / "arch.json").search["selection"]
+    assert [j["blocks"] for j in sel["judged"]] == [sel["argmax"]]
+    assert "select: 1 architecture of " in proc.stderr and "(the argmax)" in proc.stderr
+
+
 def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_path):
     from search.run import _settings, build_parser
 

@@ -317,8 +317,12 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
     how = judge_settings(run, cfg.batch_size)
     with tqdm(total=trainings(how, run["select"]), desc="select", unit="judgement", disable=quiet, file=sys.stderr,
               leave=False) as bar:
+        def planned(n: int) -> None:  # fewer than --select asks where the latency band holds fewer
+            bar.total = n
+            bar.refresh()
+
         picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"], seed=cfg.seed,
-                        progress=bar.update, how=how)
+                        progress=bar.update, how=how, planned=planned)
     judged = picked["judged"]
     best = judged[most_accurate(judged)]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"

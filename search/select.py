@@ -156,7 +156,7 @@ def describe(how: JudgeSettings) -> str:
 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
            seed: int = 0, progress: Callable[[int], None] | None = None,
-           how: JudgeSettings | None = None) -> dict[str, Any]:
+           how: JudgeSettings | None = None, planned: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency, each tested on ``splits.train_theta`` and
     ``splits.spare`` (:func:`judge_set`): by default with the supernet fine-tuned ``steps`` batches of
     ``splits.train_w``; ``how`` picks another judge (JUDGES). A judge of several seeds trains every candidate from
@@ -164,8 +164,9 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     most accurate of those judged most often (base on ties), "argmax": base, "judge": its name, its settings
     ("steps"; or "epochs", "seeds" and "finalists"), "images": how many it tested on, "judged": [{"blocks",
     "predicted_ms", "val_acc", and with several seeds "accs", one per seed trained}, ...]}``. ``progress`` is
-    called once per judgement (:func:`trainings`). The supernet's weights, BatchNorm statistics and mode are as
-    they were when it returns."""
+    called once per judgement, ``planned`` once beforehand with their number (:func:`trainings` of the candidates
+    drawn: fewer than ``k`` where the latency band holds fewer). The supernet's weights, BatchNorm statistics and
+    mode are as they were when it returns."""
     how = how or JudgeSettings(steps=steps)
     if how.judge not in JUDGES:
         raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
@@ -174,6 +175,8 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     if "seeds" in judge.settings:
         how = effective(how, len(cands))
     seeds = how.seeds if "seeds" in judge.settings else 1
+    if planned:
+        planned(trainings(how, len(cands)))
     once = dataclasses.replace(how, seeds=1) if seeds > 1 else how
     test = judge_set(splits)
     judged = []

@@ -276,3 +276,17 @@ def test_the_pick_is_a_finalist_even_where_another_scored_more_from_one_seed(mat
     picked = sel.select(net, m, splits, space.input_size, base, 4, seed=0,
                         how=sel.JudgeSettings("fake", seeds=3, finalists=4))  # all four: every seed for each
     assert picked["finalists"] == 0 and all(len(j["accs"]) == 3 for j in picked["judged"])
+    # the number of judgements is announced before the first: 4 + 2 here, 2 where the band holds the base alone
+    planned, calls = [], []
+    sel.select(net, m, splits, space.input_size, base, 4, seed=0, how=sel.JudgeSettings("fake", seeds=2, finalists=2),
+               planned=planned.append, progress=calls.append)
+    assert planned == [6] and len(calls) == 6
+    fastest = ["skip"] * len(space.layers)  # nothing else of the tiny space lies within 5% of it
+    order.append(tuple(fastest))
+    table.update({s: v + [77.0] for s, v in table.items()})
+    planned.clear()
+    calls.clear()
+    picked = sel.select(net, m, splits, space.input_size, fastest, 4, seed=0,
+                        how=sel.JudgeSettings("fake", seeds=2, finalists=2), planned=planned.append,
+                        progress=calls.append)
+    assert planned == [2] and len(calls) == 2 and picked["judged"][0]["accs"] == [77.0, 77.0]

@@ -159,8 +159,9 @@ def report(runs: Sequence[Path], ks: Sequence[int], draws: int) -> list[str]:
     if seen["target-mid"]:
         beats = [g["beats"] for g in seen["target-mid"] if g.get("randoms") == 10]
         if beats:
+            runs_seen = f"{len(beats)} run{'s' * (len(beats) != 1)}"
             lines.append(f"  {SEEN:<{W}}{statistics.fmean(beats):>12.2f}"
-                         f"{sum(b >= 8 for b in beats) / len(beats):>11.0%}  ({len(beats)} run{'s' * (len(beats) != 1)})")
+                         f"{sum(b >= 8 for b in beats) / len(beats):>11.0%}  ({runs_seen})")
     if any(len(g) >= 2 for g in groups["fbnet"]):
         fast = fit(groups["fbnet"])
         lines += ["", f"fbnet-*: {fast.networks} random networks in {fast.groups} group{'s' * (fast.groups != 1)}: "

@@ -58,7 +58,7 @@ def test_search_writes_every_result(finished):
     assert sel["steps"] == 150 and 1 <= len(sel["judged"]) <= 10  # fewer where its band holds fewer
     best = max(range(len(sel["judged"])), key=lambda i: (sel["judged"][i]["val_acc"], i == 0))
     assert arch.blocks == sel["judged"][best]["blocks"]
-    assert f"select: {len(sel['judged'])} architectures of" in proc.stderr
+    assert f"select: {len(sel['judged'])} architecture{'s' * (len(sel['judged']) != 1)} of" in proc.stderr
     assert [t["probability"] for t in arch.top_k] == sorted((t["probability"] for t in arch.top_k), reverse=True)
     rows = read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]

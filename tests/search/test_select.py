@@ -77,7 +77,7 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
     assert sel["argmax"] == judged[0]["blocks"] == argmax
     best = max(judged, key=lambda j: j["val_acc"])
     assert arch.blocks == best["blocks"] and arch.predicted_ms == pytest.approx(best["predicted_ms"])
-    assert f"select: {len(judged)} architectures of" in proc.stderr
+    assert f"select: {len(judged)} architecture{'s' * (len(judged) != 1)} of" in proc.stderr
     # --resume of a finished search (its arch.json lost) selects again from search.json's --select, to the same pick
     (out / "arch.json").unlink()
     again = subprocess.run([sys.executable, "-m", "search.run", "--resume", str(out), "--quiet"], cwd=ROOT,

@@ -100,3 +100,12 @@ def test_too_few_trainings_to_fit_is_one_line(tmp_path):
     proc = run_script(tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"{tmp_path}: no group with 2 or more random networks of 2 or more seeds each"
+
+
+def test_output_into_a_closed_pipe_stops_without_a_traceback():
+    """Its reader gone before it prints (`| head` that has read enough): exit 1, no BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(MODEL), str(SVR10)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # before the simulation ends and it prints
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err

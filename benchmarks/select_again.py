@@ -229,7 +229,7 @@ def judge_finalists(folder: Path, net: Any, cands: list[list[str]], matrix: Any,
     import torch
 
     from search.data import load_data
-    from search.select import judge_set
+    from search.select import finalists_of, judge_set
 
     recipe = f"{how.judge} epochs {how.epochs} batch {how.batch_size}"
     store = state.setdefault("seeded", {}).setdefault(recipe, {})
@@ -258,8 +258,7 @@ def judge_finalists(folder: Path, net: Any, cands: list[list[str]], matrix: Any,
     for i, blocks in enumerate(cands):
         acc = trained(i, seed)
         judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc, "accs": [acc]})
-    ranked = sorted(range(len(judged)), key=lambda i: -judged[i]["val_acc"])  # ties: the argmax first, as select
-    for i in ranked[:how.finalists]:
+    for i in finalists_of(judged, how.finalists):  # search.select's rule
         accs = judged[i]["accs"]
         accs += [trained(i, seed + s) for s in range(1, how.seeds)]
         judged[i]["val_acc"] = float(sum(accs) / len(accs))

@@ -195,8 +195,7 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
             judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc,
                            **({"accs": [acc]} if seeds > 1 else {})})
         if seeds > 1:
-            ranked = sorted(range(len(judged)), key=lambda i: -judged[i]["val_acc"])  # ties: the argmax first
-            for i in ranked[:how.finalists or len(judged)]:
+            for i in finalists_of(judged, how.finalists):
                 accs = judged[i]["accs"]
                 accs += [score(judged[i]["blocks"], seed + s) for s in range(1, seeds)]
                 judged[i]["val_acc"] = float(sum(accs) / len(accs))
@@ -207,6 +206,13 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     settings = {name: getattr(how, name) for name in judge.settings}
     return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge,
             **settings, "images": len(test), "judged": judged}
+
+
+def finalists_of(judged: Sequence[dict[str, Any]], finalists: int) -> list[int]:
+    """The indices of the ``finalists`` best judgements by their first training (``val_acc``; 0: all), best
+    first; ties keep the draw's order, so the argmax comes first."""
+    ranked = sorted(range(len(judged)), key=lambda i: -judged[i]["val_acc"])
+    return ranked[:finalists or len(judged)]
 
 
 def most_accurate(judged: Sequence[dict[str, Any]]) -> int:

@@ -1,6 +1,6 @@
 """Searched architectures against random ones of the same latency, trained the same way (Yu et al. 2020).
 
-    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 35-60 min on 2 cores
+    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 50-80 min on 2 cores
     python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
         --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
 
@@ -11,14 +11,18 @@ records the settings the results depend on, and a second run with others stops b
 2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
    latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value;
    each with search.run's --select (20 here since lutnas 0.10.4; search.run's default is 10), judged on 30,000
-   spare images (--select-images; search.run's own default is 5,000). A search whose pick is not its argmax
+   spare images (--select-images; search.run's own default is 5,000) by training each candidate from scratch,
+   the best 5 by the first seed from 3 seeds (--select-judge scratch --select-seeds 3, the default here since
+   lutnas 0.14; search.run's default judge is the fine-tuned supernet). A search whose pick is not its argmax
    has the argmax trained beside it, so one run compares the two (benchmarks/select_again.py judges a
    finished run's searches again with more candidates).
 3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
    (the others) from the architectures within +-5% of its LUT latency, one drawn uniformly from each of
    that many equal slices of the band's latency (--draw stratified, search.sampling.stratified_near_latency;
    --draw uniform, the only way before lutnas 0.10.1, draws uniformly from the band, which near the fast
-   corner holds more slower architectures than faster ones), written to OUT/archs.json.
+   corner holds more slower architectures than faster ones), written to OUT/archs.json. Each search's
+   group is drawn as soon as that search ends, and its trainings (step 4) run in the --jobs slots the
+   searches leave free (since lutnas 0.14: before, every training waited for the slowest search).
 4. Every architecture trained from scratch with search.train's recipe (SGD, Nesterov, cosine, lr 0.2
    per 256 images) on the same training images for --train-epochs, once per seed (--seeds), --jobs
    trainings at a time; test accuracy on the dataset's own test split (--test-limit: all 10,000 of
@@ -39,8 +43,9 @@ The small setting (defaults): Fashion-MNIST (Debian's dataset-fashion-mnist), 5,
 at 16x16, searches of 10 epochs (5 warm-up: half, search.run's own default share; 8 with 3 warm-up
 before lutnas 0.10.3), 3 seeds x 3 epochs per architecture, 10 random
 architectures beside the mid-target search and 2 beside each of two FBNet-loss searches: 3 searches
-and 51 trainings (up to 60 with --select's argmaxes), within 60 minutes with 2 jobs on a quiet 2-core CPU
-and up to 80 beside other work (runs/svr-2 on this project's build VM, shared with other work: 14 min of
+and 51 trainings (up to 60 with --select's argmaxes). With the fine-tuned judge of lutnas 0.13 and
+before, within 60 minutes with 2 jobs on a quiet 2-core CPU and up to 80 beside other work (the scratch
+judge's times: below; runs/svr-2 on this project's build VM, shared with other work: 14 min of
 searches, 56 of trainings, 8 of supernet ranking). On a quiet VM with a LUT profiled 2026-12-01
 (runs/svr-8) searches and trainings took 24 minutes; the fine-tuned judge adds about 40 s per judgement
 at 150 batches (about 15 s at 50; 20 architectures in the default setting). --select 10 (the default
@@ -52,6 +57,12 @@ images), 34.5 minutes alone on a quieter, faster 2-core VM (AMD EPYC, 2026-12-06
 about half the earlier VM's); svr-28 to svr-30, that of 0.10.3 (10-epoch searches), 28.5-35.4 minutes there.
 --select 20 (0.10.4) adds 10 more judgements to each search: svr-32, the first run of 0.10.4, took 43.6 minutes
 there, the mid-target search's 20 judgements the longest part of its searches (docs/search.md, "svr-32").
+The scratch judge of 3 seeds (the default since 0.14) trains 30 candidates per search instead of fine-tuning
+20: svr-34 and svr-35 took 69-78 minutes there beside other work; svr-36 (lutnas 0.13.1's schedule, before the
+searches and trainings overlapped) 85 minutes alone on a slower 2-core VM (its LUT's mid-range 0.533 ms,
+as VM A's): its mid-target search 47, the trainings 26, the ranking 13; the 0.14 schedule on the same durations
+about 82. So the small setting's 60 minutes hold there only for `--select-judge supernet` (the 0.13 defaults),
+and not surely even then (docs/search.md, "The scratch judge as the benchmark's default").
 """
 
 from __future__ import annotations
@@ -69,7 +80,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -92,6 +103,14 @@ SELECT = 20
 # them than on 5,000 in seven runs of seven (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare
 # images")
 SELECT_IMAGES = 30000
+# --select-judge and --select-seeds of every search (search.run's defaults: the fine-tuned supernet; 1 seed): each
+# candidate trained from scratch, the best 5 by the first seed (search.run's --select-finalists) from 3 seeds. In
+# the FBNet-loss searches' fast corner the fine-tuned supernet's picks lay on the random networks' front in 5 of 18
+# searches (svr-25 to svr-33), about as often as a random pick; the scratch judge's in 7 of 10, and its mid-target
+# picks beat 10 of 10 random networks in svr-34, svr-35 and svr-36 (docs/search.md, "The scratch judge as the
+# benchmark's default"), at about twice the judging time
+SELECT_JUDGE = "scratch"
+BENCH_SELECT_SEEDS = 3
 # all 10,000 of Fashion-MNIST's test images: the networks of one latency band lie within 1-2 points, and two samples
 # of 5,000 images (the default before lutnas 0.10) ranked the same networks up to 0.48 apart in Kendall tau
 TEST_LIMIT = 10000
@@ -140,15 +159,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "judged (--select-judge), the best returned; the argmax is then trained beside it "
                    f"(default {SELECT} since lutnas 0.10.4; before, search.run's default, {SELECT_K}; 0: the argmax "
                    "as it is)")
-    p.add_argument("--select-judge", choices=tuple(JUDGES), default="supernet",
-                   help="search.run --select-judge for every search: supernet (default: the supernet's weights "
-                   "fine-tuned --finetune-steps batches), or scratch (each candidate trained from scratch for "
-                   "search.run's --select-epochs, 3, on the search's weights split: about as long per candidate "
-                   "at 16x16)")
-    p.add_argument("--select-seeds", type=int, default=SELECT_SEEDS, metavar="N",
+    p.add_argument("--select-judge", choices=tuple(JUDGES), default=SELECT_JUDGE,
+                   help="search.run --select-judge for every search: scratch (default since lutnas 0.14: each "
+                   "candidate trained from scratch for search.run's --select-epochs, 3, on the search's weights "
+                   "split), or supernet (the default before: the supernet's weights fine-tuned --finetune-steps "
+                   "batches; about as long per candidate at 16x16, and search.run's own default)")
+    p.add_argument("--select-seeds", type=int, default=BENCH_SELECT_SEEDS, metavar="N",
                    help=f"search.run --select-seeds N for every search judged by --select-judge scratch: each "
-                   f"candidate trained N times (seeds --seed to --seed + N - 1), judged by the mean (default "
-                   f"{SELECT_SEEDS}; N times the judging time)")
+                   f"candidate trained from the first seed, the best --select-finalists of them N - 1 times more "
+                   f"(seeds --seed to --seed + N - 1), judged by the mean (default {BENCH_SELECT_SEEDS} since "
+                   f"lutnas 0.14; search.run's, and this script's before, {SELECT_SEEDS}; the supernet judge has "
+                   f"none, recorded as {SELECT_SEEDS})")
     p.add_argument("--select-finalists", type=int, default=SELECT_FINALISTS, metavar="F",
                    help=f"search.run --select-finalists F with --select-seeds N > 1: only the F best candidates by "
                    f"the first seed are trained from the others (default {SELECT_FINALISTS}; 0: every candidate, as "
@@ -178,6 +199,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("select", "select_images", "finetune_steps", "select_finalists"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0")
+    if "seeds" not in JUDGES[args.select_judge].settings:
+        args.select_seeds = SELECT_SEEDS  # a folder records what its searches did: the supernet judge has no seeds
     if (args.select_seeds == 1 or args.select_finalists >= args.select
             or "finalists" not in JUDGES[args.select_judge].settings):
         args.select_finalists = 0  # every candidate is a finalist (a folder records what its searches did)
@@ -237,6 +260,8 @@ def check_folder(args: argparse.Namespace) -> None:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SystemExit(f"{source}: not a search_vs_random settings file ({e})") from None
         then = {**BEFORE, **then}
+        if then.get("select_judge") in JUDGES and "seeds" not in JUDGES[then["select_judge"]].settings:
+            then["select_seeds"] = SELECT_SEEDS  # lutnas 0.12 and 0.13 recorded the supernet judge's unused seeds
         diff = [k for k in keys if k in then and then[k] != now[k]]
         if diff:
             def show(settings: dict[str, Any]) -> str:
@@ -284,68 +309,64 @@ def select_args(args: argparse.Namespace) -> list[str]:
             args.select_judge, *own]
 
 
-def run_searches(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]]) -> dict[str, Path]:
-    """Run (or resume, or skip when finished) every search, --jobs at a time; label -> its folder."""
-    folders = {label: args.out / "searches" / label for label in plan}
-    common = ["--lut", str(lut), "--space", "fbnet-cifar", "--resolution", str(args.resolution), "--data", args.data,
-              "--limit", str(args.limit), "--epochs", str(args.search_epochs), "--warmup-epochs",
-              str(args.warmup_epochs), "--batch-size", str(args.batch_size),
-              "--seed", str(args.seed), "--threads", str(threads_per_job(args)), "--train-device",
-              args.train_device, "--no-export", "--quiet", *select_args(args)]
-    pending = [label for label in plan if not (folders[label] / "arch.json").exists()]
-    running: dict[str, subprocess.Popen] = {}
-    while pending or running:
-        while pending and len(running) < args.jobs:
-            label = pending.pop(0)
-            folder = folders[label]
-            cmd = ([sys.executable, "-m", "search.run", "--resume", str(folder)] if (folder / "search.json").exists()
-                   else [sys.executable, "-m", "search.run", *common, *plan[label], "--out", str(folder)])
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            say(f"[search {label}] {' '.join(cmd[3:])}")
-            log = open(args.out / "searches" / f"{label}.log", "a")
-            running[label] = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        time.sleep(2)
-        for label, proc in list(running.items()):
-            if proc.poll() is not None:
-                del running[label]
-                if proc.returncode != 0:
-                    raise SystemExit(f"search {label} failed (exit {proc.returncode}): see "
-                                     f"{args.out / 'searches' / (label + '.log')}")
-                say(f"[search {label}] done")
-    return folders
+def search_command(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]], label: str) -> list[str]:
+    """The search.run command of one search: a new one, or ``--resume`` of one that started."""
+    folder = args.out / "searches" / label
+    if (folder / "search.json").exists():
+        return [sys.executable, "-m", "search.run", "--resume", str(folder)]
+    return [sys.executable, "-m", "search.run", "--lut", str(lut), "--space", "fbnet-cifar", "--resolution",
+            str(args.resolution), "--data", args.data, "--limit", str(args.limit), "--epochs", str(args.search_epochs),
+            "--warmup-epochs", str(args.warmup_epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed),
+            "--threads", str(threads_per_job(args)), "--train-device", args.train_device, "--no-export", "--quiet",
+            *select_args(args), *plan[label], "--out", str(folder)]
+
+
+def start_search(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]], label: str) -> subprocess.Popen:
+    """Start one search (resumed where it stopped), its output into OUT/searches/LABEL.log."""
+    cmd = search_command(args, lut, plan, label)
+    (args.out / "searches").mkdir(parents=True, exist_ok=True)
+    say(f"[search {label}] {' '.join(cmd[3:])}")
+    log = open(args.out / "searches" / f"{label}.log", "a")
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
 # ---- 3. random architectures ----------------------------------------------------------------------------
+def draw_group(args: argparse.Namespace, matrix: Any, index: int, label: str, blocks: list[str],
+               argmax: list[str] | None = None) -> list[dict[str, Any]]:
+    """The ``index``-th search's architecture and its random neighbours in latency, drawn with that search's own
+    seed (so the groups can be drawn in any order, each as soon as its search ends). A search whose --select
+    picked another architecture than its argmax has that argmax trained beside it (``"argmax": true``, not one of
+    the random ones), so one run compares the two."""
+    cands = list(matrix.candidates)
+    ms = matrix.predict(blocks)
+    archs = [{"label": label, "group": label, "searched": True, "blocks": blocks, "lut_ms": ms}]
+    known = [blocks] if argmax in (None, blocks) else [blocks, argmax]
+    if len(known) == 2:
+        archs.append({"label": f"{label}/argmax", "group": label, "searched": False, "argmax": True,
+                      "blocks": argmax, "lut_ms": matrix.predict(argmax)})
+    n = args.randoms if label == "target-mid" else args.front_randoms
+    if n:
+        draw, group_seed = DRAWS[args.draw]
+        drawn = draw(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=group_seed(args.seed, index),
+                     exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
+        if len(drawn) < n:  # a search at a corner of the space: its band holds few architectures
+            say(f"[draw] {label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
+                f"{ms:.3f} ms; comparing with those")
+        for j, idx in enumerate(drawn):
+            rb = [cands[k] for k in idx]
+            archs.append({"label": f"{label}/random{j + 1}", "group": label, "searched": False, "blocks": rb,
+                          "lut_ms": matrix.predict(rb)})
+    return archs
+
+
 def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[str]],
                argmax: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
-    """The searched architectures and their random neighbours in latency; kept in OUT/archs.json. A search whose
-    --select picked another architecture than its argmax has that argmax trained beside it (``"argmax": true``,
-    not one of the random ones), so one run compares the two."""
+    """Every search's group (:func:`draw_group`), in the order of ``searched``; kept in OUT/archs.json."""
     path = args.out / "archs.json"
     if path.exists():
         return json.loads(path.read_text())
-    cands = list(matrix.candidates)
-    archs = []
-    for i, (label, blocks) in enumerate(searched.items()):
-        ms = matrix.predict(blocks)
-        archs.append({"label": label, "group": label, "searched": True, "blocks": blocks, "lut_ms": ms})
-        before = (argmax or {}).get(label)
-        known = [blocks] if before in (None, blocks) else [blocks, before]
-        if len(known) == 2:
-            archs.append({"label": f"{label}/argmax", "group": label, "searched": False, "argmax": True,
-                          "blocks": before, "lut_ms": matrix.predict(before)})
-        n = args.randoms if label == "target-mid" else args.front_randoms
-        if n:
-            draw, group_seed = DRAWS[args.draw]
-            drawn = draw(matrix.latency_ms, matrix.fixed_ms, ms, n, tolerance=TOLERANCE, seed=group_seed(args.seed, i),
-                         exclude=[[cands.index(b) for b in k] for k in known], allow_fewer=True)
-            if len(drawn) < n:  # a search at a corner of the space: its band holds few architectures
-                say(f"[draw] {label}: only {len(drawn)} other architectures lie within +-{TOLERANCE:.0%} of its "
-                    f"{ms:.3f} ms; comparing with those")
-            for j, idx in enumerate(drawn):
-                rb = [cands[k] for k in idx]
-                archs.append({"label": f"{label}/random{j + 1}", "group": label, "searched": False, "blocks": rb,
-                              "lut_ms": matrix.predict(rb)})
+    archs = [a for i, (label, blocks) in enumerate(searched.items())
+             for a in draw_group(args, matrix, i, label, blocks, (argmax or {}).get(label))]
     path.write_text(json.dumps(archs, indent=1) + "\n")
     return archs
 
@@ -424,31 +445,110 @@ def threads_per_job(args: argparse.Namespace) -> int:
     return max(1, (os.cpu_count() or 1) // args.jobs) if args.train_device == "cpu" else 1
 
 
-def run_trainings(args: argparse.Namespace, archs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    path = args.out / "trainings.csv"
-    rows = read_trainings(path)
+def training_pool(args: argparse.Namespace) -> ProcessPoolExecutor:
+    """The trainings' worker processes (spawned, each with the images loaded once and its share of the threads)."""
+    return ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(args.data, args.limit, args.test_limit, threads_per_job(args)))
+
+
+def searched_blocks(folder: Path) -> tuple[list[str], list[str] | None]:
+    """A finished search's architecture and, where --select picked another, its argmax (OUT/.../arch.json)."""
+    found = json.loads((folder / "arch.json").read_text())
+    selection = (found.get("search") or {}).get("selection")
+    return found["blocks"], (selection["argmax"] if selection else None)
+
+
+POLL_S = 2.0  # how often the running searches are looked at
+
+
+def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]], matrix: Any,
+                     start: Callable[..., Any] = start_search, pool: Callable[..., Any] = training_pool,
+                     train: Callable[[dict[str, Any]], dict[str, Any]] = _train
+                     ) -> tuple[dict[str, Path], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Steps 2 to 4 on --jobs slots: every search (run, resumed, or skipped when finished), each search's group
+    drawn as soon as that search ends (:func:`draw_group`), and each training of a drawn group run in a slot that
+    no search waits for (a search not yet started goes first: its group's trainings wait for it). Before lutnas
+    0.14 every training waited for every search, and one slot stood idle while the slowest search ended (in
+    svr-36 the mid-target search's --select, 23 minutes after the other two). ``start``, ``pool`` and ``train``
+    start a search, make the trainings' executor and run one training (tests pass stand-ins).
+
+    Returns each search's folder, the architectures (OUT/archs.json: written once every group is drawn, in the
+    plan's order, as :func:`draw_archs` writes them) and the trainings (OUT/trainings.csv, rewritten after each).
+    A failed search stops the others (a search resumes where it stopped) and the run, once the trainings under
+    way are written."""
+    folders = {label: args.out / "searches" / label for label in plan}
+    path, tpath = args.out / "archs.json", args.out / "trainings.csv"
+    saved = json.loads(path.read_text()) if path.exists() else None
+    rows = read_trainings(tpath)
     done = {(r["label"], r["seed"]) for r in rows}
-    tasks = [{"label": a["label"], "blocks": a["blocks"], "seed": s, "epochs": args.train_epochs,
-              "batch_size": args.batch_size, "resolution": args.resolution, "device": args.train_device}
-             for s in range(args.seeds) for a in archs if (a["label"], s) not in done]
-    if not tasks:
-        return rows
-    say(f"[train] {len(tasks)} trainings to run ({len(done)} done), {args.jobs} at a time")
-    start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(args.data, args.limit, args.test_limit, threads_per_job(args))) as pool:
-        futures = {pool.submit(_train, t) for t in tasks}
-        while futures:
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for f in finished:
-                rows.append(f.result())
-                write_trainings(rows, path)
-                r = rows[-1]
-                left = len(futures)
-                eta = (time.perf_counter() - start) / (len(tasks) - left) * left / 60
-                say(f"[train] {r['label']} seed {r['seed']}: {r['test_acc']:.2f}% ({r['seconds']:.0f} s); "
-                    f"{left} left, about {eta:.0f} min")
-    return rows
+    groups: dict[str, list[dict[str, Any]]] = {}
+    queue: list[dict[str, Any]] = []
+
+    def drawn(label: str) -> None:
+        if saved is not None:
+            groups[label] = [a for a in saved if a["group"] == label]
+        else:
+            index = list(plan).index(label)
+            groups[label] = draw_group(args, matrix, index, label, *searched_blocks(folders[label]))
+        tasks = [{"label": a["label"], "blocks": a["blocks"], "seed": s, "epochs": args.train_epochs,
+                  "batch_size": args.batch_size, "resolution": args.resolution, "device": args.train_device}
+                 for s in range(args.seeds) for a in groups[label] if (a["label"], s) not in done]
+        queue.extend(tasks)
+        if tasks:
+            say(f"[train] {label}: {len(tasks)} trainings to run ({args.jobs} at a time with the searches)")
+
+    pending = [label for label in plan if not (folders[label] / "arch.json").exists()]
+    for label in plan:
+        if label not in pending:
+            drawn(label)
+    searches: dict[str, Any] = {}
+    futures: set[Any] = set()
+    seconds: list[float] = []
+    failure = None
+    if pending or queue:
+        with pool(args) as executor:
+            while pending or searches or queue or futures:
+                while pending and len(searches) + len(futures) < args.jobs:
+                    label = pending.pop(0)
+                    searches[label] = start(args, lut, plan, label)
+                while queue and not pending and len(searches) + len(futures) < args.jobs:
+                    futures.add(executor.submit(train, queue.pop(0)))
+                finished: set[Any] = set()
+                if futures:
+                    finished, futures = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(POLL_S)
+                for f in finished:
+                    rows.append(f.result())
+                    write_trainings(rows, tpath)
+                    r = rows[-1]
+                    seconds.append(r["seconds"])
+                    left = len(queue) + len(futures)
+                    more = " and the running searches' groups" if searches or pending else ""
+                    say(f"[train] {r['label']} seed {r['seed']}: {r['test_acc']:.2f}% ({r['seconds']:.0f} s); "
+                        f"{left} left{more}, about {statistics.fmean(seconds) * left / args.jobs / 60:.0f} min")
+                for label, proc in list(searches.items()):
+                    if proc.poll() is None:
+                        continue
+                    del searches[label]
+                    if proc.returncode != 0:
+                        failure = failure or (f"search {label} failed (exit {proc.returncode}): see "
+                                              f"{args.out / 'searches' / (label + '.log')}")
+                        pending.clear()
+                        queue.clear()
+                        for other in searches.values():
+                            other.terminate()  # resumable: a second run continues it
+                    elif failure is None:
+                        say(f"[search {label}] done")
+                        drawn(label)
+    if failure:
+        raise SystemExit(failure)
+    archs = [a for label in plan for a in groups[label]]
+    if saved is None:
+        from lutnas.files import write_atomic
+
+        write_atomic(path, json.dumps(archs, indent=1) + "\n")
+    return folders, archs, rows
 
 
 # ---- 5. the supernet's ranking ------------------------------------------------------------------------
@@ -721,13 +821,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"[plan] LUT range mid-point {target:.3f} ms")
     plan = search_plan(args, target)
     rank_with(args, plan)
-    folders = run_searches(args, lut, plan)
-    found = {label: json.loads((f / "arch.json").read_text()) for label, f in folders.items()}
-    searched = {label: a["blocks"] for label, a in found.items()}
-    argmax = {label: a["search"]["selection"]["argmax"] for label, a in found.items()
-              if (a.get("search") or {}).get("selection")}
-    archs = draw_archs(args, matrix, searched, argmax)
-    trainings = run_trainings(args, archs)
+    folders, archs, trainings = search_and_train(args, lut, plan, matrix)
     ranking = supernet_ranking(args, folders, archs)
     summary = summarize(args, archs, trainings, ranking, target)
     summary["minutes"] = (time.perf_counter() - start) / 60

@@ -121,23 +121,24 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
 def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     svr = load_benchmark()
     args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
-    assert svr.select_args(args()) == ["--select", "20", "--select-images", "30000", "--select-judge", "supernet",
-                                       "--select-steps", "150"]
+    # the default since lutnas 0.14: trained from scratch, the best 5 of 20 by the first seed from 3 seeds
+    assert svr.select_args(args()) == ["--select", "20", "--select-images", "30000", "--select-judge", "scratch",
+                                       "--select-seeds", "3", "--select-finalists", "5"]
+    assert svr.select_args(args("--select-judge", "supernet")) == \
+        ["--select", "20", "--select-images", "30000", "--select-judge", "supernet", "--select-steps", "150"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
-    assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0")) == \
-        ["--select", "4", "--select-images", "0", "--select-judge", "supernet"]
-    assert svr.select_args(args("--select-judge", "scratch"))[-6:] == ["--select-judge", "scratch",
-                                                                       "--select-seeds", "1", "--select-finalists", "0"]
-    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3"))[-4:] == \
-        ["--select-seeds", "3", "--select-finalists", "5"]
-    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3", "--select-finalists", "2"))[-1] \
-        == "2"
+    assert svr.select_args(args("--select", "4", "--finetune-steps", "0", "--select-images", "0", "--select-judge",
+                                "supernet")) == ["--select", "4", "--select-images", "0", "--select-judge", "supernet"]
+    assert svr.select_args(args("--select-seeds", "1"))[-6:] == ["--select-judge", "scratch",
+                                                                 "--select-seeds", "1", "--select-finalists", "0"]
+    assert svr.select_args(args("--select-finalists", "2"))[-1] == "2"
     # finalists of all the candidates (20 at the default --select) are every candidate: recorded as 0
-    assert svr.select_args(args("--select-judge", "scratch", "--select-seeds", "3", "--select-finalists", "20"))[-1] \
-        == "0"
-    assert "--select-seeds" not in svr.select_args(args("--select-seeds", "3"))  # the supernet judge has no seeds
-    assert "--select-finalists" not in svr.select_args(args("--select-seeds", "3"))
-    assert "--select-steps" not in svr.select_args(args("--select-judge", "scratch"))  # it fine-tunes nothing
+    assert svr.select_args(args("--select-finalists", "20"))[-1] == "0"
+    supernet3 = args("--select-judge", "supernet", "--select-seeds", "3")
+    assert "--select-seeds" not in svr.select_args(supernet3)  # the supernet judge has no seeds
+    assert "--select-finalists" not in svr.select_args(supernet3)
+    assert supernet3.select_seeds == 1 and supernet3.select_finalists == 0  # and records none
+    assert "--select-steps" not in svr.select_args(args())  # the scratch judge fine-tunes nothing
 
 
 @pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps", "--select-finalists"])
@@ -248,8 +249,10 @@ def test_a_new_folder_records_its_settings_and_a_continue_with_others_is_refused
                         (["--betas", "", "--seed", "4"], "--betas 0.6,1.5 --seed 3, not --betas '' --seed 4"),
                         (["--select-images", "0"], "--select-images 30000, not --select-images 0"),
                         (["--select", "10"], "--select 20, not --select 10"),  # a folder of 0.10.3's default
-                        (["--select-judge", "scratch"], "--select-judge supernet, not --select-judge scratch"),
-                        (["--select-seeds", "3"], "--select-seeds 1, not --select-seeds 3")]:
+                        (["--select-judge", "supernet"], "--select-judge scratch --select-seeds 3 "
+                         "--select-finalists 5, not --select-judge supernet --select-seeds 1 --select-finalists 0"),
+                        (["--select-seeds", "1"], "--select-seeds 3 --select-finalists 5, not --select-seeds 1 "
+                         "--select-finalists 0")]:
         with pytest.raises(SystemExit) as stop:
             svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3", *flags]))
         assert stop.value.code == (f"{out / 'run.json'}: {out} was started with {said}: pass the same settings to "
@@ -263,36 +266,41 @@ def test_a_folder_of_lutnas_0_10_0_drew_uniformly_and_is_continued_only_so(svr, 
     band, so a continued run (which would draw the rest, say after its searches) must draw them so too."""
     out = tmp_path / "svr-21"
     out.mkdir()
-    settings = {k: getattr(svr.parse_args(["--out", "x", "--seed", "17", "--betas", ""]), k) for k in svr.KEPT}
-    del settings["draw"]
+    old = ["--seed", "17", "--betas", "", "--select-judge", "supernet"]
+    settings = {k: getattr(svr.parse_args(["--out", "x", *old]), k) for k in svr.KEPT}
+    for later in ("draw", "select_judge", "select_seeds", "select_finalists"):  # 0.10.1, 0.11, 0.12, 0.13
+        del settings[later]
     (out / "run.json").write_text(json.dumps({"format": 1, "settings": settings}))
     with pytest.raises(SystemExit) as stop:
-        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", ""]))
+        svr.check_folder(svr.parse_args(["--out", str(out), *old]))
     assert stop.value.code == (f"{out / 'run.json'}: {out} was started with --draw uniform, not --draw stratified: "
                                "pass the same settings to continue it, or another --out")
-    svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform"]))
+    svr.check_folder(svr.parse_args(["--out", str(out), *old, "--draw", "uniform"]))
     assert "draw" not in json.loads((out / "run.json").read_text())["settings"]  # left as it was
-    # nor --select-judge (lutnas 0.11): its searches were judged by the fine-tuned supernet
-    with pytest.raises(SystemExit, match="started with --select-judge supernet, not --select-judge scratch"):
+    # nor the scratch judge (lutnas 0.11; the default since 0.14): its searches were judged by the fine-tuned supernet
+    with pytest.raises(SystemExit) as stop:
+        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform"]))
+    assert "started with --select-judge supernet --select-seeds 1 --select-finalists 0, not --select-judge scratch " \
+        "--select-seeds 3 --select-finalists 5:" in str(stop.value.code)
+    with pytest.raises(SystemExit, match="started with --select-judge supernet, not --select-judge scratch:"):
         svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
-                                         "--select-judge", "scratch"]))
-    # nor --select-seeds (lutnas 0.12): a scratch judge trained each candidate once
-    with pytest.raises(SystemExit, match="started with --select-seeds 1, not --select-seeds 2"):
-        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
-                                         "--select-seeds", "2"]))
+                                         "--select-seeds", "1"]))
 
 
 def test_a_folder_of_lutnas_0_12_trained_every_candidate_from_every_seed(svr, tmp_path):
     """run.json of lutnas 0.12 does not record --select-finalists: a folder judged by the scratch judge of 3 seeds
     trained every candidate 3 times, so it is continued only with --select-finalists 0; a folder of one seed (or
-    the supernet judge) has no finalists and continues with the defaults."""
+    the supernet judge, whose unused --select-seeds 0.12 recorded) has no finalists and continues without one."""
     scratch3 = ["--seed", "17", "--select-judge", "scratch", "--select-seeds", "3"]
-    for name, flags in (("svr-s3", scratch3), ("svr-s1", ["--seed", "17", "--select-judge", "scratch"]),
-                        ("svr-sn", ["--seed", "17", "--select-seeds", "3"])):
+    scratch1 = ["--seed", "17", "--select-judge", "scratch", "--select-seeds", "1"]
+    supernet = ["--seed", "17", "--select-judge", "supernet"]
+    for name, flags in (("svr-s3", scratch3), ("svr-s1", scratch1), ("svr-sn", supernet)):
         out = tmp_path / name
         out.mkdir()
         settings = {k: getattr(svr.parse_args(["--out", "x", *flags]), k) for k in svr.KEPT}
         del settings["select_finalists"]
+        if name == "svr-sn":
+            settings["select_seeds"] = 3  # `--select-seeds 3` beside the supernet judge, recorded as given
         (out / "run.json").write_text(json.dumps({"format": 1, "settings": settings}))
     with pytest.raises(SystemExit) as stop:
         svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s3"), *scratch3]))
@@ -300,8 +308,10 @@ def test_a_folder_of_lutnas_0_12_trained_every_candidate_from_every_seed(svr, tm
                                "--select-finalists 0, not --select-finalists 5: pass the same settings to continue "
                                "it, or another --out")
     svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s3"), *scratch3, "--select-finalists", "0"]))
-    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s1"), "--seed", "17", "--select-judge", "scratch"]))
-    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-sn"), "--seed", "17", "--select-seeds", "3"]))
+    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s1"), *scratch1]))
+    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-sn"), *supernet]))
+    svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-sn"), *supernet, "--select-seeds", "3"]))
+    assert json.loads((tmp_path / "svr-sn" / "run.json").read_text())["settings"]["select_seeds"] == 3  # as it was
     # a new folder of 3 seeds records its finalists, and refuses another count
     out = tmp_path / "svr-new"
     svr.check_folder(svr.parse_args(["--out", str(out), *scratch3]))

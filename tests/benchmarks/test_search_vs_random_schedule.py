@@ -1,0 +1,179 @@
+"""benchmarks/search_vs_random.py's steps 2 to 4 on --jobs slots (search_and_train): a search's group is drawn and
+trained as soon as that search ends, in slots no search waits for. The searches and trainings are stand-ins
+with set durations (the real ones take minutes); the draws, files and the schedule are the script's own."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.benchmarks.test_search_vs_random import load_benchmark
+
+CANDS = ["a", "b", "c", "d"]
+TABLE = np.random.default_rng(2).uniform(0.02, 0.1, size=(12, 4))
+MATRIX = SimpleNamespace(latency_ms=TABLE, fixed_ms=0.1, candidates=CANDS,
+                         predict=lambda blocks: 0.1 + sum(TABLE[i][CANDS.index(b)] for i, b in enumerate(blocks)))
+# what each search returns (blocks, argmax) and how long it runs (s): the mid-target search the longest, as its
+# --select judges the slowest candidates
+FOUND = {"target-mid": (["b", "c"] * 6, ["c", "b"] * 6), "fbnet-b0.6": (["a"] * 12, None),
+         "fbnet-b1.5": (["a", "b"] + ["a"] * 10, None)}
+SECONDS = {"target-mid": 1.5, "fbnet-b0.6": 0.1, "fbnet-b1.5": 0.1}
+TRAIN_S = 0.03
+
+
+@pytest.fixture(scope="module")
+def svr():
+    module = load_benchmark()
+    module.POLL_S = 0.005
+    return module
+
+
+class Clock:
+    """What ran when, and how many slots were busy at most."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.busy = self.most = 0
+        self.events: list[tuple[float, str]] = []
+
+    def enter(self, what: str) -> None:
+        with self.lock:
+            self.busy += 1
+            self.most = max(self.most, self.busy)
+            self.events.append((time.monotonic(), "start " + what))
+
+    def leave(self, what: str) -> None:
+        with self.lock:
+            self.busy -= 1
+            self.events.append((time.monotonic(), "end " + what))
+
+    def when(self, event: str) -> float:
+        return next(t for t, e in self.events if e == event)
+
+
+class FakeSearch:
+    """A search.run that writes its arch.json after SECONDS[label] (exit ``code``), as Popen's poll() shows it."""
+
+    def __init__(self, clock: Clock, folder, label: str, code: int = 0):
+        self.clock, self.folder, self.label, self.code = clock, folder, label, code
+        self.ends = time.monotonic() + SECONDS[label]
+        self.returncode = None
+        self.terminated = False
+        clock.enter(f"search {label}")
+
+    def poll(self):
+        if self.returncode is None and time.monotonic() >= self.ends:
+            if self.code == 0:
+                blocks, argmax = FOUND[self.label]
+                selection = {"argmax": argmax} if argmax else None
+                self.folder.mkdir(parents=True, exist_ok=True)
+                found = {"blocks": blocks, "search": {"selection": selection}}
+                (self.folder / "arch.json").write_text(json.dumps(found))
+            self.returncode = self.code
+            self.clock.leave(f"search {self.label}")
+        return self.returncode
+
+    def terminate(self):
+        self.terminated = True
+        self.ends = time.monotonic()
+
+
+def stand_ins(clock: Clock, fail: str | None = None, started: list | None = None):
+    def start(args, lut, plan, label):
+        proc = FakeSearch(clock, args.out / "searches" / label, label, code=1 if label == fail else 0)
+        if started is not None:
+            started.append(proc)
+        return proc
+
+    def train(task):
+        clock.enter(f"train {task['label']} {task['seed']}")
+        time.sleep(TRAIN_S)
+        clock.leave(f"train {task['label']} {task['seed']}")
+        return {"label": task["label"], "seed": task["seed"], "test_acc": 80.0 + task["seed"], "seconds": TRAIN_S}
+
+    return dict(start=start, pool=lambda args: ThreadPoolExecutor(args.jobs), train=train)
+
+
+def args_for(svr, out, *more):
+    return svr.parse_args(["--out", str(out), "--randoms", "3", "--front-randoms", "2", "--seeds", "2", *more])
+
+
+def test_the_fast_searches_groups_train_while_the_slow_search_runs(svr, tmp_path):
+    """--jobs 2, three searches: the third starts when the first fast one ends; when it ends too, the two fast
+    groups' trainings fill the slot while the mid-target search runs on; at most 2 things run at once. The
+    architectures are those the all-at-once draw gives (lutnas 0.13's), and every training is kept once."""
+    clock = Clock()
+    args = args_for(svr, tmp_path / "svr")
+    plan = svr.search_plan(args, 0.5)
+    folders, archs, rows = svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **stand_ins(clock))
+    assert clock.most == 2
+    assert clock.when("start search fbnet-b1.5") >= clock.when("end search fbnet-b0.6")
+    mid_end = clock.when("end search target-mid")
+    fast = [t for t, e in clock.events if e.startswith("start train fbnet")]
+    assert len(fast) == 2 * 2 * 3  # 2 searches x (searched + 2 random) x 2 seeds
+    assert max(fast) < mid_end  # every fast-corner training ran beside the mid-target search
+    assert min(t for t, e in clock.events if e.startswith("start train target-mid")) >= mid_end
+
+    once = tmp_path / "once"
+    once.mkdir()
+    expected = svr.draw_archs(args_for(svr, once), MATRIX, {k: v[0] for k, v in FOUND.items()},
+                              {k: v[1] for k, v in FOUND.items() if v[1]})
+    assert archs == expected == json.loads((tmp_path / "svr" / "archs.json").read_text())
+    assert [a["label"] for a in archs][:2] == ["target-mid", "target-mid/argmax"]
+    saved = svr.read_trainings(tmp_path / "svr" / "trainings.csv")
+    assert sorted((r["label"], r["seed"]) for r in saved) == sorted((a["label"], s) for a in archs for s in (0, 1))
+    assert saved == rows and folders == {label: tmp_path / "svr" / "searches" / label for label in plan}
+
+    # a second run starts nothing and trains nothing: every file is as it was
+    before = {p.name: p.read_bytes() for p in (tmp_path / "svr").glob("*.*")}
+    again = stand_ins(Clock())
+    again["start"] = again["train"] = None  # would raise if called
+    assert svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **again)[1:] == (archs, rows)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "svr").glob("*.*")} == before
+
+
+def test_one_job_runs_the_searches_first_then_the_trainings(svr, tmp_path):
+    clock = Clock()
+    args = args_for(svr, tmp_path / "svr", "--jobs", "1")
+    svr.search_and_train(args, tmp_path / "lut.csv", svr.search_plan(args, 0.5), MATRIX, **stand_ins(clock))
+    assert clock.most == 1
+    kinds = [e.split()[1] for t, e in clock.events if e.startswith("start")]
+    assert kinds == ["search"] * 3 + ["train"] * (5 * 2 + 2 * 3 * 2)  # mid: searched, argmax, 3 random
+
+
+def test_an_interrupted_run_trains_only_what_is_missing(svr, tmp_path):
+    """A finished search is not run again; trainings.csv's rows are not trained again."""
+    clock = Clock()
+    args = args_for(svr, tmp_path / "svr")
+    plan = svr.search_plan(args, 0.5)
+    first = svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **stand_ins(clock))
+    rows = first[2]
+    kept = [r for r in rows if r["label"] != "fbnet-b0.6/random1"]
+    svr.write_trainings(kept, tmp_path / "svr" / "trainings.csv")
+    (tmp_path / "svr" / "archs.json").unlink()  # as if stopped before the mid-target search ended
+    (tmp_path / "svr" / "searches" / "target-mid" / "arch.json").unlink()
+    clock = Clock()
+    _, archs, rows = svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **stand_ins(clock))
+    assert [e for _, e in clock.events if e.startswith("start")] == [
+        "start search target-mid", "start train fbnet-b0.6/random1 0", "start train fbnet-b0.6/random1 1"]
+    assert archs == first[1]
+    assert sorted((r["label"], r["seed"]) for r in rows) == sorted((r["label"], r["seed"]) for r in first[2])
+
+
+def test_a_failed_search_stops_the_others_and_keeps_the_trainings_under_way(svr, tmp_path, capsys):
+    clock, started = Clock(), []
+    args = args_for(svr, tmp_path / "svr")
+    plan = svr.search_plan(args, 0.5)
+    with pytest.raises(SystemExit) as stop:
+        svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **stand_ins(clock, "fbnet-b0.6", started))
+    assert stop.value.code == (f"search fbnet-b0.6 failed (exit 1): see "
+                               f"{tmp_path / 'svr' / 'searches' / 'fbnet-b0.6.log'}")
+    assert [p.label for p in started] == ["target-mid", "fbnet-b0.6"]  # fbnet-b1.5 never started
+    assert started[0].terminated and not (tmp_path / "svr" / "archs.json").exists()
+    assert "[search target-mid] done" not in capsys.readouterr().err

@@ -9,7 +9,8 @@ finished runs' own trainings:
 
 - the networks of one latency band differ in true accuracy by a Gaussian of sd ``spread``;
 - one training (one seed) measures a network with Gaussian noise of sd ``noise``, so the benchmark's mean of
-  --seeds trainings with sd noise/sqrt(seeds);
+  --seeds trainings with sd noise/sqrt(seeds) (--seeds read from the runs: the most common number of trainings
+  of their random networks);
 - a search hands --select candidates of that band to a judge; the judge measures each as noisily as
   ``judge_seeds`` trainings would (None: it knows the true accuracy, the oracle; 0: it knows nothing, a random
   pick) and picks the best it sees;
@@ -34,6 +35,7 @@ import json
 import math
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
@@ -129,6 +131,13 @@ def read_groups(runs: Sequence[Path]) -> dict[str, list[list[list[float]]]]:
     return kinds
 
 
+def truth_seeds(kinds: dict[str, list[list[list[float]]]]) -> int:
+    """How many trainings the benchmark averaged per network (its --seeds): the most common count among the runs'
+    random networks (3 by default; a network cut short by an interrupted run has fewer)."""
+    counts = Counter(len(accs) for groups in kinds.values() for group in groups for accs in group)
+    return counts.most_common(1)[0][0] if counts else 3
+
+
 def observed(runs: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
     """Each run's summary.json groups, by group type (runs without a summary are left out)."""
     kinds: dict[str, list[dict[str, Any]]] = {"target-mid": [], "fbnet": []}
@@ -144,7 +153,9 @@ def observed(runs: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
 
 def report(runs: Sequence[Path], ks: Sequence[int], draws: int) -> list[str]:
     groups, seen = read_groups(runs), observed(runs)
-    lines = []
+    seeds = truth_seeds(groups)
+    lines = [f"every network measured by the mean of {seeds} training{'s' * (seeds != 1)}, as these runs measured "
+             "most of their random networks (--seeds)", ""]
     mid = fit(groups["target-mid"])
     lines += [f"target-mid: {mid.networks} random networks in {mid.groups} run{'s' * (mid.groups != 1)}: a "
               f"training's seed noise sd {mid.noise:.2f} points, the networks' true spread sd {mid.spread:.2f}",
@@ -153,7 +164,7 @@ def report(runs: Sequence[Path], ks: Sequence[int], draws: int) -> list[str]:
         for judge, name in JUDGES:
             if judge == 0 and k != ks[0]:
                 continue  # a random pick does not depend on k
-            r = simulate(mid, k, judge, 10, draws=draws)
+            r = simulate(mid, k, judge, 10, truth_seeds=seeds, draws=draws)
             what = name if judge == 0 else f"{name}, --select {k}"
             lines.append(f"  {what:<{W}}{r['beaten']:>12.2f}{r['at_least'][8]:>11.0%}")
     if seen["target-mid"]:
@@ -172,7 +183,7 @@ def report(runs: Sequence[Path], ks: Sequence[int], draws: int) -> list[str]:
             for judge, name in JUDGES:
                 if judge == 0 and k != ks[0]:
                     continue
-                two, four = (simulate(fast, k, judge, m, draws=draws)["front"] for m in (2, 4))
+                two, four = (simulate(fast, k, judge, m, truth_seeds=seeds, draws=draws)["front"] for m in (2, 4))
                 what = name if judge == 0 else f"{name}, --select {k}"
                 lines.append(f"  {what:<{W}}{two:>18.0%}{four:>7.0%}")
         on = [g["on_or_above_front"] for g in seen["fbnet"] if g.get("on_or_above_front") is not None]

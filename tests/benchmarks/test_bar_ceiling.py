@@ -13,7 +13,7 @@ from tests.conftest import FIXTURES, ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bar_ceiling import Fit, fit, read_groups, simulate  # noqa: E402
+from bar_ceiling import Fit, fit, read_groups, simulate, truth_seeds  # noqa: E402
 
 MODEL = FIXTURES / "svr" / "model"  # 2 random networks per group of 2 seeds each: noise var 2, spread var 1
 SVR10 = FIXTURES / "svr" / "svr-10"
@@ -74,7 +74,7 @@ def test_the_report_of_real_and_hand_made_runs():
     seen = [line for line in out.splitlines() if line.startswith("  observed (the runs' summary.json)")]
     assert len(seen) == 2 and seen[0].split()[-4:] == ["9.00", "100%", "(1", "run)"]  # svr-10 has no summary
     assert "50%  (1 of 2 searches" in seen[1]
-    rows = {line[:50].strip(): line[50:].split() for line in out.splitlines()[:10] if line.startswith("  ")}
+    rows = {line[:50].strip(): line[50:].split() for line in out.splitlines()[:12] if line.startswith("  ")}
     assert float(rows["a random pick"][0]) == pytest.approx(5.0, abs=0.1)
     oracle = float(rows["oracle (knows the true accuracy), --select 20"][0])
     assert float(rows["judge as noisy as 1 training, --select 10"][0]) < oracle <= 10
@@ -109,3 +109,17 @@ def test_output_into_a_closed_pipe_stops_without_a_traceback():
     proc.stdout.close()  # before the simulation ends and it prints
     err = proc.stderr.read()
     assert proc.wait(timeout=300) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_the_truth_is_modelled_with_the_runs_own_seeds():
+    """The benchmark's truth is the mean of its --seeds trainings: the hand-made runs trained 2 seeds (one network
+    of 1, cut short), svr-10 trained 3; the report says which and simulates with it (3 would give other numbers)."""
+    assert truth_seeds(read_groups([MODEL])) == 2 and truth_seeds(read_groups([SVR10])) == 3
+    assert truth_seeds({"target-mid": [], "fbnet": []}) == 3
+    out = run_script(MODEL, "--select", "20").stdout.splitlines()
+    assert out[0] == "every network measured by the mean of 2 trainings, as these runs measured most of their " \
+                     "random networks (--seeds)"
+    model = fit(read_groups([MODEL])["target-mid"])
+    oracle = next(line for line in out if line.startswith("  oracle (knows the true accuracy), --select 20"))
+    assert oracle.split()[-2] == f"{simulate(model, 20, None, 10, truth_seeds=2)['beaten']:.2f}"
+    assert oracle.split()[-2] != f"{simulate(model, 20, None, 10, truth_seeds=3)['beaten']:.2f}"

@@ -474,8 +474,8 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
 
     Returns each search's folder, the architectures (OUT/archs.json: written once every group is drawn, in the
     plan's order, as :func:`draw_archs` writes them) and the trainings (OUT/trainings.csv, rewritten after each).
-    A failed search stops the others (a search resumes where it stopped) and the run, once the trainings under
-    way are written."""
+    A failed search or training stops the running searches (a search resumes where it stopped) and the run, with
+    one line, once the trainings under way are written."""
     folders = {label: args.out / "searches" / label for label in plan}
     path, tpath = args.out / "archs.json", args.out / "trainings.csv"
     saved = json.loads(path.read_text()) if path.exists() else None
@@ -502,9 +502,18 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
         if label not in pending:
             drawn(label)
     searches: dict[str, Any] = {}
-    futures: set[Any] = set()
+    futures: dict[Any, dict[str, Any]] = {}  # a running training -> its task
     seconds: list[float] = []
     failure = None
+
+    def stop(why: str) -> None:
+        nonlocal failure
+        failure = failure or why
+        pending.clear()
+        queue.clear()
+        for other in searches.values():
+            other.terminate()  # resumable: a second run continues it
+
     if pending or queue:
         with pool(args) as executor:
             while pending or searches or queue or futures:
@@ -512,14 +521,20 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
                     label = pending.pop(0)
                     searches[label] = start(args, lut, plan, label)
                 while queue and not pending and len(searches) + len(futures) < args.jobs:
-                    futures.add(executor.submit(train, queue.pop(0)))
+                    task = queue.pop(0)
+                    futures[executor.submit(train, task)] = task
                 finished: set[Any] = set()
                 if futures:
-                    finished, futures = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                    finished = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED).done
                 else:
                     time.sleep(POLL_S)
                 for f in finished:
-                    rows.append(f.result())
+                    task = futures.pop(f)
+                    try:
+                        rows.append(f.result())
+                    except Exception as e:  # noqa: BLE001  (a worker's error or its death, as one line)
+                        stop(f"training {task['label']} seed {task['seed']} failed: {type(e).__name__}: {e}")
+                        continue
                     write_trainings(rows, tpath)
                     r = rows[-1]
                     seconds.append(r["seconds"])
@@ -532,12 +547,8 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
                         continue
                     del searches[label]
                     if proc.returncode != 0:
-                        failure = failure or (f"search {label} failed (exit {proc.returncode}): see "
-                                              f"{args.out / 'searches' / (label + '.log')}")
-                        pending.clear()
-                        queue.clear()
-                        for other in searches.values():
-                            other.terminate()  # resumable: a second run continues it
+                        stop(f"search {label} failed (exit {proc.returncode}): see "
+                             f"{args.out / 'searches' / (label + '.log')}")
                     elif failure is None:
                         say(f"[search {label}] done")
                         drawn(label)

@@ -177,3 +177,26 @@ def test_a_failed_search_stops_the_others_and_keeps_the_trainings_under_way(svr,
     assert [p.label for p in started] == ["target-mid", "fbnet-b0.6"]  # fbnet-b1.5 never started
     assert started[0].terminated and not (tmp_path / "svr" / "archs.json").exists()
     assert "[search target-mid] done" not in capsys.readouterr().err
+
+
+def test_a_failed_training_is_one_line_and_stops_the_running_search(svr, tmp_path):
+    """A training that raises (in the real pool: a worker's error, or a worker killed) stops the run with one line
+    naming it; the search still running is stopped (it resumes), the trainings already made are kept."""
+    clock, started = Clock(), []
+    parts = stand_ins(clock, started=started)
+    fine = parts["train"]
+
+    def train(task):
+        if task["label"] == "fbnet-b0.6/random2":
+            raise RuntimeError("out of memory")
+        return fine(task)
+
+    parts["train"] = train
+    args = args_for(svr, tmp_path / "svr")
+    with pytest.raises(SystemExit) as stop:
+        svr.search_and_train(args, tmp_path / "lut.csv", svr.search_plan(args, 0.5), MATRIX, **parts)
+    assert stop.value.code == "training fbnet-b0.6/random2 seed 0 failed: RuntimeError: out of memory"
+    assert started[0].label == "target-mid" and started[0].terminated
+    kept = svr.read_trainings(tmp_path / "svr" / "trainings.csv")
+    assert [(r["label"], r["seed"]) for r in kept] == [("fbnet-b0.6", 0), ("fbnet-b0.6/random1", 0)]
+    assert not (tmp_path / "svr" / "archs.json").exists()

@@ -199,8 +199,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("select", "select_images", "finetune_steps", "select_finalists"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0")
-    if "seeds" not in JUDGES[args.select_judge].settings:
-        args.select_seeds = SELECT_SEEDS  # a folder records what its searches did: the supernet judge has no seeds
+    args.select_seeds = recorded_seeds(args.select_judge, args.select_seeds)
     if (args.select_seeds == 1 or args.select_finalists >= args.select
             or "finalists" not in JUDGES[args.select_judge].settings):
         args.select_finalists = 0  # every candidate is a finalist (a folder records what its searches did)
@@ -211,6 +210,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except ValueError:
         p.error(f"--betas must be numbers separated by commas, got {args.betas!r}")
     return args
+
+
+def recorded_seeds(judge: str, seeds: int) -> int:
+    """--select-seeds as a folder records it: ``seeds`` for a judge that trains seeds, 1 for one that has none
+    (the fine-tuned supernet), whatever was given, so a folder records what its searches did."""
+    return seeds if judge not in JUDGES or "seeds" in JUDGES[judge].settings else SELECT_SEEDS
 
 
 def say(*parts: Any) -> None:
@@ -260,8 +265,7 @@ def check_folder(args: argparse.Namespace) -> None:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SystemExit(f"{source}: not a search_vs_random settings file ({e})") from None
         then = {**BEFORE, **then}
-        if then.get("select_judge") in JUDGES and "seeds" not in JUDGES[then["select_judge"]].settings:
-            then["select_seeds"] = SELECT_SEEDS  # lutnas 0.12 and 0.13 recorded the supernet judge's unused seeds
+        then["select_seeds"] = recorded_seeds(then["select_judge"], then["select_seeds"])  # 0.12, 0.13: as given
         diff = [k for k in keys if k in then and then[k] != now[k]]
         if diff:
             def show(settings: dict[str, Any]) -> str:
@@ -367,8 +371,15 @@ def draw_archs(args: argparse.Namespace, matrix: Any, searched: dict[str, list[s
         return json.loads(path.read_text())
     archs = [a for i, (label, blocks) in enumerate(searched.items())
              for a in draw_group(args, matrix, i, label, blocks, (argmax or {}).get(label))]
-    path.write_text(json.dumps(archs, indent=1) + "\n")
+    write_archs(path, archs)
     return archs
+
+
+def write_archs(path: Path, archs: list[dict[str, Any]]) -> None:
+    """OUT/archs.json, written atomically (lutnas.files)."""
+    from lutnas.files import write_atomic
+
+    write_atomic(path, json.dumps(archs, indent=1) + "\n")
 
 
 # ---- 4. trainings ----------------------------------------------------------------------------------------
@@ -556,9 +567,7 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
         raise SystemExit(failure)
     archs = [a for label in plan for a in groups[label]]
     if saved is None:
-        from lutnas.files import write_atomic
-
-        write_atomic(path, json.dumps(archs, indent=1) + "\n")
+        write_archs(path, archs)
     return folders, archs, rows
 
 

@@ -178,6 +178,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="search.run --select-images N for every search: spare training images outside --limit that "
                    f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "
                    f"search.run's default, {RUN_SELECT_IMAGES}; 0: the theta split alone, as before lutnas 0.9)")
+    p.add_argument("--select-jobs", type=int, default=None, metavar="N",
+                   help="search.run --select-jobs N for every search judged by --select-judge scratch on the CPU: "
+                   "N candidates trained at a time, each in a worker with the search's threads (default: --jobs, "
+                   "since lutnas 0.15, so that the mid-target search's judging, the longest part of a run, uses "
+                   "the cores the other searches leave idle; it changes no result)")
     p.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, metavar="N",
                    help="the second judge of the supernet's ranking: fine-tune a copy of each architecture's "
                    f"supernet weights N batches before testing it (default {FINETUNE_STEPS}; 0: only the weights "
@@ -196,6 +201,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "select_seeds"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
+    args.select_jobs = args.jobs if args.select_jobs is None else args.select_jobs
+    if args.select_jobs < 1:
+        p.error("--select-jobs must be >= 1")
     for name in ("select", "select_images", "finetune_steps", "select_finalists"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0")
@@ -316,13 +324,21 @@ def select_args(args: argparse.Namespace) -> list[str]:
 def search_command(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]], label: str) -> list[str]:
     """The search.run command of one search: a new one, or ``--resume`` of one that started."""
     folder = args.out / "searches" / label
+    jobs = judging(args)
     if (folder / "search.json").exists():
-        return [sys.executable, "-m", "search.run", "--resume", str(folder)]
+        return [sys.executable, "-m", "search.run", "--resume", str(folder), *jobs]
     return [sys.executable, "-m", "search.run", "--lut", str(lut), "--space", "fbnet-cifar", "--resolution",
             str(args.resolution), "--data", args.data, "--limit", str(args.limit), "--epochs", str(args.search_epochs),
             "--warmup-epochs", str(args.warmup_epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed),
             "--threads", str(threads_per_job(args)), "--train-device", args.train_device, "--no-export", "--quiet",
-            *select_args(args), *plan[label], "--out", str(folder)]
+            *select_args(args), *jobs, *plan[label], "--out", str(folder)]
+
+
+def judging(args: argparse.Namespace) -> list[str]:
+    """search.run's --select-jobs, where its judge trains candidates in workers (the scratch judge, on the CPU)."""
+    if args.select_jobs > 1 and args.select and args.train_device == "cpu" and JUDGES[args.select_judge].pool:
+        return ["--select-jobs", str(args.select_jobs)]
+    return []
 
 
 def start_search(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]], label: str) -> subprocess.Popen:

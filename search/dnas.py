@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from search.data import Splits, batches, num_batches
-from search.torch_device import batch_to
+from search.torch_device import batch_to, eval_batch
 from search.latency import LatencyTerm
 from search.loss import search_loss
 from search.config import LAT_UNITS, Dist, SearchConfig
@@ -211,8 +211,8 @@ class Searcher:
         self.recalibrate(index)
         mask = F.one_hot(index, self.net.theta.shape[1]).float()
         total = correct = seen = 0.0
-        for x, y in batches(self.splits.train_theta, 256, self.size, shuffle=False, rank=self.dist.rank,
-                            world=self.dist.world):
+        for x, y in batches(self.splits.train_theta, eval_batch(self.device), self.size, shuffle=False,
+                            rank=self.dist.rank, world=self.dist.world):
             x, y = batch_to(x, self.device), y.to(self.device)
             logits = self.net(x, mask, index, soft=False)
             total += float(F.cross_entropy(logits, y, reduction="sum"))

@@ -36,7 +36,7 @@ metrics.csv (a row per epoch), theta.png and curves.png, model.onnx of the deriv
 and checkpoint.pt after every epoch (Ctrl-C keeps it; --resume continues to the same result).
 """
 
-RESUME_FLAGS = frozenset({"resume", "quiet"})  # the flags that may accompany --resume
+RESUME_FLAGS = frozenset({"resume", "quiet", "select_jobs"})  # the flags that may accompany --resume
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"training images outside --limit, never loaded by the search, that --select tests on "
                         f"beside the theta split (default {SELECT_IMAGES}; fewer when the data holds fewer, none "
                         f"without --limit; 0: the theta split alone, as before lutnas 0.9)")
+    p.add_argument("--select-jobs", type=int, default=1, metavar="N",
+                   help="judge N candidates of --select-judge scratch at a time, each in a worker process with "
+                        "--threads torch threads (default 1: one at a time in the search's process; the same "
+                        "results either way; e.g. --threads 1 --select-jobs 2 on 2 cores; CPU only, and allowed "
+                        "with --resume)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--train-device", choices=TRAIN_DEVICES, default="cpu",
@@ -221,6 +226,8 @@ def search(args: argparse.Namespace) -> int:
     from search.supernet import Supernet
 
     cfg, run, out = _settings(args, getattr(args, "given", None))
+    if args.select_jobs < 1:
+        raise ValueError(f"--select-jobs must be >= 1, got {args.select_jobs}")
     lut = load(run["lut"])
     lut_hash = lut.content_hash()
     ckpt = check_resume(out, cfg, run, lut_hash) if args.resume else None
@@ -242,6 +249,11 @@ def search(args: argparse.Namespace) -> int:
     unused = unused_settings(run["select_judge"], getattr(args, "given", None) or set()) if run["select"] else []
     if unused:
         say(f"warning: {', '.join(unused)}: not a setting of --select-judge {run['select_judge']}, so unused")
+    from search.select import judging_jobs
+
+    if args.select_jobs > 1 and run["select"] and judging_jobs(run["select_judge"], device, args.select_jobs) == 1:
+        say(f"warning: --select-jobs {args.select_jobs}: --select-judge {run['select_judge']} on "
+            f"{device.type} judges one at a time, so unused")
     if len(lut.environments()) > 1:
         say(f"warning: {run['lut']} mixes measurement environments "
             f"({'; '.join('/'.join(map(str, e)) for e in lut.environments())})")
@@ -283,7 +295,7 @@ def search(args: argparse.Namespace) -> int:
                     f"expected LAT {row['expected_ms']:.3f} ms argmax LAT {row['argmax_ms']:.3f} ms")
         _check_theta_agrees(searcher, dist, say)
         if dist.main:
-            selection = _select(searcher, matrix, run, cfg, args.quiet, say)  # on the search's device
+            selection = _select(searcher, matrix, run, cfg, args.quiet, say, args.select_jobs)  # on its device
             net.cpu()
             arch_path = write_outputs(searcher, space, matrix, lut, run, cfg, out, selection)
             print(f"wrote {arch_path}")
@@ -303,8 +315,9 @@ def _epoch(searcher, quiet: bool) -> dict[str, Any]:
         return searcher.run_epoch(bar.update)
 
 
-def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dict[str, Any] | None:
-    """search.select's pick when --select asks for one (None: the argmax is the result)."""
+def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say, jobs: int = 1) -> dict[str, Any] | None:
+    """search.select's pick when --select asks for one (None: the argmax is the result), ``jobs`` judgements at a
+    time where the judge can."""
     if not run.get("select"):
         return None
     from tqdm import tqdm
@@ -322,7 +335,7 @@ def _select(searcher, matrix, run: dict[str, Any], cfg, quiet: bool, say) -> dic
             bar.refresh()
 
         picked = select(net, matrix, searcher.splits, net.space.input_size, base, run["select"], seed=cfg.seed,
-                        progress=bar.update, how=how, planned=planned)
+                        progress=bar.update, how=how, planned=planned, jobs=jobs)
     judged = picked["judged"]
     best = judged[most_accurate(judged)]
     which = "the argmax" if picked["blocks"] == base else f"{matrix.predict(picked['blocks']):.3f} ms"

@@ -113,24 +113,70 @@ def judge_scratch(net: Any, blocks: list[str], splits: Any, test: Any, input_siz
     """Accuracy (%) on ``test`` of ``blocks`` trained from scratch ``how.epochs`` epochs on the weights' split
     (search.train.train_arch: SGD at SCRATCH_LR per 256 images, cosine to 0), the mean over seeds ``seed`` to
     ``seed + how.seeds - 1``; the supernet is not used beyond its space and device."""
+    device = next(net.parameters()).device
+    return scratch_accuracy(net.space, blocks, held_out(splits, test), seed, how, device)
+
+
+def held_out(splits: Any, test: Any) -> Any:
+    """``splits`` as the scratch judge trains on them: the weights' split, and ``test`` as the test split."""
+    return dataclasses.replace(splits, train_theta=splits.train_theta.subset(slice(0, 0)), test=test, spare=None)
+
+
+def scratch_accuracy(space: Any, blocks: list[str], data: Any, seed: int, how: JudgeSettings,
+                     device: Any = "cpu") -> float:
+    """:func:`judge_scratch`'s score of ``blocks`` of ``space`` on ``data`` (:func:`held_out`'s splits)."""
     from search.archfile import make_arch
     from search.train import train_arch
 
-    held_out = dataclasses.replace(splits, train_theta=splits.train_theta.subset(slice(0, 0)), test=test, spare=None)
-    arch = make_arch(net.space, blocks, num_classes=splits.num_classes)
-    device = next(net.parameters()).device
-    accs = [train_arch(arch, held_out, how.epochs, how.batch_size, SCRATCH_LR * how.batch_size / 256, seed + i,
+    arch = make_arch(space, blocks, num_classes=data.num_classes)
+    accs = [train_arch(arch, data, how.epochs, how.batch_size, SCRATCH_LR * how.batch_size / 256, seed + i,
                        device=device, test_every_epoch=False)["test_acc"] for i in range(how.seeds)]
     return float(sum(accs) / len(accs))
 
 
+_WORKER: dict[str, Any] = {}  # a --select-jobs worker's held-out splits and space
+
+
+def _init_worker(data: Any, space: Any, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER.update(data=data, space=space)
+
+
+def _scratch_task(blocks: list[str], seed: int, how: JudgeSettings) -> float:
+    return scratch_accuracy(_WORKER["space"], blocks, _WORKER["data"], seed, how)
+
+
+def scratch_pool(net: Any, splits: Any, test: Any, jobs: int) -> Callable[..., Any]:
+    """``jobs`` spawned CPU worker processes, each with ``held_out(splits, test)`` and the supernet's space loaded
+    once and the search's torch threads, as a function ``(blocks, seed, how) -> Future`` of the accuracy; call
+    ``.shutdown()`` on its ``executor`` attribute when done. The same seed and thread count give the same
+    numbers as :func:`judge_scratch` in the search's own process."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    import torch
+
+    executor = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                                   initargs=(held_out(splits, test), net.space, torch.get_num_threads()))
+
+    def submit(blocks: list[str], seed: int, how: JudgeSettings) -> Any:
+        return executor.submit(_scratch_task, blocks, seed, how)
+
+    submit.executor = executor  # type: ignore[attr-defined]
+    return submit
+
+
 class Judge(NamedTuple):
     """A --select judge: the function that scores one architecture, the JudgeSettings fields that arch.json's
-    selection records beside its name, and how search.run's summary names it with its settings."""
+    selection records beside its name, how search.run's summary names it with its settings, and where it can
+    judge --select-jobs candidates at a time, the function that starts those workers (:func:`scratch_pool`)."""
 
     score: Callable[..., float]
     settings: tuple[str, ...]
     described: Callable[[JudgeSettings], str]
+    pool: Callable[..., Any] | None = None
 
 
 JUDGES: dict[str, Judge] = {
@@ -138,7 +184,8 @@ JUDGES: dict[str, Judge] = {
     "scratch": Judge(judge_scratch, ("epochs", "seeds", "finalists"),
                      lambda how: f"trained from scratch, {how.epochs} epoch{'s' * (how.epochs != 1)}"
                                  + (f", mean of {how.seeds} seeds" if how.seeds > 1 else "")
-                                 + (f" for the best {how.finalists} by the first seed" if how.finalists else "")),
+                                 + (f" for the best {how.finalists} by the first seed" if how.finalists else ""),
+                     scratch_pool),
 }
 
 
@@ -156,7 +203,8 @@ def describe(how: JudgeSettings) -> str:
 
 def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
            seed: int = 0, progress: Callable[[int], None] | None = None,
-           how: JudgeSettings | None = None, planned: Callable[[int], None] | None = None) -> dict[str, Any]:
+           how: JudgeSettings | None = None, planned: Callable[[int], None] | None = None, jobs: int = 1
+           ) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency, each tested on ``splits.train_theta`` and
     ``splits.spare`` (:func:`judge_set`): by default with the supernet fine-tuned ``steps`` batches of
     ``splits.train_w``; ``how`` picks another judge (JUDGES). A judge of several seeds trains every candidate from
@@ -165,8 +213,9 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     ("steps"; or "epochs", "seeds" and "finalists"), "images": how many it tested on, "judged": [{"blocks",
     "predicted_ms", "val_acc", and with several seeds "accs", one per seed trained}, ...]}``. ``progress`` is
     called once per judgement, ``planned`` once beforehand with their number (:func:`trainings` of the candidates
-    drawn: fewer than ``k`` where the latency band holds fewer). The supernet's weights, BatchNorm statistics and
-    mode are as they were when it returns."""
+    drawn: fewer than ``k`` where the latency band holds fewer). ``jobs`` > 1 judges that many at a time in worker
+    processes where the judge can (the scratch judge on the CPU; :func:`judging_jobs`), with the same results.
+    The supernet's weights, BatchNorm statistics and mode are as they were when it returns."""
     how = how or JudgeSettings(steps=steps)
     if how.judge not in JUDGES:
         raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
@@ -179,33 +228,60 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
         planned(trainings(how, len(cands)))
     once = dataclasses.replace(how, seeds=1) if seeds > 1 else how
     test = judge_set(splits)
-    judged = []
     saved = {name: t.detach().clone() for name, t in net.state_dict().items()}  # each judgement recomputes BN
     training = net.training  # statistics in place; the supernet is handed back as it came (export, checkpoint)
+    workers = judging_jobs(how.judge, next(net.parameters()).device, jobs, len(cands))
+    pool = judge.pool(net, splits, test, workers) if workers > 1 else None
 
-    def score(blocks: list[str], at: int) -> float:
-        acc = judge.score(net, blocks, splits, test, input_size, at, once)
-        if progress:
-            progress(1)
-        return acc
+    def scores(todo: list[tuple[list[str], int]]) -> list[float]:
+        if pool is None:
+            accs = []
+            for blocks, at in todo:
+                accs.append(judge.score(net, blocks, splits, test, input_size, at, once))
+                if progress:
+                    progress(1)
+            return accs
+        from concurrent.futures import as_completed
+
+        futures = [pool(blocks, at, once) for blocks, at in todo]
+        for f in as_completed(futures):
+            f.result()  # a worker's error stops the judging here
+            if progress:
+                progress(1)
+        return [f.result() for f in futures]
 
     try:
-        for blocks in cands:
-            acc = score(blocks, seed)
-            judged.append({"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc,
-                           **({"accs": [acc]} if seeds > 1 else {})})
+        judged = [{"blocks": blocks, "predicted_ms": float(matrix.predict(blocks)), "val_acc": acc,
+                   **({"accs": [acc]} if seeds > 1 else {})}
+                  for blocks, acc in zip(cands, scores([(blocks, seed) for blocks in cands]))]
         if seeds > 1:
-            for i in finalists_of(judged, how.finalists):
+            chosen = finalists_of(judged, how.finalists)
+            more = iter(scores([(judged[i]["blocks"], seed + s) for i in chosen for s in range(1, seeds)]))
+            for i in chosen:
                 accs = judged[i]["accs"]
-                accs += [score(judged[i]["blocks"], seed + s) for s in range(1, seeds)]
+                accs += [next(more) for _ in range(1, seeds)]
                 judged[i]["val_acc"] = float(sum(accs) / len(accs))
     finally:
+        if pool is not None:
+            pool.executor.shutdown(cancel_futures=True)
         net.load_state_dict(saved)
         net.train(training)
     best = most_accurate(judged)
     settings = {name: getattr(how, name) for name in judge.settings}
     return {"blocks": judged[best]["blocks"], "argmax": list(base), "judge": how.judge,
             **settings, "images": len(test), "judged": judged}
+
+
+def judging_jobs(judge: str, device: Any, jobs: int, candidates: int = 1 << 30) -> int:
+    """How many judgements --select-jobs ``jobs`` runs at a time: ``jobs`` (at most one per candidate) where
+    ``judge`` has worker processes (JUDGES' ``pool``) and judges on the CPU, else 1."""
+    import torch
+
+    if jobs < 1:
+        raise ValueError(f"--select-jobs must be >= 1, got {jobs}")
+    if JUDGES[judge].pool is None or torch.device(device).type != "cpu":
+        return 1
+    return max(1, min(jobs, candidates))
 
 
 def finalists_of(judged: Sequence[dict[str, Any]], finalists: int) -> list[int]:

@@ -20,12 +20,11 @@ from typing import Any, Callable
 
 from search.archfile import Arch, read_arch, write_arch
 from search.export import OneLineParser
-from search.torch_device import TRAIN_DEVICES
+from search.torch_device import TRAIN_DEVICES, eval_batch
 from search.results import TRAIN_COLUMNS, default_out_dir, write_rows
 
 MOMENTUM = 0.9
 WEIGHT_DECAY = 1e-4
-EVAL_BATCH = 256
 
 EPILOG = """\
 examples:
@@ -159,8 +158,9 @@ def train_arch(arch: Arch, splits: Any, epochs: int, batch_size: int = 64, lr: f
             "model": model.to(device="cpu", memory_format=torch.contiguous_format)}
 
 
-def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> float:
-    """Top-1 accuracy (%) of ``model`` on ``data`` in eval mode (the model is left in eval mode)."""
+def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu", batch_size: int | None = None) -> float:
+    """Top-1 accuracy (%) of ``model`` on ``data`` in eval mode (the model is left in eval mode), ``batch_size``
+    images at a time (default :func:`eval_batch` of ``device``)."""
     import torch
 
     from search.data import batches
@@ -169,7 +169,7 @@ def evaluate(model: Any, data: Any, input_size: int, device: Any = "cpu") -> flo
     model.eval()
     correct = seen = 0
     with torch.no_grad():
-        for x, y in batches(data, EVAL_BATCH, input_size, shuffle=False):
+        for x, y in batches(data, batch_size or eval_batch(device), input_size, shuffle=False):
             correct += int((model(batch_to(x, device)).argmax(1) == y.to(device)).sum())
             seen += len(y)
     return 100.0 * correct / max(seen, 1)

@@ -141,6 +141,34 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     assert "--select-steps" not in svr.select_args(args())  # the scratch judge fine-tunes nothing
 
 
+def test_searches_judge_select_jobs_at_a_time_where_the_judge_can(tmp_path, capsys):
+    """--select-jobs defaults to --jobs (lutnas 0.15): each search.run of the scratch judge on the CPU judges that
+    many candidates at a time, a resumed one too; none is passed where search.run could not use it; it is not a
+    setting the folder records (it changes no result)."""
+    svr = load_benchmark()
+    out = tmp_path / "r"
+    args = lambda *a: svr.parse_args(["--out", str(out), *a])  # noqa: E731
+    plan = svr.search_plan(args(), 0.5)
+
+    def jobs_of(a, resumed=False):
+        cmd = svr.search_command(a, tmp_path / "lut.csv", plan, "target-mid")
+        assert (cmd[3] == "--resume") == resumed
+        return cmd[cmd.index("--select-jobs") + 1] if "--select-jobs" in cmd else None
+
+    assert jobs_of(args()) == "2" and jobs_of(args("--jobs", "3")) == "3"
+    assert jobs_of(args("--jobs", "3", "--select-jobs", "1")) is None
+    assert jobs_of(args("--select-jobs", "4")) == "4"
+    assert jobs_of(args("--select-judge", "supernet")) is None
+    assert jobs_of(args("--train-device", "cuda")) is None and jobs_of(args("--select", "0")) is None
+    (out / "searches" / "target-mid").mkdir(parents=True)
+    (out / "searches" / "target-mid" / "search.json").write_text("{}")
+    assert jobs_of(args(), resumed=True) == "2"
+    assert "select_jobs" not in svr.KEPT
+    with pytest.raises(SystemExit) as stop:
+        args("--select-jobs", "0")
+    assert stop.value.code == 2 and "--select-jobs must be >= 1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("flag", ["--select", "--select-images", "--finetune-steps", "--select-finalists"])
 def test_a_negative_count_is_refused_before_anything_runs(flag, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:

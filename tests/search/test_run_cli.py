@@ -155,6 +155,7 @@ def test_missing_lut_entries_stop_before_training(tmp_path):
     (["--select-seeds", "0"], "--select-seeds must be a whole number >= 1, got 0"),
     (["--select-finalists", "-1"], "--select-finalists must be a whole number >= 0, got -1"),
     (["--select-judge", "oracle"], "argument --select-judge: invalid choice: 'oracle'"),
+    (["--select-jobs", "0"], "--select-jobs must be >= 1, got 0"),
     *([(["--train-device", "cuda"], "--train-device cuda: no CUDA GPU is usable here")]
       if not torch.cuda.is_available() else []),
 ])
@@ -322,3 +323,24 @@ def test_select_10_is_the_default_and_older_searches_resume_as_they_judged(tmp_p
     (out / "search.json").write_text(json.dumps({"config": config, "run": {**old, "select": 10, "select_judge": "x"}}))
     with pytest.raises(ValueError, match="--select-judge must be one of supernet, scratch, got 'x'"):
         _settings(build_parser().parse_args(["--resume", str(out)]))
+
+
+def test_select_jobs_judges_in_workers_resumes_with_it_and_warns_where_unused(tmp_path):
+    """--select-jobs 2 with the scratch judge: the search ends as with one job (same pick, same judgements) and is
+    not recorded in search.json (it changes no result), so --resume accepts it; with the supernet judge it is said
+    to be unused, once."""
+    common = (*BASE, "--epochs", "1", "--loss", "target-abs", "--target-ms", "0.035", "--select", "3",
+              "--select-judge", "scratch", "--select-epochs", "1", "--select-images", "100", "--no-export")
+    one = search(*common, "--out", tmp_path / "one")
+    two = search(*common, "--select-jobs", "2", "--out", tmp_path / "two")
+    assert one.returncode == 0 and two.returncode == 0, two.stderr
+    picked = [read_arch(tmp_path / name / "arch.json").search["selection"] for name in ("one", "two")]
+    assert picked[1]["judged"] == picked[0]["judged"] and len(picked[1]["judged"]) == 3
+    assert "select_jobs" not in json.loads((tmp_path / "two" / "search.json").read_text())["run"]
+    resumed = search("--resume", tmp_path / "two", "--select-jobs", "2", "--quiet")
+    assert resumed.returncode == 0 and "not allowed with --resume" not in resumed.stderr, resumed.stderr
+    unused = search(*BASE, "--epochs", "1", "--select", "2", "--select-steps", "2", "--select-jobs", "2",
+                    "--no-export", "--out", tmp_path / "sup")
+    assert unused.returncode == 0, unused.stderr
+    assert unused.stderr.count("warning: --select-jobs 2: --select-judge supernet on cpu judges one at a time, "
+                               "so unused\n") == 1

@@ -290,3 +290,34 @@ def test_the_pick_is_a_finalist_even_where_another_scored_more_from_one_seed(mat
                         how=sel.JudgeSettings("fake", seeds=2, finalists=2), planned=planned.append,
                         progress=calls.append)
     assert planned == [2] and len(calls) == 2 and picked["judged"][0]["accs"] == [77.0, 77.0]
+
+
+def test_select_jobs_judges_in_worker_processes_with_the_same_results(matrix):
+    """--select-jobs 2: the scratch judge's trainings run two at a time in spawned workers (with the search's
+    thread count), and every judgement, the finalists and the pick equal the one-at-a-time judging's, bit for bit;
+    a judge without workers (the fine-tuned supernet) and a device other than the CPU judge one at a time."""
+    from search.select import JudgeSettings, judging_jobs, select
+    from search.supernet import Supernet
+
+    space, m = matrix
+    splits = load_data("digits", seed=0, limit=600, spare=300)
+    torch.manual_seed(0)
+    net = Supernet(space, splits.num_classes, "hybrid", "shared")
+    base = [space.candidates[1]] * len(space.layers)
+    how = JudgeSettings("scratch", epochs=1, batch_size=32, seeds=2, finalists=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        calls = {1: [], 2: []}
+        picked = {jobs: select(net, m, splits, space.input_size, base, 4, seed=3, how=how, jobs=jobs,
+                               progress=calls[jobs].append) for jobs in (1, 2)}
+    finally:
+        torch.set_num_threads(threads)
+    assert picked[2] == picked[1]
+    assert len(calls[2]) == len(calls[1]) == 4 + 2  # every judgement reported as it ends
+    assert sum(len(j["accs"]) == 2 for j in picked[2]["judged"]) == 2
+    assert len({j["val_acc"] for j in picked[2]["judged"]}) > 1  # real trainings, not one number
+    assert judging_jobs("scratch", "cpu", 2) == 2 and judging_jobs("scratch", "cpu", 8, candidates=3) == 3
+    assert judging_jobs("supernet", "cpu", 2) == 1 and judging_jobs("scratch", "meta", 2) == 1
+    with pytest.raises(ValueError, match="--select-jobs must be >= 1, got 0"):
+        judging_jobs("scratch", "cpu", 0)

@@ -442,6 +442,23 @@ def _train(task: dict[str, Any]) -> dict[str, Any]:
             "seconds": time.perf_counter() - start}
 
 
+def _rank(task: dict[str, Any]) -> dict[str, Any]:
+    """One ranking judgement in a training worker: the architecture with the search's supernet weights (restored
+    once per worker), fine-tuned ``steps`` batches (0: as they are), on the worker's images."""
+    from search.checkpoint import path_accuracy, restore_supernet
+
+    splits = _WORKER["splits"]
+    nets = _WORKER.setdefault("supernets", {})
+    if task["folder"] not in nets:
+        nets[task["folder"]] = restore_supernet(Path(task["folder"]))[0]
+    net = nets[task["folder"]]
+    start = time.perf_counter()
+    acc = path_accuracy(net, task["blocks"], splits.train, splits.test, net.space.input_size,
+                        finetune_steps=task["steps"], finetune_lr=task["lr"])
+    return {"supernet": task["supernet"], "judge": task["judge"], "label": task["label"], "supernet_acc": acc,
+            "seconds": time.perf_counter() - start}
+
+
 def read_trainings(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -490,14 +507,18 @@ POLL_S = 2.0  # how often the running searches are looked at
 
 def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[str]], matrix: Any,
                      start: Callable[..., Any] = start_search, pool: Callable[..., Any] = training_pool,
-                     train: Callable[[dict[str, Any]], dict[str, Any]] = _train
+                     train: Callable[[dict[str, Any]], dict[str, Any]] = _train,
+                     rank: Callable[[dict[str, Any]], dict[str, Any]] | None = None
                      ) -> tuple[dict[str, Path], list[dict[str, Any]], list[dict[str, Any]]]:
     """Steps 2 to 4 on --jobs slots: every search (run, resumed, or skipped when finished), each search's group
     drawn as soon as that search ends (:func:`draw_group`), and each training of a drawn group run in a slot that
     no search waits for (a search not yet started goes first: its group's trainings wait for it). Before lutnas
     0.14 every training waited for every search, and one slot stood idle while the slowest search ended (in
     svr-36 the mid-target search's --select, 23 minutes after the other two). ``start``, ``pool`` and ``train``
-    start a search, make the trainings' executor and run one training (tests pass stand-ins).
+    start a search, make the trainings' executor and run one training (tests pass stand-ins). With ``rank``
+    (:func:`_rank`, as main passes it), step 5's judgements (:func:`ranking_tasks`) join the queue once every
+    search has ended, behind the trainings, each as one job, and land in OUT/ranking.csv (since lutnas 0.15:
+    before, the ranking waited for every training and ran alone).
 
     Returns each search's folder, the architectures (OUT/archs.json: written once every group is drawn, in the
     plan's order, as :func:`draw_archs` writes them) and the trainings (OUT/trainings.csv, rewritten after each).
@@ -510,6 +531,19 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
     done = {(r["label"], r["seed"]) for r in rows}
     groups: dict[str, list[dict[str, Any]]] = {}
     queue: list[dict[str, Any]] = []
+    rpath = args.out / "ranking.csv"
+    ranked = read_ranking(rpath)
+    ranking_queued = rank is None
+
+    def rank_when_drawn() -> None:
+        nonlocal ranking_queued
+        if ranking_queued or len(groups) < len(plan):
+            return
+        ranking_queued = True
+        tasks = ranking_tasks(args, folders, [a for label in plan for a in groups[label]], ranked)
+        queue.extend(tasks)
+        if tasks:
+            say(f"[rank] {len(tasks)} judgements with the supernets to run, as jobs behind the trainings")
 
     def drawn(label: str) -> None:
         if saved is not None:
@@ -523,6 +557,7 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
         queue.extend(tasks)
         if tasks:
             say(f"[train] {label}: {len(tasks)} trainings to run ({args.jobs} at a time with the searches)")
+        rank_when_drawn()
 
     pending = [label for label in plan if not (folders[label] / "arch.json").exists()]
     for label in plan:
@@ -549,7 +584,7 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
                     searches[label] = start(args, lut, plan, label)
                 while queue and not pending and len(searches) + len(futures) < args.jobs:
                     task = queue.pop(0)
-                    futures[executor.submit(train, task)] = task
+                    futures[executor.submit(rank if "judge" in task else train, task)] = task
                 finished: set[Any] = set()
                 if futures:
                     finished = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED).done
@@ -557,6 +592,19 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
                     time.sleep(POLL_S)
                 for f in finished:
                     task = futures.pop(f)
+                    if "judge" in task:
+                        try:
+                            judged = f.result()
+                        except Exception as e:  # noqa: BLE001
+                            stop(f"ranking {task['label']} with the supernet of {task['supernet']} "
+                                 f"({task['judge']}) failed: {type(e).__name__}: {e}")
+                            continue
+                        ranked.append({k: judged[k] for k in RANKING_COLUMNS})
+                        write_ranking(rpath, ranked)
+                        say(f"[rank] {task['label']} with the supernet of {task['supernet']}, {task['judge']}: "
+                            f"{judged['supernet_acc']:.2f}% ({judged['seconds']:.0f} s); "
+                            f"{len(queue) + len(futures)} jobs left")
+                        continue
                     try:
                         rows.append(f.result())
                     except Exception as e:  # noqa: BLE001  (a worker's error or its death, as one line)
@@ -621,10 +669,24 @@ def rank_with(args: argparse.Namespace, searches: Iterable[str]) -> list[str]:
     return names
 
 
+def ranking_tasks(args: argparse.Namespace, folders: dict[str, Path], archs: list[dict[str, Any]],
+                  ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Step 5's judgements not yet in ``ranked`` (OUT/ranking.csv's rows), one job each for :func:`_rank`: every
+    architecture with each --rank-with search's supernet, by each judge (:func:`judge_names`), in the order
+    :func:`supernet_ranking` judges them."""
+    done = {(r["supernet"], r["judge"], r["label"]) for r in ranked}
+    return [{"supernet": search, "folder": str(folders[search]), "judge": judge, "label": a["label"],
+             "blocks": a["blocks"], "steps": 0 if judge == PLAIN_JUDGE else args.finetune_steps,
+             "lr": args.finetune_lr}
+            for judge in judge_names(args) for search in rank_with(args, folders) for a in archs
+            if (search, judge, a["label"]) not in done]
+
+
 def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: list[dict[str, Any]]
                      ) -> list[dict[str, Any]]:
     """Accuracy of each architecture with each search's supernet weights, by each judge (OUT/ranking.csv,
-    rewritten after each judgement, so an interrupted run continues)."""
+    rewritten after each judgement, so an interrupted run continues), in this process: what
+    :func:`search_and_train`'s jobs left (nothing, once they ended)."""
     path = args.out / "ranking.csv"
     rows = read_ranking(path)
     done = {(r["supernet"], r["judge"], r["label"]) for r in rows}
@@ -857,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"[plan] LUT range mid-point {target:.3f} ms")
     plan = search_plan(args, target)
     rank_with(args, plan)
-    folders, archs, trainings = search_and_train(args, lut, plan, matrix)
+    folders, archs, trainings = search_and_train(args, lut, plan, matrix, rank=_rank)
     ranking = supernet_ranking(args, folders, archs)
     summary = summarize(args, archs, trainings, ranking, target)
     summary["minutes"] = (time.perf_counter() - start) / 60

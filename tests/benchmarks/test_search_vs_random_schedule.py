@@ -200,3 +200,110 @@ def test_a_failed_training_is_one_line_and_stops_the_running_search(svr, tmp_pat
     kept = svr.read_trainings(tmp_path / "svr" / "trainings.csv")
     assert [(r["label"], r["seed"]) for r in kept] == [("fbnet-b0.6", 0), ("fbnet-b0.6/random1", 0)]
     assert not (tmp_path / "svr" / "archs.json").exists()
+
+
+def ranker(clock: Clock, fail: str | None = None):
+    def rank(task):
+        what = f"rank {task['judge']} {task['label']}"
+        clock.enter(what)
+        time.sleep(TRAIN_S / 3)
+        clock.leave(what)
+        if task["label"] == fail:
+            raise ValueError("no checkpoint")
+        return {"supernet": task["supernet"], "judge": task["judge"], "label": task["label"],
+                "supernet_acc": 70.0 + len(task["blocks"]) + task["steps"] / 100, "seconds": TRAIN_S / 3}
+
+    return rank
+
+
+def test_the_ranking_runs_as_jobs_behind_the_trainings_once_every_search_ended(svr, tmp_path):
+    """With ``rank`` (main passes the real one), step 5's judgements join the queue when the last search ends,
+    behind the trainings queued by then, one job each in the --jobs slots: every architecture by both judges of
+    the mid-target search's supernet, in ranking.csv once; a second run runs none again."""
+    clock = Clock()
+    args = args_for(svr, tmp_path / "svr", "--finetune-steps", "50")
+    plan = svr.search_plan(args, 0.5)
+    _, archs, rows = svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **stand_ins(clock),
+                                          rank=ranker(clock))
+    assert clock.most == 2
+    starts = [(t, e) for t, e in clock.events if e.startswith("start rank")]
+    assert len(starts) == 2 * len(archs)  # the weights as they are, and fine-tuned 50 batches
+    assert min(t for t, _ in starts) >= clock.when("end search target-mid")
+    last_train = max(t for t, e in clock.events if e.startswith("start train"))
+    assert min(t for t, _ in starts) >= last_train  # behind every training queued when the searches ended
+    ranked = svr.read_ranking(tmp_path / "svr" / "ranking.csv")
+    assert sorted((r["judge"], r["label"]) for r in ranked) == sorted(
+        (j, a["label"]) for j in ("weights", "ft50@0.02") for a in archs)
+    assert {r["supernet"] for r in ranked} == {"target-mid"}
+    assert all(r["supernet_acc"] == 70.0 + 12 + (0.5 if r["judge"] == "ft50@0.02" else 0) for r in ranked)
+    assert svr.supernet_ranking(args, {label: tmp_path / "svr" / "searches" / label for label in plan},
+                                archs) == ranked  # nothing left for main's own step 5
+    before = (tmp_path / "svr" / "ranking.csv").read_bytes()
+    again = stand_ins(Clock())
+    again["start"] = again["train"] = None
+    assert svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **again, rank=None)[1:] == (archs, rows)
+    assert svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **again, rank=ranker(Clock(), "x"))
+    assert (tmp_path / "svr" / "ranking.csv").read_bytes() == before
+
+
+def test_a_missing_judgement_is_ranked_again_and_a_failed_one_is_one_line(svr, tmp_path):
+    clock = Clock()
+    args = args_for(svr, tmp_path / "svr", "--finetune-steps", "0")
+    plan = svr.search_plan(args, 0.5)
+    _, archs, _ = svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **stand_ins(clock),
+                                       rank=ranker(clock))
+    path = tmp_path / "svr" / "ranking.csv"
+    ranked = svr.read_ranking(path)
+    svr.write_ranking(path, [r for r in ranked if r["label"] != "fbnet-b0.6/random1"])
+    clock = Clock()
+    again = stand_ins(clock)
+    again["start"] = again["train"] = None
+    svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **again, rank=ranker(clock))
+    assert [e for _, e in clock.events if e.startswith("start")] == ["start rank weights fbnet-b0.6/random1"]
+    assert sorted(r["label"] for r in svr.read_ranking(path)) == sorted(r["label"] for r in ranked)
+    svr.write_ranking(path, [r for r in ranked if r["label"] != "target-mid/random2"])
+    with pytest.raises(SystemExit) as stop:
+        svr.search_and_train(args, tmp_path / "lut.csv", plan, MATRIX, **again,
+                             rank=ranker(Clock(), "target-mid/random2"))
+    assert stop.value.code == ("ranking target-mid/random2 with the supernet of target-mid (weights) failed: "
+                               "ValueError: no checkpoint")
+
+
+def test_a_ranking_job_is_path_accuracy_with_the_searchs_supernet(svr, tmp_path):
+    """The real job (_rank) in a worker's state: a real search's supernet, restored once per worker and kept, gives
+    the accuracy search.checkpoint.path_accuracy gives with the same weights, plain and fine-tuned."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from search.checkpoint import path_accuracy, restore_supernet
+    from search.data import load_data
+    from tests.conftest import FIXTURES, ROOT
+
+    out = tmp_path / "search"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(FIXTURES / "measured" / "tiny-cpu.csv"),
+                           "--space", str(FIXTURES / "spaces" / "tiny.toml"), "--limit", "300", "--batch-size", "32",
+                           "--threads", "1", "--epochs", "1", "--select", "0", "--no-export", "--quiet", "--out",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    splits = load_data("digits", seed=0, limit=300)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        svr._WORKER.clear()
+        svr._WORKER["splits"] = splits
+        net = restore_supernet(out)[0]
+        blocks = [net.candidates[1]] * len(net.space.layers)
+        task = {"supernet": "target-mid", "folder": str(out), "judge": "ft5@0.02", "label": "x", "blocks": blocks,
+                "steps": 5, "lr": 0.02}
+        tuned = svr._rank(task)
+        plain = svr._rank({**task, "judge": "weights", "steps": 0})
+        assert list(svr._WORKER["supernets"]) == [str(out)]  # restored once
+        want = [path_accuracy(net, blocks, splits.train, splits.test, net.space.input_size, finetune_steps=steps,
+                              finetune_lr=0.02) for steps in (5, 0)]
+    finally:
+        svr._WORKER.clear()
+        torch.set_num_threads(threads)
+    assert [tuned["supernet_acc"], plain["supernet_acc"]] == want
+    assert (tuned["label"], tuned["judge"], plain["judge"]) == ("x", "ft5@0.02", "weights") and tuned["seconds"] > 0

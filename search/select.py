@@ -201,13 +201,13 @@ def describe(how: JudgeSettings) -> str:
     return JUDGES[how.judge].described(how)
 
 
-def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, steps: int = FINETUNE_STEPS,
-           seed: int = 0, progress: Callable[[int], None] | None = None,
+def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str], k: int, seed: int = 0,
+           progress: Callable[[int], None] | None = None,
            how: JudgeSettings | None = None, planned: Callable[[int], None] | None = None, jobs: int = 1
            ) -> dict[str, Any]:
     """Judge ``base`` (the argmax) and k-1 architectures of its latency, each tested on ``splits.train_theta`` and
-    ``splits.spare`` (:func:`judge_set`): by default with the supernet fine-tuned ``steps`` batches of
-    ``splits.train_w``; ``how`` picks another judge (JUDGES). A judge of several seeds trains every candidate from
+    ``splits.spare`` (:func:`judge_set`), by the judge ``how`` names (JUDGES; by default the supernet
+    fine-tuned FINETUNE_STEPS batches of ``splits.train_w``). A judge of several seeds trains every candidate from
     the first and ``how.finalists`` of them (the best by it; 0: all) from the others. Returns ``{"blocks": the
     most accurate of those judged most often (base on ties), "argmax": base, "judge": its name, its settings
     ("steps"; or "epochs", "seeds" and "finalists"), "images": how many it tested on, "judged": [{"blocks",
@@ -216,7 +216,7 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
     drawn: fewer than ``k`` where the latency band holds fewer). ``jobs`` > 1 judges that many at a time in worker
     processes where the judge can (the scratch judge on the CPU; :func:`judging_jobs`), with the same results.
     The supernet's weights, BatchNorm statistics and mode are as they were when it returns."""
-    how = how or JudgeSettings(steps=steps)
+    how = how or JudgeSettings()
     if how.judge not in JUDGES:
         raise ValueError(f"--select-judge: unknown judge {how.judge!r} (known: {', '.join(JUDGES)})")
     judge = JUDGES[how.judge]
@@ -262,8 +262,8 @@ def select(net: Any, matrix: Any, splits: Any, input_size: int, base: list[str],
                 accs += [next(more) for _ in range(1, seeds)]
                 judged[i]["val_acc"] = float(sum(accs) / len(accs))
     finally:
-        if pool is not None:
-            pool.executor.shutdown(cancel_futures=True)
+        if pool is not None:  # after an error or Ctrl-C, the trainings under way are not waited for
+            pool.executor.shutdown(wait=False, cancel_futures=True)
         net.load_state_dict(saved)
         net.train(training)
     best = most_accurate(judged)

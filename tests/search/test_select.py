@@ -102,7 +102,7 @@ def test_a_search_with_select_returns_the_best_judged_architecture(tmp_path):
 def test_select_hands_the_supernet_back_as_it_came(tmp_path):
     """Each judgement recomputes BatchNorm statistics in the supernet; select restores them, so model.onnx and the
     checkpoint after a search are the supernet's as trained, whatever was judged."""
-    from search.select import select
+    from search.select import JudgeSettings, select
 
     out = tmp_path / "s"
     proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(LUT), "--space", str(TINY), "--limit",
@@ -115,7 +115,7 @@ def test_select_hands_the_supernet_back_as_it_came(tmp_path):
     space, m = net.space, load(LUT).matrix(net.space)
     base = [space.candidates[1]] * len(space.layers)
     splits = load_data("digits", seed=0, limit=300)
-    picked = select(net, m, splits, space.input_size, base, 4, steps=2)
+    picked = select(net, m, splits, space.input_size, base, 4, how=JudgeSettings(steps=2))
     assert len(picked["judged"]) == 4 and net.training
     after = net.state_dict()
     assert before.keys() == after.keys()
@@ -321,3 +321,21 @@ def test_select_jobs_judges_in_worker_processes_with_the_same_results(matrix):
     assert judging_jobs("supernet", "cpu", 2) == 1 and judging_jobs("scratch", "meta", 2) == 1
     with pytest.raises(ValueError, match="--select-jobs must be >= 1, got 0"):
         judging_jobs("scratch", "cpu", 0)
+
+
+def test_a_workers_error_stops_the_judging_with_that_error_and_the_supernet_as_it_came(matrix):
+    """A training that raises in a --select-jobs worker raises the same error from select (search.run turns it
+    into its one line); the supernet's weights and mode are handed back as they came."""
+    from search.select import JudgeSettings, select
+    from search.supernet import Supernet
+
+    space, m = matrix
+    splits = load_data("digits", seed=0, limit=600, spare=300)
+    net = Supernet(space, splits.num_classes, "hybrid", "shared")
+    net.eval()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    base = [space.candidates[1]] * len(space.layers)
+    with pytest.raises(ValueError, match="--epochs must be >= 1, got 0"):
+        select(net, m, splits, space.input_size, base, 3, how=JudgeSettings("scratch", epochs=0, batch_size=32),
+               jobs=2)
+    assert not net.training and all(torch.equal(v, before[k]) for k, v in net.state_dict().items())

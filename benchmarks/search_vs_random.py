@@ -1,6 +1,6 @@
 """Searched architectures against random ones of the same latency, trained the same way (Yu et al. 2020).
 
-    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 50-80 min on 2 cores
+    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 40-70 min on 2 cores
     python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
         --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
 
@@ -34,7 +34,8 @@ records the settings the results depend on, and a second run with others stops b
    (--finetune-steps, default 150, search.run's --select-steps) first trains a copy of the architecture's
    supernet weights for that many batches of the training images (search.checkpoint.finetune): it ranked
    the mid-latency networks of seven runs at 0.31-0.59 (50 batches: 0.09-0.40; the weights as they are:
-   -0.06-0.39), while 50 steps from a fresh initialisation ranked svr-8's at 0.38.
+   -0.06-0.39), while 50 steps from a fresh initialisation ranked svr-8's at 0.38. Each judgement is a job
+   of the trainings' pool, queued behind the trainings once every search has ended (since lutnas 0.15).
 6. The report: a table (architecture, LUT ms, skips, accuracy mean +- std over seeds, rank of the
    searched one among its group), OUT/summary.json and OUT/search_vs_random.png (accuracy against
    LUT latency, searched architectures marked).
@@ -61,8 +62,12 @@ The scratch judge of 3 seeds (the default since 0.14) trains 30 candidates per s
 20: svr-34 and svr-35 took 69-78 minutes there beside other work; svr-36 (lutnas 0.13.1's schedule, before the
 searches and trainings overlapped) 85 minutes alone on a slower 2-core VM (its LUT's mid-range 0.533 ms,
 as VM A's): its mid-target search 47, the trainings 26, the ranking 13; the 0.14 schedule on the same durations
-about 82. So the small setting's 60 minutes hold there only for `--select-judge supernet` (the 0.13 defaults),
-and not surely even then (docs/search.md, "The scratch judge as the benchmark's default").
+about 82. Since lutnas 0.15 evaluations run at 64 images per CPU thread (1.2-2.1x faster than 256), each
+search's scratch judge trains --select-jobs (default --jobs) candidates at a time, and the ranking's judgements
+run as jobs in the training pool: svr-37 took 68.6 minutes alone on that slow VM, both cores busy nearly
+throughout (134 CPU-minutes), so on it the small setting's 60 minutes hold only for `--select-judge supernet`
+(the 0.13 defaults); about 40 is estimated on the faster VM (not measured) (docs/search.md, "The small
+setting's time").
 """
 
 from __future__ import annotations

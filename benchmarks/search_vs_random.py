@@ -618,7 +618,7 @@ def search_and_train(args: argparse.Namespace, lut: Path, plan: dict[str, list[s
                     write_trainings(rows, tpath)
                     r = rows[-1]
                     seconds.append(r["seconds"])
-                    left = len(queue) + len(futures)
+                    left = sum("judge" not in t for t in [*queue, *futures.values()])  # trainings, not rankings
                     more = " and the running searches' groups" if searches or pending else ""
                     say(f"[train] {r['label']} seed {r['seed']}: {r['test_acc']:.2f}% ({r['seconds']:.0f} s); "
                         f"{left} left{more}, about {statistics.fmean(seconds) * left / args.jobs / 60:.0f} min")

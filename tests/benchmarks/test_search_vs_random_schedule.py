@@ -216,7 +216,7 @@ def ranker(clock: Clock, fail: str | None = None):
     return rank
 
 
-def test_the_ranking_runs_as_jobs_behind_the_trainings_once_every_search_ended(svr, tmp_path):
+def test_the_ranking_runs_as_jobs_behind_the_trainings_once_every_search_ended(svr, tmp_path, capsys):
     """With ``rank`` (main passes the real one), step 5's judgements join the queue when the last search ends,
     behind the trainings queued by then, one job each in the --jobs slots: every architecture by both judges of
     the mid-target search's supernet, in ranking.csv once; a second run runs none again."""
@@ -235,6 +235,9 @@ def test_the_ranking_runs_as_jobs_behind_the_trainings_once_every_search_ended(s
     assert sorted((r["judge"], r["label"]) for r in ranked) == sorted(
         (j, a["label"]) for j in ("weights", "ft50@0.02") for a in archs)
     assert {r["supernet"] for r in ranked} == {"target-mid"}
+    said = capsys.readouterr().err.splitlines()
+    assert f"[rank] {2 * len(archs)} judgements with the supernets to run, as jobs behind the trainings" in said
+    assert "; 0 left, about 0 min" in [line for line in said if line.startswith("[train]")][-1]  # rankings not counted
     assert all(r["supernet_acc"] == 70.0 + 12 + (0.5 if r["judge"] == "ft50@0.02" else 0) for r in ranked)
     assert svr.supernet_ranking(args, {label: tmp_path / "svr" / "searches" / label for label in plan},
                                 archs) == ranked  # nothing left for main's own step 5

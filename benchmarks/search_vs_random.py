@@ -694,30 +694,19 @@ def supernet_ranking(args: argparse.Namespace, folders: dict[str, Path], archs: 
     :func:`search_and_train`'s jobs left (nothing, once they ended)."""
     path = args.out / "ranking.csv"
     rows = read_ranking(path)
-    done = {(r["supernet"], r["judge"], r["label"]) for r in rows}
-    todo = [(j, search, folders[search]) for j in judge_names(args) for search in rank_with(args, folders)
-            if any((search, j, a["label"]) not in done for a in archs)]
-    if not todo:
+    tasks = ranking_tasks(args, folders, archs, rows)
+    if not tasks:
         return rows
     import torch
 
-    from search.checkpoint import path_accuracy, restore_supernet
-
     torch.set_num_threads(os.cpu_count() or 1)
-    splits = load_splits(args.data, args.limit, args.test_limit)
-    for judge, search, folder in todo:
-        net, _ = restore_supernet(folder)
-        steps = 0 if judge == PLAIN_JUDGE else args.finetune_steps
-        start = time.perf_counter()
-        for a in archs:
-            if (search, judge, a["label"]) in done:
-                continue
-            acc = path_accuracy(net, a["blocks"], splits.train, splits.test, net.space.input_size,
-                                finetune_steps=steps, finetune_lr=args.finetune_lr)
-            rows.append({"supernet": search, "judge": judge, "label": a["label"], "supernet_acc": acc})
-            write_ranking(path, rows)
-        say(f"[rank] supernet of {search}, judge {judge}: {len(archs)} architectures judged "
-            f"({time.perf_counter() - start:.0f} s)")
+    _WORKER["splits"] = load_splits(args.data, args.limit, args.test_limit)  # this process, as a worker
+    start = time.perf_counter()
+    for task in tasks:
+        judged = _rank(task)
+        rows.append({k: judged[k] for k in RANKING_COLUMNS})
+        write_ranking(path, rows)
+    say(f"[rank] {len(tasks)} judgements with the supernets ({time.perf_counter() - start:.0f} s)")
     return rows
 
 

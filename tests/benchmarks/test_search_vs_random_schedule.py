@@ -310,3 +310,40 @@ def test_a_ranking_job_is_path_accuracy_with_the_searchs_supernet(svr, tmp_path)
         torch.set_num_threads(threads)
     assert [tuned["supernet_acc"], plain["supernet_acc"]] == want
     assert (tuned["label"], tuned["judge"], plain["judge"]) == ("x", "ft5@0.02", "weights") and tuned["seconds"] > 0
+
+
+def test_main_ranks_what_the_jobs_left_in_its_own_process(svr, tmp_path):
+    """supernet_ranking (main's step 5 after the schedule) runs the same job (_rank) in this process for the
+    judgements ranking.csv lacks, one row each, and nothing when none is missing."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from tests.conftest import FIXTURES, ROOT
+
+    out = tmp_path / "search"
+    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(FIXTURES / "measured" / "tiny-cpu.csv"),
+                           "--space", str(FIXTURES / "spaces" / "tiny.toml"), "--limit", "300", "--batch-size", "32",
+                           "--threads", "1", "--epochs", "1", "--select", "0", "--no-export", "--quiet", "--out",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    args = svr.parse_args(["--out", str(tmp_path / "svr"), "--data", "digits", "--limit", "300", "--test-limit",
+                           "200", "--finetune-steps", "5", "--betas", ""])
+    (tmp_path / "svr").mkdir()
+    blocks = json.loads((out / "arch.json").read_text())["blocks"]
+    archs = [{"label": "target-mid", "blocks": blocks}, {"label": "target-mid/random1", "blocks": ["skip"] * 3}]
+    svr.write_ranking(tmp_path / "svr" / "ranking.csv", [
+        {"supernet": "target-mid", "judge": "weights", "label": "target-mid", "supernet_acc": 12.5}])
+    threads = torch.get_num_threads()
+    try:
+        rows = svr.supernet_ranking(args, {"target-mid": out}, archs)
+    finally:
+        svr._WORKER.clear()
+        torch.set_num_threads(threads)
+    assert [(r["judge"], r["label"]) for r in rows] == [
+        ("weights", "target-mid"), ("weights", "target-mid/random1"), ("ft5@0.02", "target-mid"),
+        ("ft5@0.02", "target-mid/random1")]
+    assert rows[0]["supernet_acc"] == 12.5 and all(0 < r["supernet_acc"] <= 100 for r in rows[1:])
+    assert svr.read_ranking(tmp_path / "svr" / "ranking.csv") == rows
+    assert svr.supernet_ranking(args, {"target-mid": out}, archs) == rows and "splits" not in svr._WORKER

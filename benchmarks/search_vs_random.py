@@ -340,8 +340,11 @@ def search_command(args: argparse.Namespace, lut: Path, plan: dict[str, list[str
 
 
 def judging(args: argparse.Namespace) -> list[str]:
-    """search.run's --select-jobs, where its judge trains candidates in workers (the scratch judge, on the CPU)."""
-    if args.select_jobs > 1 and args.select and args.train_device == "cpu" and JUDGES[args.select_judge].pool:
+    """search.run's --select-jobs, where its judge trains candidates in workers (search.select.judging_jobs: the
+    scratch judge, on the CPU)."""
+    from search.select import judging_jobs
+
+    if args.select and judging_jobs(args.select_judge, args.train_device, args.select_jobs) > 1:
         return ["--select-jobs", str(args.select_jobs)]
     return []
 

@@ -272,24 +272,32 @@ def test_a_missing_judgement_is_ranked_again_and_a_failed_one_is_one_line(svr, t
                                "ValueError: no checkpoint")
 
 
-def test_a_ranking_job_is_path_accuracy_with_the_searchs_supernet(svr, tmp_path):
-    """The real job (_rank) in a worker's state: a real search's supernet, restored once per worker and kept, gives
-    the accuracy search.checkpoint.path_accuracy gives with the same weights, plain and fine-tuned."""
+@pytest.fixture(scope="module")
+def tiny_search(tmp_path_factory):
+    """A real finished search (search.run, 1 epoch on the tiny space and digits): its supernet judges."""
     import subprocess
     import sys
 
-    import torch
-
-    from search.checkpoint import path_accuracy, restore_supernet
-    from search.data import load_data
     from tests.conftest import FIXTURES, ROOT
 
-    out = tmp_path / "search"
+    out = tmp_path_factory.mktemp("search") / "search"
     proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(FIXTURES / "measured" / "tiny-cpu.csv"),
                            "--space", str(FIXTURES / "spaces" / "tiny.toml"), "--limit", "300", "--batch-size", "32",
                            "--threads", "1", "--epochs", "1", "--select", "0", "--no-export", "--quiet", "--out",
                            str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_a_ranking_job_is_path_accuracy_with_the_searchs_supernet(svr, tiny_search):
+    """The real job (_rank) in a worker's state: a real search's supernet, restored once per worker and kept, gives
+    the accuracy search.checkpoint.path_accuracy gives with the same weights, plain and fine-tuned."""
+    import torch
+
+    from search.checkpoint import path_accuracy, restore_supernet
+    from search.data import load_data
+
+    out = tiny_search
     splits = load_data("digits", seed=0, limit=300)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -312,22 +320,12 @@ def test_a_ranking_job_is_path_accuracy_with_the_searchs_supernet(svr, tmp_path)
     assert (tuned["label"], tuned["judge"], plain["judge"]) == ("x", "ft5@0.02", "weights") and tuned["seconds"] > 0
 
 
-def test_main_ranks_what_the_jobs_left_in_its_own_process(svr, tmp_path):
+def test_main_ranks_what_the_jobs_left_in_its_own_process(svr, tiny_search, tmp_path):
     """supernet_ranking (main's step 5 after the schedule) runs the same job (_rank) in this process for the
     judgements ranking.csv lacks, one row each, and nothing when none is missing."""
-    import subprocess
-    import sys
-
     import torch
 
-    from tests.conftest import FIXTURES, ROOT
-
-    out = tmp_path / "search"
-    proc = subprocess.run([sys.executable, "-m", "search.run", "--lut", str(FIXTURES / "measured" / "tiny-cpu.csv"),
-                           "--space", str(FIXTURES / "spaces" / "tiny.toml"), "--limit", "300", "--batch-size", "32",
-                           "--threads", "1", "--epochs", "1", "--select", "0", "--no-export", "--quiet", "--out",
-                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    out = tiny_search
     args = svr.parse_args(["--out", str(tmp_path / "svr"), "--data", "digits", "--limit", "300", "--test-limit",
                            "200", "--finetune-steps", "5", "--betas", ""])
     (tmp_path / "svr").mkdir()

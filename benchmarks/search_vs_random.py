@@ -103,11 +103,15 @@ TOLERANCE = 0.05
 # svr-26 and svr-29 share a seed) and 0.03 worse (6 where 7); 1 of 8 FBNet-loss searches, +0.08. About 7 more
 # minutes per run (svr-32: 43.6), mostly the mid-target's (docs/search.md, "--select 20")
 SELECT = 20
-# --select-images of every search (search.run's default: RUN_SELECT_IMAGES): at this benchmark's 16x16 testing
-# 30,000 more images costs about 12 s per judged network, and the judge ranked the mid-latency networks better on
-# them than on 5,000 in seven runs of seven (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare
-# images")
-SELECT_IMAGES = 30000
+# --select-images of every search, by --select-judge (search.run's default: RUN_SELECT_IMAGES). The fine-tuned
+# supernet judge ranked the mid-latency networks better on 30,000 spare images than on 5,000 in seven runs of seven
+# (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare images"), at about 12 s more per judged
+# network at 16x16. The scratch judge's noise is its training seed's (sd 0.48 points over 30 finalists of svr-34 to
+# svr-37), not its test images': on 6,000 judged images instead of 31,000 the test sampling of the gap between two
+# mid-latency candidates grows from sd 0.15 to 0.34 points (they disagree on 7% of images), its whole noise by about
+# 8%, and testing was 39% of its judgement's time (28 of 71 s). So it tests on search.run's own 5,000 since lutnas
+# 0.16, about 18 CPU-minutes less per run (docs/search.md, "The small setting in 60 minutes")
+SELECT_IMAGES = {"supernet": 30000, "scratch": RUN_SELECT_IMAGES}
 # --select-judge and --select-seeds of every search (search.run's defaults: the fine-tuned supernet; 1 seed): each
 # candidate trained from scratch, the best 5 by the first seed (search.run's --select-finalists) from 3 seeds. In
 # the FBNet-loss searches' fast corner the fine-tuned supernet's picks lay on the random networks' front in 5 of 18
@@ -116,6 +120,9 @@ SELECT_IMAGES = 30000
 # benchmark's default"), at about twice the judging time
 SELECT_JUDGE = "scratch"
 BENCH_SELECT_SEEDS = 3
+# --select-finalists of every search judged by several seeds: 4 since lutnas 0.16 (search.run's default,
+# SELECT_FINALISTS, 5), 28 trainings a search instead of 30, to fit the small setting in 60 minutes on a slow 2-core VM
+BENCH_SELECT_FINALISTS = 4
 # all 10,000 of Fashion-MNIST's test images: the networks of one latency band lie within 1-2 points, and two samples
 # of 5,000 images (the default before lutnas 0.10) ranked the same networks up to 0.48 apart in Kendall tau
 TEST_LIMIT = 10000
@@ -175,14 +182,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    f"(seeds --seed to --seed + N - 1), judged by the mean (default {BENCH_SELECT_SEEDS} since "
                    f"lutnas 0.14; search.run's, and this script's before, {SELECT_SEEDS}; the supernet judge has "
                    f"none, recorded as {SELECT_SEEDS})")
-    p.add_argument("--select-finalists", type=int, default=SELECT_FINALISTS, metavar="F",
+    p.add_argument("--select-finalists", type=int, default=BENCH_SELECT_FINALISTS, metavar="F",
                    help=f"search.run --select-finalists F with --select-seeds N > 1: only the F best candidates by "
-                   f"the first seed are trained from the others (default {SELECT_FINALISTS}; 0: every candidate, as "
-                   f"before lutnas 0.13)")
-    p.add_argument("--select-images", type=int, default=SELECT_IMAGES, metavar="N",
+                   f"the first seed are trained from the others (default {BENCH_SELECT_FINALISTS} since lutnas 0.16; "
+                   f"before, search.run's default, {SELECT_FINALISTS}; 0: every candidate, as before lutnas 0.13)")
+    p.add_argument("--select-images", type=int, default=None, metavar="N",
                    help="search.run --select-images N for every search: spare training images outside --limit that "
-                   f"--select tests on beside the theta split (default {SELECT_IMAGES} since lutnas 0.10.2; before, "
-                   f"search.run's default, {RUN_SELECT_IMAGES}; 0: the theta split alone, as before lutnas 0.9)")
+                   "--select tests on beside the theta split (default by --select-judge: "
+                   + ", ".join(f"{n:,} for {j}" for j, n in SELECT_IMAGES.items())
+                   + "; the fine-tuned supernet judge ranks better on more, the scratch judge's noise is its "
+                   "training's; before lutnas 0.16, 30,000 for both; 0: the theta split alone, as before lutnas 0.9)")
     p.add_argument("--select-jobs", type=int, default=None, metavar="N",
                    help="search.run --select-jobs N for every search judged by --select-judge scratch on the CPU: "
                    "N candidates trained at a time, each in a worker with the search's threads (default: --jobs, "
@@ -207,6 +216,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     args.select_jobs = args.jobs if args.select_jobs is None else args.select_jobs
+    if args.select_images is None:
+        args.select_images = SELECT_IMAGES[args.select_judge]
     if args.select_jobs < 1:
         p.error("--select-jobs must be >= 1")
     for name in ("select", "select_images", "finetune_steps", "select_finalists"):

@@ -121,9 +121,10 @@ def test_a_search_at_the_corner_is_compared_with_the_few_architectures_of_its_ba
 def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     svr = load_benchmark()
     args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
-    # the default since lutnas 0.14: trained from scratch, the best 5 of 20 by the first seed from 3 seeds
-    assert svr.select_args(args()) == ["--select", "20", "--select-images", "30000", "--select-judge", "scratch",
-                                       "--select-seeds", "3", "--select-finalists", "5"]
+    # the default since lutnas 0.14: trained from scratch, the best 4 of 20 (5 before 0.16) by the first seed from
+    # 3 seeds, tested on search.run's 5,000 spare images (30,000 before 0.16)
+    assert svr.select_args(args()) == ["--select", "20", "--select-images", "5000", "--select-judge", "scratch",
+                                       "--select-seeds", "3", "--select-finalists", "4"]
     assert svr.select_args(args("--select-judge", "supernet")) == \
         ["--select", "20", "--select-images", "30000", "--select-judge", "supernet", "--select-steps", "150"]
     assert svr.select_args(args("--select", "0")) == ["--select", "0"]
@@ -139,6 +140,32 @@ def test_select_is_always_passed_so_zero_turns_off_search_runs_default():
     assert "--select-finalists" not in svr.select_args(supernet3)
     assert supernet3.select_seeds == 1 and supernet3.select_finalists == 0  # and records none
     assert "--select-steps" not in svr.select_args(args())  # the scratch judge fine-tunes nothing
+
+
+def test_select_images_defaults_by_judge_and_a_folder_of_0_15_continues_with_its_own():
+    """--select-images defaults by --select-judge (lutnas 0.16): 30,000 for the fine-tuned supernet (which ranked
+    better on them), search.run's 5,000 for the scratch judge (whose noise is its training's); a value given wins.
+    A folder of lutnas 0.15 (30,000 images, 5 finalists) continues only with those, and the refusal names them."""
+    svr = load_benchmark()
+    assert set(svr.SELECT_IMAGES) == set(svr.JUDGES)  # every judge has its default
+    args = lambda *a: svr.parse_args(["--out", "x", *a])  # noqa: E731
+    assert args().select_images == 5000 == svr.RUN_SELECT_IMAGES
+    assert args("--select-judge", "supernet").select_images == 30000
+    assert args("--select-images", "777").select_images == 777
+    assert args("--select-judge", "supernet", "--select-images", "0").select_images == 0
+    assert args().select_finalists == 4
+
+
+def test_a_folder_of_lutnas_0_15_is_continued_with_its_judging_settings(svr, tmp_path):
+    out = tmp_path / "svr-37"
+    old = ["--seed", "30", "--select-images", "30000", "--select-finalists", "5"]
+    svr.check_folder(svr.parse_args(["--out", str(out), *old]))  # as lutnas 0.15 recorded its defaults
+    with pytest.raises(SystemExit) as stop:
+        svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "30"]))
+    assert stop.value.code == (f"{out / 'run.json'}: {out} was started with --select-images 30000 --select-finalists "
+                               "5, not --select-images 5000 --select-finalists 4: pass the same settings to continue "
+                               "it, or another --out")
+    svr.check_folder(svr.parse_args(["--out", str(out), *old]))
 
 
 def test_searches_judge_select_jobs_at_a_time_where_the_judge_can(tmp_path, capsys):
@@ -275,11 +302,12 @@ def test_a_new_folder_records_its_settings_and_a_continue_with_others_is_refused
     assert json.loads((out / "run.json").read_text()) == saved
     for flags, said in [(["--test-limit", "5000"], "--test-limit 10000, not --test-limit 5000"),
                         (["--betas", "", "--seed", "4"], "--betas 0.6,1.5 --seed 3, not --betas '' --seed 4"),
-                        (["--select-images", "0"], "--select-images 30000, not --select-images 0"),
+                        (["--select-images", "0"], "--select-images 5000, not --select-images 0"),
                         (["--select", "10"], "--select 20, not --select 10"),  # a folder of 0.10.3's default
-                        (["--select-judge", "supernet"], "--select-judge scratch --select-seeds 3 "
-                         "--select-finalists 5, not --select-judge supernet --select-seeds 1 --select-finalists 0"),
-                        (["--select-seeds", "1"], "--select-seeds 3 --select-finalists 5, not --select-seeds 1 "
+                        (["--select-judge", "supernet"], "--select-images 5000 --select-judge scratch --select-seeds 3 "
+                         "--select-finalists 4, not --select-images 30000 --select-judge supernet --select-seeds 1 "
+                         "--select-finalists 0"),  # each judge's own --select-images default
+                        (["--select-seeds", "1"], "--select-seeds 3 --select-finalists 4, not --select-seeds 1 "
                          "--select-finalists 0")]:
         with pytest.raises(SystemExit) as stop:
             svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "3", *flags]))
@@ -308,9 +336,10 @@ def test_a_folder_of_lutnas_0_10_0_drew_uniformly_and_is_continued_only_so(svr, 
     # nor the scratch judge (lutnas 0.11; the default since 0.14): its searches were judged by the fine-tuned supernet
     with pytest.raises(SystemExit) as stop:
         svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform"]))
-    assert "started with --select-judge supernet --select-seeds 1 --select-finalists 0, not --select-judge scratch " \
-        "--select-seeds 3 --select-finalists 5:" in str(stop.value.code)
-    with pytest.raises(SystemExit, match="started with --select-judge supernet, not --select-judge scratch:"):
+    assert "started with --select-images 30000 --select-judge supernet --select-seeds 1 --select-finalists 0, not " \
+        "--select-images 5000 --select-judge scratch --select-seeds 3 --select-finalists 4:" in str(stop.value.code)
+    refused = "started with --select-images 30000 --select-judge supernet, not --select-images 5000 --select-judge scratch:"
+    with pytest.raises(SystemExit, match=refused):
         svr.check_folder(svr.parse_args(["--out", str(out), "--seed", "17", "--betas", "", "--draw", "uniform",
                                          "--select-seeds", "1"]))
 
@@ -333,7 +362,7 @@ def test_a_folder_of_lutnas_0_12_trained_every_candidate_from_every_seed(svr, tm
     with pytest.raises(SystemExit) as stop:
         svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s3"), *scratch3]))
     assert stop.value.code == (f"{tmp_path / 'svr-s3' / 'run.json'}: {tmp_path / 'svr-s3'} was started with "
-                               "--select-finalists 0, not --select-finalists 5: pass the same settings to continue "
+                               "--select-finalists 0, not --select-finalists 4: pass the same settings to continue "
                                "it, or another --out")
     svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s3"), *scratch3, "--select-finalists", "0"]))
     svr.check_folder(svr.parse_args(["--out", str(tmp_path / "svr-s1"), *scratch1]))
@@ -343,8 +372,8 @@ def test_a_folder_of_lutnas_0_12_trained_every_candidate_from_every_seed(svr, tm
     # a new folder of 3 seeds records its finalists, and refuses another count
     out = tmp_path / "svr-new"
     svr.check_folder(svr.parse_args(["--out", str(out), *scratch3]))
-    assert json.loads((out / "run.json").read_text())["settings"]["select_finalists"] == 5
-    with pytest.raises(SystemExit, match="started with --select-finalists 5, not --select-finalists 3"):
+    assert json.loads((out / "run.json").read_text())["settings"]["select_finalists"] == 4
+    with pytest.raises(SystemExit, match="started with --select-finalists 4, not --select-finalists 3"):
         svr.check_folder(svr.parse_args(["--out", str(out), *scratch3, "--select-finalists", "3"]))
 
 

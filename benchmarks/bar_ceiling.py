@@ -13,7 +13,10 @@ finished runs' own trainings:
   of their random networks);
 - a search hands --select candidates of that band to a judge; the judge measures each as noisily as
   ``judge_seeds`` trainings would (None: it knows the true accuracy, the oracle; 0: it knows nothing, a random
-  pick) and picks the best it sees;
+  pick) and picks the best it sees. The rows of --finalists F (lutnas 0.16; default: search_vs_random.py's 4)
+  model the benchmark's own judge: each candidate measured once, the best F by that --judge-seeds - 1 times
+  more, the finalist of the best mean picked (search.run --select-finalists). --judge-noise X scales every
+  judge's noise per training (a judge that tests on fewer images is noisier: benchmarks/judge_images.py);
 - the pick and the random networks are then measured as the benchmark measures them.
 
 ``noise`` is the pooled variance of each random network's seeds about its mean; ``spread`` what is left of the
@@ -43,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from search_vs_random import BENCH_SELECT_FINALISTS, BENCH_SELECT_SEEDS  # noqa: E402
 from search_vs_random import accuracies_by_label, read_trainings  # noqa: E402
 
 DRAWS = 20000  # Monte Carlo draws per row: a probability to about +-0.7 points
@@ -84,21 +88,31 @@ def fit(groups: Sequence[Sequence[Sequence[float]]]) -> Fit:
 
 
 def simulate(model: Fit, k: int, judge_seeds: int | None, randoms: int, truth_seeds: int = 3, draws: int = DRAWS,
-             seed: int = 0) -> dict[str, Any]:
+             seed: int = 0, finalists: int = 0, judge_noise: float = 1.0) -> dict[str, Any]:
     """The pick of ``k`` candidates by a judge as noisy as ``judge_seeds`` trainings (None: none, the oracle; 0:
     a random pick) against ``randoms`` random networks, all measured by the mean of ``truth_seeds`` trainings:
     ``{"beaten": mean number beaten, "at_least": [P(beats >= j) for j in 0..randoms], "front": P(at least as
-    accurate as the most accurate of them)}``."""
+    accurate as the most accurate of them)}``. With ``finalists`` F (0 < F < k), the judge trains every candidate
+    once and only the F best by that ``judge_seeds - 1`` times more, as search.run --select-finalists does, and
+    picks the finalist of the best mean. ``judge_noise`` scales the judge's noise per training (a judge that tests
+    on fewer images: benchmarks/judge_images.py)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     true = rng.normal(0.0, model.spread, size=(draws, k))
+    noise = model.noise * judge_noise
     if judge_seeds is None:
         seen = true
     elif judge_seeds == 0:
         seen = rng.random(size=(draws, k))
+    elif 0 < finalists < k and judge_seeds > 1:
+        first = true + rng.normal(0.0, noise, size=(draws, k))
+        rows, top = np.arange(draws)[:, None], np.argsort(-first, axis=1, kind="stable")[:, :finalists]
+        more = true[rows, top] + rng.normal(0.0, noise / math.sqrt(judge_seeds - 1), size=(draws, finalists))
+        seen = np.full((draws, k), -np.inf)
+        seen[rows, top] = (first[rows, top] + (judge_seeds - 1) * more) / judge_seeds
     else:
-        seen = true + rng.normal(0.0, model.noise / math.sqrt(judge_seeds), size=(draws, k))
+        seen = true + rng.normal(0.0, noise / math.sqrt(judge_seeds), size=(draws, k))
     pick = true[np.arange(draws), seen.argmax(axis=1)]
     sd = model.noise / math.sqrt(truth_seeds)
     measured = pick + rng.normal(0.0, sd, size=draws)
@@ -151,20 +165,29 @@ def observed(runs: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
     return kinds
 
 
-def report(runs: Sequence[Path], ks: Sequence[int], draws: int) -> list[str]:
+def finalist_judges(judge_seeds: int, finalists: Sequence[int]) -> list[tuple[int, str, int]]:
+    """(seeds, row name, finalists) of each --finalists judge: ``judge_seeds`` trainings for its best F by one."""
+    return [(judge_seeds, f"{judge_seeds} seeds for the best {f} by one", f) for f in finalists]
+
+
+def report(runs: Sequence[Path], ks: Sequence[int], draws: int, finalists: Sequence[int] = (),
+           judge_seeds: int = 3, judge_noise: float = 1.0) -> list[str]:
     groups, seen = read_groups(runs), observed(runs)
     seeds = truth_seeds(groups)
     lines = [f"every network measured by the mean of {seeds} training{'s' * (seeds != 1)}, as these runs measured "
              "most of their random networks (--seeds)", ""]
+    if judge_noise != 1.0:
+        lines[1:1] = [f"every judge's noise per training {judge_noise:g}x a training's (--judge-noise)"]
+    judges = [(j, name, 0) for j, name in JUDGES] + finalist_judges(judge_seeds, finalists)
     mid = fit(groups["target-mid"])
     lines += [f"target-mid: {mid.networks} random networks in {mid.groups} run{'s' * (mid.groups != 1)}: a "
               f"training's seed noise sd {mid.noise:.2f} points, the networks' true spread sd {mid.spread:.2f}",
               f"  {'pick':<{W}}{'beats of 10':>12}{'>=8 of 10':>11}"]
     for k in ks:
-        for judge, name in JUDGES:
+        for judge, name, f in judges:
             if judge == 0 and k != ks[0]:
                 continue  # a random pick does not depend on k
-            r = simulate(mid, k, judge, 10, truth_seeds=seeds, draws=draws)
+            r = simulate(mid, k, judge, 10, truth_seeds=seeds, draws=draws, finalists=f, judge_noise=judge_noise)
             what = name if judge == 0 else f"{name}, --select {k}"
             lines.append(f"  {what:<{W}}{r['beaten']:>12.2f}{r['at_least'][8]:>11.0%}")
     if seen["target-mid"]:
@@ -180,10 +203,11 @@ def report(runs: Sequence[Path], ks: Sequence[int], draws: int) -> list[str]:
                   f"{fast.noise:.2f}, true spread sd {fast.spread:.2f}",
                   f"  {'pick':<{W}}{'on the front of 2':>18}{'of 4':>7}"]
         for k in ks:
-            for judge, name in JUDGES:
+            for judge, name, f in judges:
                 if judge == 0 and k != ks[0]:
                     continue
-                two, four = (simulate(fast, k, judge, m, truth_seeds=seeds, draws=draws)["front"] for m in (2, 4))
+                two, four = (simulate(fast, k, judge, m, truth_seeds=seeds, draws=draws, finalists=f,
+                                      judge_noise=judge_noise)["front"] for m in (2, 4))
                 what = name if judge == 0 else f"{name}, --select {k}"
                 lines.append(f"  {what:<{W}}{two:>18.0%}{four:>7.0%}")
         on = [g["on_or_above_front"] for g in seen["fbnet"] if g.get("on_or_above_front") is not None]
@@ -199,7 +223,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--select", default="10,20", metavar="K,...",
                    help="candidates per search to model, separated by commas (default 10,20)")
     p.add_argument("--draws", type=int, default=DRAWS, help=f"Monte Carlo draws per row (default {DRAWS})")
+    p.add_argument("--finalists", default=str(BENCH_SELECT_FINALISTS), metavar="F,...",
+                   help="rows for a judge of --judge-seeds seeds that trains every candidate once and only its best F "
+                   "by that from the others (search.run --select-finalists), separated by commas (default "
+                   f"{BENCH_SELECT_FINALISTS}: search_vs_random.py's; '' none)")
+    p.add_argument("--judge-seeds", type=int, default=BENCH_SELECT_SEEDS, metavar="N",
+                   help=f"those judges' seeds (default {BENCH_SELECT_SEEDS}: search_vs_random.py's)")
+    p.add_argument("--judge-noise", type=float, default=1.0, metavar="X",
+                   help="every judge's noise per training, as a multiple of a training's (default 1; e.g. a judge "
+                   "that tests on fewer images: benchmarks/judge_images.py's 'judge noise')")
     args = p.parse_args(argv)
+    try:
+        finalists = [int(f) for f in args.finalists.split(",") if f.strip()]
+    except ValueError:
+        p.error(f"--finalists: not a list of numbers: {args.finalists!r}")
+    if any(f < 1 for f in finalists) or args.judge_seeds < 2:
+        p.error("--finalists: each F must be >= 1, and --judge-seeds >= 2")
+    if not args.judge_noise > 0:
+        p.error("--judge-noise must be > 0")
     try:
         ks = [int(k) for k in args.select.split(",") if k]
     except ValueError:
@@ -209,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.draws < 100:
         p.error("--draws must be >= 100")
     try:
-        print("\n".join(report(list(dict.fromkeys(args.runs)), ks, args.draws)))
+        print("\n".join(report(list(dict.fromkeys(args.runs)), ks, args.draws, finalists, args.judge_seeds,
+                               args.judge_noise)))
     except ValueError as e:
         raise SystemExit(f"{', '.join(map(str, args.runs))}: {e}") from None
     return 0

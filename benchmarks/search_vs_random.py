@@ -1,6 +1,6 @@
 """Searched architectures against random ones of the same latency, trained the same way (Yu et al. 2020).
 
-    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 40-70 min on 2 cores
+    python benchmarks/search_vs_random.py --out runs/svr            # the small setting: about 35-60 min on 2 cores
     python benchmarks/search_vs_random.py --out runs/svr-gpu --train-device cuda --limit 60000 \\
         --search-epochs 30 --train-epochs 15 --resolution 32 --jobs 4    # a larger one where a GPU exists
 
@@ -10,10 +10,11 @@ records the settings the results depend on, and a second run with others stops b
 1. The LUT: --lut, or `profiler.run --device cpu --space fbnet-cifar --resolution R` into OUT/lut.csv.
 2. Searches (`python -m search.run`, each with its folder under OUT/searches/): `target-abs` with a
    latency target in the middle of the space's LUT range, and the FBNet loss at each --betas value;
-   each with search.run's --select (20 here since lutnas 0.10.4; search.run's default is 10), judged on 30,000
-   spare images (--select-images; search.run's own default is 5,000) by training each candidate from scratch,
-   the best 5 by the first seed from 3 seeds (--select-judge scratch --select-seeds 3, the default here since
-   lutnas 0.14; search.run's default judge is the fine-tuned supernet). A search whose pick is not its argmax
+   each with search.run's --select (20 here since lutnas 0.10.4; search.run's default is 10), judged by training
+   each candidate from scratch, the best 4 by the first seed from 3 seeds (--select-judge scratch --select-seeds 3
+   --select-finalists 4, the default here since lutnas 0.14, with 5 finalists before 0.16; search.run's default
+   judge is the fine-tuned supernet), tested on the theta split and 5,000 spare images (--select-images: 30,000
+   for the fine-tuned supernet judge, and for both before 0.16). A search whose pick is not its argmax
    has the argmax trained beside it, so one run compares the two (benchmarks/select_again.py judges a
    finished run's searches again with more candidates).
 3. Random architectures: for each searched one, --randoms (the mid-target search) or --front-randoms
@@ -67,7 +68,9 @@ search's scratch judge trains --select-jobs (default --jobs) candidates at a tim
 run as jobs in the training pool: svr-37 took 68.6 minutes alone on that slow VM, both cores busy nearly
 throughout (134 CPU-minutes), so on it the small setting's 60 minutes hold only for `--select-judge supernet`
 (the 0.13 defaults); about 40 is estimated on the faster VM (not measured) (docs/search.md, "The small
-setting's time").
+setting's time"). Since lutnas 0.16 the scratch judge tests on 5,000 spare images instead of 30,000 (testing was
+a third of each judgement) and trains 4 finalists from every seed instead of 5: svr-38 took 56.3 minutes alone
+on the slow VM (110 CPU-minutes; docs/search.md, "The small setting in 60 minutes").
 """
 
 from __future__ import annotations
@@ -106,14 +109,14 @@ SELECT = 20
 # --select-images of every search, by --select-judge (search.run's default: RUN_SELECT_IMAGES). The fine-tuned
 # supernet judge ranked the mid-latency networks better on 30,000 spare images than on 5,000 in seven runs of seven
 # (Kendall tau +0.01 to +0.12, mean +0.09; docs/search.md, "30,000 spare images"), at about 12 s more per judged
-# network at 16x16. The scratch judge's noise is its training seed's (sd 0.48 points over 30 finalists of svr-34 to
-# svr-37), not its test images': on 6,000 judged images instead of 31,000 the test sampling of the gap between two
-# mid-latency candidates grows from sd 0.15 to 0.34 points (they disagree on 7% of images), its whole noise by about
-# 8%, and testing was 39% of its judgement's time (28 of 71 s). So it tests on search.run's own 5,000 since lutnas
-# 0.16, about 18 CPU-minutes less per run (docs/search.md, "The small setting in 60 minutes")
+# network at 16x16. The scratch judge's noise is its training seed's, not its test images': on 6,000 judged images
+# instead of 31,000 the test sampling of the gap between svr-37's two best mid-latency candidates grows from sd 0.16
+# to 0.37 points (they disagree on 8.2% of the images), the judge's whole noise per training by 6% (its seed noise:
+# sd 0.69), while testing was 35% of its judgement's time (26 of 75 s; benchmarks/judge_images.py). So it tests on
+# search.run's own 5,000 since lutnas 0.16 (docs/search.md, "The small setting in 60 minutes")
 SELECT_IMAGES = {"supernet": 30000, "scratch": RUN_SELECT_IMAGES}
 # --select-judge and --select-seeds of every search (search.run's defaults: the fine-tuned supernet; 1 seed): each
-# candidate trained from scratch, the best 5 by the first seed (search.run's --select-finalists) from 3 seeds. In
+# candidate trained from scratch, the best 4 (5 before 0.16) by the first seed (--select-finalists) from 3 seeds. In
 # the FBNet-loss searches' fast corner the fine-tuned supernet's picks lay on the random networks' front in 5 of 18
 # searches (svr-25 to svr-33), about as often as a random pick; the scratch judge's in 7 of 10, and its mid-target
 # picks beat 10 of 10 random networks in svr-34, svr-35 and svr-36 (docs/search.md, "The scratch judge as the

@@ -65,6 +65,46 @@ def test_the_simulation_meets_the_closed_forms():
     assert simulate(fitted, 10, 3, 10) == simulate(fitted, 10, 3, 10)  # seeded: it repeats
 
 
+def test_the_finalists_judge_and_a_noisier_judge():
+    """--select-finalists in the model (lutnas 0.16): a noiseless judge of finalists is the oracle; one finalist is a
+    judge of one training; keeping every candidate is the judge of every seed; more finalists pick better; and
+    judge_noise X is the judge of 1 / X^2 as many trainings, draw for draw."""
+    fitted = Fit(noise=0.5, spread=0.4, networks=0, groups=0)
+    exact = Fit(noise=1e-9, spread=0.4, networks=0, groups=0)
+    oracle = simulate(exact, 20, None, 10, draws=100000)["beaten"]
+    assert simulate(exact, 20, 3, 10, finalists=4, draws=100000)["beaten"] == pytest.approx(oracle, abs=0.03)
+    one = simulate(fitted, 20, 3, 10, finalists=1, draws=100000)["beaten"]
+    assert one == pytest.approx(simulate(fitted, 20, 1, 10, draws=100000)["beaten"], abs=0.03)
+    assert simulate(fitted, 20, 3, 10, finalists=20) == simulate(fitted, 20, 3, 10)  # F >= k: every candidate
+    picks = [simulate(fitted, 20, 3, 10, finalists=f, draws=100000)["beaten"] for f in (1, 2, 4, 8)]
+    assert picks == sorted(picks) and picks[-1] < simulate(fitted, 20, None, 10)["beaten"]
+    assert simulate(fitted, 10, 1, 10, judge_noise=2.0) == simulate(fitted, 10, 0.25, 10)
+    assert simulate(fitted, 10, 3, 10, judge_noise=1.5)["beaten"] < simulate(fitted, 10, 3, 10)["beaten"]
+
+
+def test_the_reports_finalists_rows_and_judge_noise():
+    out = run_script(MODEL, "--select", "20").stdout.splitlines()
+    assert sum(line.startswith("  3 seeds for the best 4 by one, --select 20") for line in out) == 2  # both groups
+    out = run_script(MODEL, "--select", "20", "--finalists", "5,4", "--judge-seeds", "2", "--judge-noise",
+                     "1.09").stdout.splitlines()
+    assert out[1] == "every judge's noise per training 1.09x a training's (--judge-noise)"
+    rows = [line for line in out if line.startswith("  2 seeds for the best")]
+    assert [r[2:50].strip() for r in rows[:2]] == ["2 seeds for the best 5 by one, --select 20",
+                                                   "2 seeds for the best 4 by one, --select 20"]
+    assert not any("seeds for the best" in line for line in run_script(MODEL, "--finalists", "").stdout.splitlines())
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--finalists", "four"], "--finalists: not a list of numbers: 'four'"),
+    (["--finalists", "0"], "--finalists: each F must be >= 1, and --judge-seeds >= 2"),
+    (["--judge-seeds", "1"], "--finalists: each F must be >= 1, and --judge-seeds >= 2"),
+    (["--judge-noise", "0"], "--judge-noise must be > 0"),
+])
+def test_bad_judge_flags_are_one_line(args, said):
+    proc = run_script(MODEL, *args)
+    assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_the_report_of_real_and_hand_made_runs():
     proc = run_script(MODEL, SVR10, MODEL)  # a folder named twice counts once
     assert proc.returncode == 0, proc.stderr

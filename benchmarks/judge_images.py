@@ -73,6 +73,8 @@ def read_search(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str,
     try:
         run, config = docs["search.json"]["run"], docs["search.json"]["config"]
         selection = docs["arch.json"]["search"]["selection"]
+        if not isinstance(selection, dict) or not isinstance(selection.get("judged"), list):
+            raise TypeError(selection)
     except (KeyError, TypeError):
         raise SystemExit(f"{folder / 'arch.json'}: no --select judgements in it (a search of --select 0?)") from None
     if selection.get("judge") != "scratch":

@@ -104,6 +104,12 @@ def test_bad_folders_and_flags_are_one_line_errors(ji, judged, tmp_path):
     with pytest.raises(SystemExit) as stop:
         ji.main([str(other)])
     assert stop.value.code == f"{other / 'arch.json'}: judged by the supernet judge, not scratch"
+    for selection in (None, {"judge": "scratch"}):  # a search of --select 0, a broken file
+        arch["search"]["selection"] = selection
+        (other / "arch.json").write_text(json.dumps(arch))
+        with pytest.raises(SystemExit) as stop:
+            ji.main([str(other)])
+        assert stop.value.code == f"{other / 'arch.json'}: no --select judgements in it (a search of --select 0?)"
     for flags, said in ((["--candidates", "1"], "--candidates must be >= 2"),
                         (["--spare", "5,x"], "--spare must be whole numbers separated by commas"),
                         (["--spare", "-1"], "--spare must be whole numbers >= 0")):

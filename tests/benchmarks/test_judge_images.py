@@ -1,7 +1,6 @@
 """benchmarks/judge_images.py: a real scratch-judged search's candidates trained again, timed, and the noise of fewer
 judged images."""
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -11,20 +10,17 @@ import torch
 
 from tests.conftest import FIXTURES, ROOT
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import judge_images  # noqa: E402  (as test_bar_ceiling imports its script)
+
 TINY = FIXTURES / "spaces" / "tiny.toml"
 LUT = FIXTURES / "measured" / "tiny-cpu.csv"
 
 
-def load():
-    spec = importlib.util.spec_from_file_location("judge_images", ROOT / "benchmarks" / "judge_images.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def ji():
-    return load()
+    return judge_images
 
 
 @pytest.fixture(scope="module")
